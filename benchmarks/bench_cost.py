@@ -1,0 +1,113 @@
+"""What the graph costs: one DGG epoch against one VAE epoch, same data, same network, one run.
+
+- VAE epoch: the plain ELBO L(x_i) (eq. (4)) - one encoder/decoder pass per anchor;
+- DGG epoch, S = J: 1/2 sum_j w_ij [L(x_i) + L(x_i, x_j)] over all J neighbours - J + 1 passes;
+- DGG epoch, S = 1: one neighbour drawn per anchor with probability w_ij - 2 passes, unbiased.
+
+Each epoch starts from the same pretrained weights and optimizer state and is
+timed ``--repeats`` times (median reported). Then, unless ``--skip-acc``, full
+fits with S = J and S = 1 compare ACC over ``--acc-seeds`` (mean +- std).
+
+    python benchmarks/bench_cost.py [--repeats 3] [--acc-seeds 0 1 2] [--skip-acc]
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import statistics
+import tempfile
+import time
+import warnings
+
+import numpy as np
+import torch
+
+from dggbook._loops import minibatch_indices
+from dggbook.data import load_dataset
+from dggbook.dgg import TrainSettings, elbo_of_pairs, initial_pi, make_optimizer, run_epoch
+from dggbook.estimator import DGG, settings_for
+from dggbook.graph import build_graph
+from dggbook.metrics import clustering_scores
+from dggbook.pretrain import pretrain
+
+
+def vae_epoch(networks, X, pi, optimizer, settings: TrainSettings) -> None:
+    """One epoch of the plain ELBO L(x_i): the same terms and networks, no neighbours."""
+    networks.train()
+    for anchors in minibatch_indices(X.shape[0], settings.batch_size, X.device):
+        x = X[anchors]
+        pair = elbo_of_pairs(networks, x, x, pi[anchors], likelihood=settings.likelihood,
+                             noise_var=settings.noise_var, f2_input=settings.f2_input)
+        loss = -pair.terms.total.mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+
+def time_epochs(networks, X, graph, settings: TrainSettings, repeats: int) -> dict:
+    indices, weights = graph.indices, graph.weights
+    pi0 = initial_pi(networks.eval(), X, indices, weights)
+    variants = {
+        "VAE epoch": lambda net, pi, opt: vae_epoch(net, X, pi, opt, settings),
+        f"DGG epoch, S = J = {indices.shape[1]}": lambda net, pi, opt: run_epoch(
+            net, X, indices, weights, pi, opt, TrainSettings(**{**vars(settings), "n_neighbor_samples": None})),
+        "DGG epoch, S = 1": lambda net, pi, opt: run_epoch(
+            net, X, indices, weights, pi, opt, TrainSettings(**{**vars(settings), "n_neighbor_samples": 1})),
+    }
+    times = {name: [] for name in variants}
+    for _ in range(repeats):
+        for name, epoch in variants.items():  # interleaved, so load changes hit every variant alike
+            net = copy.deepcopy(networks)
+            optimizer, _ = make_optimizer(net, settings)
+            torch.manual_seed(0)
+            started = time.perf_counter()
+            epoch(net, pi0.clone(), optimizer)
+            times[name].append(time.perf_counter() - started)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--acc-seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--skip-acc", action="store_true")
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    warnings.filterwarnings("ignore", category=UserWarning)
+
+    data = load_dataset("digits")
+    preset = settings_for("digits", "cpu", quick=False)
+    model = DGG(data.n_clusters, **preset)
+    with tempfile.TemporaryDirectory() as cache:
+        init = pretrain(data.X, data.n_clusters, model.pretrain_settings(), random_state=0, device="cpu",
+                        cache_dir=cache)
+        graph = build_graph(data.X, preset["n_neighbors"], selection=preset["neighbor_selection"],
+                            weights=preset["weights"])
+        times = time_epochs(init.networks, torch.as_tensor(data.X), graph, model.train_settings(), args.repeats)
+        base = times["VAE epoch"]
+        print(f"digits N={data.n_samples}, hidden {preset['hidden_dims']}, batch {preset['batch_size']}, "
+              f"J = {preset['n_neighbors']}, torch threads {args.threads}, median of {args.repeats}")
+        print(f"| {'epoch':<22} | {'seconds':>8} | {'x VAE':>6} |")
+        print(f"|{'-' * 24}|{'-' * 10}|{'-' * 8}|")
+        for name, seconds in times.items():
+            print(f"| {name:<22} | {seconds:8.3f} | {seconds / base:6.2f} |")
+
+        if args.skip_acc:
+            return
+        print(f"\nACC of full fits over seeds {args.acc_seeds} (preset otherwise unchanged):")
+        for S, label in ((None, f"S = J = {preset['n_neighbors']}"), (1, "S = 1")):
+            accs, secs = [], []
+            for seed in args.acc_seeds:
+                started = time.perf_counter()
+                est = DGG(data.n_clusters, **{**preset, "n_neighbor_samples": S, "cache_dir": cache},
+                          random_state=seed).fit(data.X)
+                secs.append(time.perf_counter() - started)
+                accs.append(clustering_scores(data.y, est.labels_)["acc"])
+                print(f"  {label:<10} seed {seed}: ACC {accs[-1]:.4f}  ({secs[-1]:.1f} s, pretraining cached)",
+                      flush=True)
+            print(f"  {label:<10} ACC {np.mean(accs):.4f} ± {np.std(accs):.4f}   fit {np.mean(secs):.1f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,245 @@
+"""Affinity weights w_ij of the neighbour graph (DGG §5).
+
+The paper weights the J neighbours of x_i by a Gaussian kernel whose rows sum
+to one (DGG §5):
+
+    w_ij = exp(-||x_i - x_j||^2 / 2 s_i^2) / sum_{l in N(i)} exp(-||x_i - x_l||^2 / 2 s_i^2).
+
+Row normalisation is what makes the ln p(x_i) terms cancel in blog step (3),
+so every weight matrix built here has rows summing to one unless asked not to.
+
+Every function takes a torch tensor or a NumPy array and returns the same
+kind. Distances are laid out as an (N, J) matrix: row i holds x_i's distances
+to its J neighbours (self excluded), sorted ascending when a function says so.
+
+Also here, for teaching only: :func:`public_code_row11_window` and
+:func:`public_code_gauss_weights` evaluate what the public DGG code's Gaussian
+branch (``sigma = dist_temp[11]``) actually computes.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+
+from ._validation import check_finite, check_ndim, check_nonnegative, check_rows_positive
+
+__all__ = [
+    "gaussian_weights",
+    "local_scaling_window",
+    "uniform_weights",
+    "normalize_rows",
+    "public_code_row11_window",
+    "public_code_gauss_weights",
+]
+
+
+def _as_tensor(value) -> tuple[torch.Tensor, bool]:
+    """Return ``value`` as a floating tensor and whether it came in as NumPy."""
+    if isinstance(value, torch.Tensor):
+        return (value if value.is_floating_point() else value.double()), False
+    arr = np.asarray(value)
+    dtype = arr.dtype if arr.dtype in (np.float32, np.float64) else np.float64
+    return torch.from_numpy(np.ascontiguousarray(arr, dtype=dtype)), True
+
+
+def _like_input(result: torch.Tensor, was_numpy: bool):
+    return result.detach().cpu().numpy() if was_numpy else result
+
+
+def _window_column(window, n_rows: int, like: torch.Tensor) -> torch.Tensor:
+    """Return the window s_i as an (N, 1) column on ``like``'s device and dtype."""
+    if isinstance(window, numbers.Real) and not isinstance(window, bool):
+        s = torch.full((n_rows,), float(window), dtype=like.dtype, device=like.device)
+    else:
+        s, _ = _as_tensor(window)
+        s = s.to(device=like.device, dtype=like.dtype)
+        if s.dim() == 0:
+            s = s.expand(n_rows)
+        elif tuple(s.shape) != (n_rows,):
+            raise ValueError(
+                f"window must be a scalar or have shape ({n_rows},) (one s_i per row), "
+                f"got {tuple(s.shape)}; pass one window per row of sq_distances."
+            )
+    check_finite("window", s)
+    if bool((s <= 0).any()):
+        raise ValueError("window must be > 0 everywhere; a Gaussian kernel needs a positive width s_i.")
+    return s.reshape(n_rows, 1)
+
+
+def gaussian_weights(sq_distances, window, *, normalize: bool = True):
+    """Gaussian affinity weights of DGG §5, one row per sample.
+
+    ``w_ij = exp(-d_ij^2 / (2 s_i^2))``, then divided by the row sum when
+    ``normalize`` is true (the paper's definition).
+
+    Args:
+        sq_distances: (N, J) **squared** Euclidean distances d_ij^2 from x_i to
+            its J neighbours.
+        window: the kernel width s_i, in distance (not squared) units: a
+            positive scalar shared by all rows, or an (N,) vector, e.g. from
+            :func:`local_scaling_window`.
+        normalize: divide each row by its sum so that sum_j w_ij = 1.
+
+    Returns:
+        (N, J) weights, same kind (tensor / array) as ``sq_distances``.
+
+    Numerics: with ``normalize=True`` each row's smallest distance is
+    subtracted before the exponential (the shift cancels in the ratio), so the
+    nearest neighbour always gets exp(0) = 1 before normalising and no row can
+    underflow to all zeros. With ``normalize=False`` the raw kernel is
+    returned and may underflow for large d / s.
+    """
+    d2, was_numpy = _as_tensor(sq_distances)
+    check_ndim("sq_distances", d2, 2)
+    check_finite("sq_distances", d2)
+    check_nonnegative("sq_distances", d2)
+    if d2.shape[1] == 0:
+        raise ValueError("sq_distances has no columns; every row needs at least one neighbour.")
+    s = _window_column(window, d2.shape[0], d2)
+    if normalize:
+        shifted = d2 - d2.min(dim=1, keepdim=True).values
+        kernel = torch.exp(-shifted / (2.0 * s**2))
+        result = kernel / kernel.sum(dim=1, keepdim=True)
+    else:
+        result = torch.exp(-d2 / (2.0 * s**2))
+    return _like_input(result, was_numpy)
+
+
+def local_scaling_window(distances, k: int = 7, *, eps: float = 1e-8):
+    """Per-sample window s_i = distance from x_i to its k-th nearest neighbour.
+
+    This is the local scaling of self-tuning spectral clustering
+    (Zelnik-Manor & Perona, NIPS 2004), a sound choice for the s_i that
+    DGG §5 leaves "set in advance": dense regions get narrow kernels and
+    sparse regions wide ones.
+
+    Args:
+        distances: (N, J) Euclidean distances (not squared) to each sample's
+            neighbours, self excluded, sorted ascending along each row (the
+            ``distances`` of :func:`dggbook.graph.nearest_neighbors`).
+        k: which neighbour sets the scale, 1 <= k <= J (k = 7 in the original
+            paper).
+        eps: floor for the window. A window of zero happens when x_i has k or
+            more exact duplicates; it is raised to ``eps`` so that
+            :func:`gaussian_weights` stays finite and puts the row's weight on
+            those duplicates.
+
+    Returns:
+        (N,) windows, same kind as ``distances``.
+    """
+    dist, was_numpy = _as_tensor(distances)
+    check_ndim("distances", dist, 2)
+    check_finite("distances", dist)
+    check_nonnegative("distances", dist)
+    n_cols = dist.shape[1]
+    if not isinstance(k, numbers.Integral) or isinstance(k, bool) or not 1 <= k <= n_cols:
+        raise ValueError(
+            f"k must be an integer in [1, {n_cols}] (the number of neighbour columns), got {k!r}; "
+            "pass a smaller k or compute more neighbours."
+        )
+    if not eps > 0:
+        raise ValueError(f"eps must be > 0, got {eps!r}; it is the smallest window allowed.")
+    if n_cols > 1 and bool((dist[:, 1:] < dist[:, :-1]).any()):
+        raise ValueError(
+            "distances must be sorted ascending along each row; "
+            "pass the distances returned by nearest_neighbors, or sort them first."
+        )
+    window = dist[:, k - 1].clamp_min(eps)
+    return _like_input(window, was_numpy)
+
+
+def uniform_weights(n_rows: int, n_neighbors: int) -> torch.Tensor:
+    """Equal weights 1/J for every neighbour: what the public DGG code uses (DGG §5).
+
+    The public MNIST runs never reach the Gaussian branch; each of the 20
+    neighbours gets weight 1/20 (0.025 after the code's extra 1/2 factor).
+
+    Returns:
+        float32 tensor of shape (n_rows, n_neighbors), every row summing to 1.
+    """
+    for name, value in (("n_rows", n_rows), ("n_neighbors", n_neighbors)):
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    return torch.full((int(n_rows), int(n_neighbors)), 1.0 / int(n_neighbors), dtype=torch.float32)
+
+
+def normalize_rows(weights):
+    """Divide each row of a non-negative weight matrix by its sum (DGG §5, blog step (3)).
+
+    Raises ValueError naming ``weights`` when an entry is NaN/inf or negative,
+    or when a row sums to zero (it cannot be normalised).
+    """
+    w, was_numpy = _as_tensor(weights)
+    check_ndim("weights", w, 2)
+    check_finite("weights", w)
+    check_nonnegative("weights", w)
+    check_rows_positive("weights", w)
+    return _like_input(w / w.sum(dim=1, keepdim=True), was_numpy)
+
+
+def _check_public_code_batch(distances) -> tuple[torch.Tensor, bool]:
+    dist, was_numpy = _as_tensor(distances)
+    check_ndim("distances", dist, 2)
+    if dist.shape[0] < 12:
+        raise ValueError(
+            f"distances must have at least 12 rows (a batch of >= 12 anchors) for row 11 to exist, "
+            f"got shape {tuple(dist.shape)}."
+        )
+    return dist, was_numpy
+
+
+def public_code_row11_window(distances):
+    """What ``sigma = dist_temp[11]`` evaluates to in the public DGG code (teaching only).
+
+    The code's ``compute_weight`` builds, for a mini-batch of B anchors, the
+    (B, 1+J) matrix of **squared** distances from each anchor to itself
+    (column 0, always 0) and to its J neighbours, sorts each row, and then
+    takes ``dist_temp[11]``. Indexing a 2-D tensor with one integer selects a
+    **row**: the sorted distances of the 12th anchor of the batch, a vector
+    across the 1+J columns. It is not "each sample's 11th-nearest distance".
+
+    Consequences (shown in a notebook):
+
+    * every anchor in the batch shares the same per-column "windows",
+      borrowed from whichever sample happens to be 12th in the batch;
+    * entry 0 of the returned vector is that anchor's self-distance, 0, so
+      the code's next step ``dist / sigma`` divides column 0 by zero
+      (0/0 = NaN);
+    * the values are squared distances, used without the 2 s^2 of DGG §5.
+
+    Args:
+        distances: (B, 1+J) squared distances with the self-distance in
+            column 0, B >= 12, as the public code lays them out.
+
+    Returns:
+        The (1+J,) vector ``sort(distances, dim=1)[11]``, same kind as the input.
+    """
+    dist, was_numpy = _check_public_code_batch(distances)
+    return _like_input(torch.sort(dist, dim=1).values[11], was_numpy)
+
+
+def public_code_gauss_weights(distances):
+    """The whole Gaussian branch of the public code's ``compute_weight`` (teaching only).
+
+    Reproduces, on the same (B, 1+J) layout as :func:`public_code_row11_window`:
+
+    1. ``scaled = distances / sigma`` with ``sigma`` the row-11 vector, so
+       column j of every row is divided by the same number; column 0 is
+       0/0 = NaN;
+    2. ``w = exp(-scaled)``;
+    3. column 0 (the self weight, NaN so far) is overwritten by the sum of the
+       other columns, which hides the NaN;
+    4. no normalisation (the line that would normalise is commented out in
+       the code), so rows do not sum to one and the ln p(x_i) terms of blog
+       step (3) do not cancel.
+
+    Returns:
+        (B, 1+J) weights, same kind as the input. Column 0 is the self weight.
+    """
+    dist, was_numpy = _check_public_code_batch(distances)
+    sigma = torch.sort(dist, dim=1).values[11]
+    weights = torch.exp(-(dist / sigma))
+    weights[:, 0] = weights[:, 1:].sum(dim=1)
+    return _like_input(weights, was_numpy)

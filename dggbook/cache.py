@@ -1,0 +1,96 @@
+"""On-disk cache of trained weights, so a notebook skips work already done.
+
+A cached file is named by a hash of everything that determines its content:
+the dataset's name, a fingerprint of the data itself, every setting and the
+seed. Change any of them and the key changes, so a stale file is never reused.
+
+The cache lives in ``$DGGBOOK_CACHE`` when that is set, else in ``cache/`` at
+the repository root (ignored by git).
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+CACHE_ENV = "DGGBOOK_CACHE"
+
+
+def cache_root() -> Path:
+    """``$DGGBOOK_CACHE`` if set, else ``cache/`` next to the ``dggbook`` package."""
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent / "cache"
+
+
+def resolve_cache_dir(cache_dir) -> Path | None:
+    """Map a user's ``cache_dir`` argument to a folder: None -> default, False -> no cache."""
+    if cache_dir is False:
+        return None
+    if cache_dir is None or cache_dir is True:
+        return cache_root()
+    return Path(cache_dir)
+
+
+def data_fingerprint(X) -> str:
+    """SHA-256 of the array's shape, dtype and bytes (first 16 hex digits)."""
+    if isinstance(X, torch.Tensor):
+        X = X.detach().cpu().numpy()
+    X = np.ascontiguousarray(X)
+    digest = hashlib.sha256()
+    digest.update(repr((X.shape, str(X.dtype))).encode())
+    digest.update(X.tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _jsonable(value):
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _jsonable(dataclasses.asdict(value))
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return repr(value)
+
+
+def cache_key(*parts) -> str:
+    """A stable 16-hex-digit hash of JSON-serialisable parts (dataclasses allowed)."""
+    text = json.dumps(_jsonable(list(parts)), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def cache_file(folder: Path | None, kind: str, name: str, key: str) -> Path | None:
+    """``folder/<kind>-<name>-<key>.pt`` with ``name`` reduced to safe characters; None without a folder."""
+    if folder is None:
+        return None
+    stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in (name or "data"))
+    return Path(folder) / f"{kind}-{stem}-{key}.pt"
+
+
+def load_cached(path: Path | None):
+    """Load a cached object, or None when there is no cache or no such file."""
+    if path is None or not path.exists():
+        return None
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception:  # a truncated file from an interrupted write: recompute
+        return None
+
+
+def save_atomic(obj, path: Path) -> Path:
+    """``torch.save`` to a temporary file, then rename: a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+    return path

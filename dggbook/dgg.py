@@ -1,0 +1,358 @@
+"""Algorithm 1 of DGG: joint training of f1, g, f2 and the GMM on the graph objective.
+
+For every anchor x_i and its neighbours N(i) with weights w_ij (rows summing to
+one), DGG maximises (blog step (3))
+
+    1/2 sum_j w_ij [ L(x_i) + L(x_i, x_j) ]  =  1/2 L(x_i) + 1/2 sum_j w_ij L(x_i, x_j),
+
+where L(x_i) is the ELBO (4)/(21) and L(x_i, x_j) the cross ELBO (5): x_i scored
+under its neighbour's posterior q(z, c | x_j), with the anchor's prior pi_i.
+Both come from one function, :func:`elbo_of_pairs`, which calls
+:func:`dggbook.elbo.elbo_terms`; nothing here re-derives a term.
+
+After each gradient step the per-sample priors pi_i of the batch are replaced
+by the closed form (31), :func:`dggbook.pi_update.update_pi`, detached.
+
+Cost. With ``n_neighbor_samples=None`` every anchor costs J + 1 encoder and
+decoder passes, as in the paper. With ``n_neighbor_samples=S`` each anchor
+draws S neighbours with probability proportional to w_ij; weighting each drawn
+cross ELBO by (sum_j w_ij) / S gives an unbiased estimate of the same objective
+for S + 1 passes.
+
+On CUDA the data, the graph and pi stay on the device; mini-batches gather
+neighbours by index (never an (N, D, J+1) copy); losses are summed on the
+device and read back once per epoch.
+"""
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field, asdict
+from pathlib import Path
+from typing import Callable, NamedTuple
+
+import numpy as np
+import torch
+
+from . import elbo
+from ._loops import map_in_batches, minibatch_indices, progress
+from .cache import load_cached, save_atomic
+from .likelihoods import check_likelihood, reconstruction_log_likelihood
+from .networks import DGGNetworks, reparameterize
+from .pi_update import update_pi
+
+F2_INPUTS = ("mean", "sample")
+TERM_NAMES = ("reconstruction", "prior_z", "prior_c", "entropy_z", "total")
+CHECKPOINT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Settings of Algorithm 1. Defaults: the public MNIST run (DGG notes §7)."""
+
+    epochs: int = 300
+    batch_size: int = 100
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    lr_decay: float = 0.9
+    lr_decay_every: int = 10
+    likelihood: str = "bernoulli"
+    noise_var: float = 1.0
+    f2_input: str = "mean"
+    n_neighbor_samples: int | None = None
+
+    def __post_init__(self):
+        check_likelihood(self.likelihood, self.noise_var)
+        if self.f2_input not in F2_INPUTS:
+            raise ValueError(f"f2_input={self.f2_input!r} is not one of {F2_INPUTS}.")
+        if self.epochs < 0 or self.batch_size < 1 or self.lr_decay_every < 1:
+            raise ValueError("epochs must be >= 0; batch_size and lr_decay_every must be >= 1.")
+        if self.n_neighbor_samples is not None and self.n_neighbor_samples < 1:
+            raise ValueError(f"n_neighbor_samples={self.n_neighbor_samples} must be None (all J) or >= 1.")
+
+    def resume_key(self) -> dict:
+        """The settings a checkpoint must share to be resumed: all but ``epochs``."""
+        d = asdict(self)
+        d.pop("epochs")
+        return d
+
+
+class PairElbo(NamedTuple):
+    """The ELBO terms of a batch of (scored x, encoded x) pairs and the posteriors q(c|z) used."""
+
+    terms: "elbo.ElboTerms"
+    gamma: torch.Tensor
+
+
+def elbo_of_pairs(
+    networks: DGGNetworks,
+    x_scored: torch.Tensor,
+    x_encoded: torch.Tensor,
+    pi: torch.Tensor,
+    *,
+    likelihood: str = "bernoulli",
+    noise_var: float = 1.0,
+    f2_input: str = "mean",
+) -> PairElbo:
+    """L(x_scored, x_encoded): DGG eq. (4) when both are x_i, the cross ELBO (5) when x_encoded = x_j.
+
+    Encodes ``x_encoded`` (mu~_j, sigma~_j), draws z_j (eq. (28)), evaluates
+    gamma_j = f2(mu~_j or z_j), scores ``x_scored`` against g(z_j), and uses the
+    prior ``pi`` (the anchor's pi_i). Rows are independent pairs.
+    """
+    mu, logvar = networks.encoder(x_encoded)
+    z = reparameterize(mu, logvar)
+    gamma = networks.classifier.proba(mu if f2_input == "mean" else z)
+    recon = reconstruction_log_likelihood(likelihood, x_scored, networks.decoder(z), noise_var)
+    terms = elbo.elbo_terms(recon, mu, logvar, gamma, pi, networks.gmm.means, networks.gmm.logvars, validate=False)
+    return PairElbo(terms, gamma)
+
+
+def sample_neighbors(indices: torch.Tensor, weights: torch.Tensor, n_samples: int | None):
+    """Neighbours and weights that enter the objective for a batch of anchors.
+
+    ``None`` (or S >= J) keeps all J with their weights w_ij: exact. Otherwise
+    draw S columns per row with probability w_ij / sum_j w_ij (with
+    replacement) and give each the weight (sum_j w_ij) / S, so the weighted sum
+    is an unbiased estimate of sum_j w_ij L(x_i, x_j).
+    """
+    if n_samples is None or n_samples >= indices.shape[1]:
+        return indices, weights
+    row_sums = weights.sum(dim=1, keepdim=True)
+    draws = torch.multinomial(weights, n_samples, replacement=True)
+    return indices.gather(1, draws), (row_sums / n_samples).expand(-1, n_samples)
+
+
+class BatchObjective(NamedTuple):
+    """One mini-batch of Algorithm 1: the loss to minimise and what pi's update needs."""
+
+    loss: torch.Tensor  # scalar: minus the mean over anchors of the graph objective
+    term_means: torch.Tensor  # (5,) weighted means of TERM_NAMES, detached
+    gamma_anchor: torch.Tensor  # (B, K) detached
+    gamma_neighbors: torch.Tensor  # (B, S, K) detached
+    neighbor_weights: torch.Tensor  # (B, S)
+
+
+def graph_objective(
+    networks: DGGNetworks,
+    X: torch.Tensor,
+    anchors: torch.Tensor,
+    neighbor_indices: torch.Tensor,
+    neighbor_weights: torch.Tensor,
+    pi_anchor: torch.Tensor,
+    settings: TrainSettings,
+) -> BatchObjective:
+    """-(1/B) sum_i 1/2 sum_j w_ij [L(x_i) + L(x_i, x_j)] for one batch (blog step (3), Algorithm 1).
+
+    All B (S + 1) pairs go through the networks in one pass: the first B rows
+    are (x_i, x_i) -> L(x_i), the rest (x_i, x_j) -> L(x_i, x_j), every row
+    with the anchor's prior pi_i.
+    """
+    B, S = neighbor_indices.shape
+    x_anchor = X[anchors]
+    x_scored = torch.cat([x_anchor, x_anchor.repeat_interleave(S, dim=0)])
+    x_encoded = torch.cat([x_anchor, X[neighbor_indices.reshape(-1)]])
+    pi = torch.cat([pi_anchor, pi_anchor.repeat_interleave(S, dim=0)])
+    pair = elbo_of_pairs(networks, x_scored, x_encoded, pi, likelihood=settings.likelihood,
+                         noise_var=settings.noise_var, f2_input=settings.f2_input)
+    terms = torch.stack([pair.terms.reconstruction, pair.terms.prior_z, pair.terms.prior_c,
+                         pair.terms.entropy_z, pair.terms.total])  # (5, B(S+1))
+    # 1/2 sum_j w_ij [L(x_i) + L(x_i, x_j)] per anchor, for the total and (it is linear) each term.
+    per_anchor = elbo.dgg_objective(terms[:, :B], terms[:, B:].reshape(len(TERM_NAMES), B, S), neighbor_weights)
+    weighted = per_anchor.mean(dim=1)  # (5,)
+    gamma = pair.gamma.detach()
+    return BatchObjective(
+        loss=-weighted[-1],
+        term_means=weighted.detach(),
+        gamma_anchor=gamma[:B],
+        gamma_neighbors=gamma[B:].reshape(B, S, -1),
+        neighbor_weights=neighbor_weights,
+    )
+
+
+@torch.no_grad()
+def cluster_posterior(networks: DGGNetworks, X: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+    """gamma = f2(mu~(x)) for every row: the deterministic q(c|x) used for prediction."""
+    return map_in_batches(lambda x: networks.classifier.proba(networks.encoder(x)[0]), X, batch_size)
+
+
+@torch.no_grad()
+def initial_pi(networks: DGGNetworks, X: torch.Tensor, indices: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """pi_i before the first step: the closed form (31) with gamma = f2(mu~) of the pretrained model."""
+    gamma = cluster_posterior(networks, X)
+    return update_pi(gamma, gamma[indices], weights, validate=False)
+
+
+@dataclass
+class TrainResult:
+    """What Algorithm 1 leaves behind: the priors pi (N, K), per-epoch history, epochs run."""
+
+    pi: torch.Tensor
+    history: list = field(default_factory=list)
+    epochs_done: int = 0
+    resumed_from: int = 0
+
+
+def _rng_states(device: torch.device) -> dict:
+    states = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+    if device.type == "cuda":
+        states["cuda"] = torch.cuda.get_rng_state(device)
+    return states
+
+
+def _set_rng_states(states: dict, device: torch.device) -> None:
+    torch.set_rng_state(states["torch"])
+    np.random.set_state(states["numpy"])
+    random.setstate(states["python"])
+    if device.type == "cuda" and "cuda" in states:
+        torch.cuda.set_rng_state(states["cuda"], device)
+
+
+def make_optimizer(networks: DGGNetworks, settings: TrainSettings):
+    """Adam on f1, g, f2 and {mu_k, sigma_k} with weight decay (also on the GMM), lr x0.9 every 10 epochs."""
+    optimizer = torch.optim.Adam(networks.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=settings.lr_decay_every, gamma=settings.lr_decay)
+    return optimizer, scheduler
+
+
+def _nonfinite_error(epoch: int, batch: int) -> FloatingPointError:
+    return FloatingPointError(
+        f"DGG loss became NaN or inf at epoch {epoch + 1}, batch {batch + 1}; training stopped. "
+        "Lower lr, check the data scale (Bernoulli needs x in [0, 1]) or use a larger noise_var."
+    )
+
+
+def run_epoch(
+    networks: DGGNetworks,
+    X: torch.Tensor,
+    indices: torch.Tensor,
+    weights: torch.Tensor,
+    pi: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    settings: TrainSettings,
+    *,
+    epoch: int = 0,
+) -> torch.Tensor:
+    """One pass of Algorithm 1 over shuffled anchors; updates the networks and ``pi`` in place.
+
+    Per batch: gather the anchors' neighbours by index (sampled when
+    ``settings.n_neighbor_samples`` is set), one gradient step on
+    :func:`graph_objective`, then pi_i <- eq. (31) for the batch, detached.
+    Returns the epoch means of :data:`TERM_NAMES` (a device tensor).
+
+    Raises FloatingPointError naming the epoch and batch of the first
+    non-finite loss: at once on CPU; on CUDA after the epoch, the one host sync.
+    """
+    device, N = X.device, X.shape[0]
+    networks.train()
+    sums = torch.zeros(len(TERM_NAMES), device=device)
+    first_bad = torch.full((), -1, dtype=torch.long, device=device)
+    for batch, anchors in enumerate(minibatch_indices(N, settings.batch_size, device)):
+        nb_idx, nb_w = sample_neighbors(indices[anchors], weights[anchors], settings.n_neighbor_samples)
+        out = graph_objective(networks, X, anchors, nb_idx, nb_w, pi[anchors], settings)
+        bad = ~torch.isfinite(out.loss)
+        if device.type == "cpu":
+            if bad:
+                raise _nonfinite_error(epoch, batch)
+        else:  # no host sync: remember the first bad batch
+            first_bad = torch.where(bad & (first_bad < 0), torch.full_like(first_bad, batch), first_bad)
+        optimizer.zero_grad(set_to_none=True)
+        out.loss.backward()
+        optimizer.step()
+        pi[anchors] = update_pi(out.gamma_anchor, out.gamma_neighbors, out.neighbor_weights, validate=False)  # (31)
+        sums += out.term_means * anchors.numel()
+    if device.type != "cpu" and int(first_bad) >= 0:  # the one host sync of the epoch
+        raise _nonfinite_error(epoch, int(first_bad))
+    return sums / N
+
+
+def train_dgg(
+    networks: DGGNetworks,
+    X: torch.Tensor,
+    graph,
+    settings: TrainSettings,
+    *,
+    y=None,
+    checkpoint_path: str | Path | None = None,
+    run_key: str = "",
+    verbose: bool = False,
+    on_epoch_end: Callable[[int, dict], None] | None = None,
+) -> TrainResult:
+    """Algorithm 1: mini-batches of anchors, gradient steps on the graph objective, pi by (31).
+
+    Args:
+        networks: pretrained f1, g, f2 and GMM (modified in place).
+        X: (N, D) data tensor on the networks' device.
+        graph: anything with ``indices`` (N, J) and ``weights`` (N, J) tensors
+            (:class:`dggbook.graph.NeighborGraph`; ``self_graph`` gives the VaDE baseline).
+        settings: :class:`TrainSettings`.
+        y: optional true labels, used only to record ACC/NMI per epoch.
+        checkpoint_path: written after every epoch (state dicts, optimizer,
+            scheduler, pi, epoch, RNG states). If it exists and was written with
+            the same ``run_key`` and settings, training resumes after its epoch.
+        on_epoch_end: called as ``on_epoch_end(epoch, record)`` after each
+            checkpoint; raising from it interrupts training (used by tests).
+
+    Raises:
+        FloatingPointError: the loss became NaN/inf; names the epoch and batch.
+    """
+    device = networks.device
+    indices, weights = graph.indices.to(device), graph.weights.to(device)
+    optimizer, scheduler = make_optimizer(networks, settings)
+    path = Path(checkpoint_path) if checkpoint_path is not None else None
+    resume_key = {"run_key": run_key, "settings": settings.resume_key(), "version": CHECKPOINT_VERSION}
+
+    start_epoch, history, pi = 0, [], None
+    checkpoint = load_cached(path)
+    if checkpoint is not None and checkpoint.get("resume_key") == resume_key and checkpoint["epoch"] <= settings.epochs:
+        networks.load_state_dict(checkpoint["networks"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        scheduler.load_state_dict(checkpoint["scheduler"])
+        pi = checkpoint["pi"].to(device)
+        start_epoch, history = checkpoint["epoch"], list(checkpoint["history"])
+        _set_rng_states(checkpoint["rng"], device)
+    if pi is None:
+        networks.eval()
+        pi = initial_pi(networks, X, indices, weights)
+
+    y_np = None if y is None else np.asarray(y)
+    bar = progress(range(start_epoch, settings.epochs), desc="DGG", verbose=verbose,
+                   total=settings.epochs - start_epoch)
+    for epoch in bar:
+        started = time.perf_counter()
+        term_means = run_epoch(networks, X, indices, weights, pi, optimizer, settings, epoch=epoch)
+        scheduler.step()
+
+        record = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"]}
+        record.update({name: v for name, v in zip(TERM_NAMES, term_means.tolist())})
+        record["loss"] = -record["total"]
+        if y_np is not None:
+            record.update(_monitor(networks, X, y_np))
+        record["seconds"] = time.perf_counter() - started
+        history.append(record)
+        bar.set_postfix({k: f"{record[k]:.3f}" for k in ("loss", "acc") if k in record}, refresh=False)
+        if path is not None:
+            save_atomic({
+                "resume_key": resume_key,
+                "epoch": epoch + 1,
+                "networks": networks.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "pi": pi,
+                "history": history,
+                "rng": _rng_states(device),
+            }, path)
+        if on_epoch_end is not None:
+            on_epoch_end(epoch + 1, record)
+    networks.eval()
+    return TrainResult(pi=pi, history=history, epochs_done=settings.epochs, resumed_from=start_epoch)
+
+
+def _monitor(networks: DGGNetworks, X: torch.Tensor, y: np.ndarray) -> dict:
+    """ACC and NMI of argmax f2(mu~) against the true labels (monitoring only)."""
+    from .metrics import clustering_scores
+
+    networks.eval()
+    labels = cluster_posterior(networks, X).argmax(dim=1).cpu().numpy()
+    scores = clustering_scores(y, labels)
+    return {"acc": float(scores["acc"]), "nmi": float(scores["nmi"])}

@@ -1,0 +1,355 @@
+"""``DGG``: the whole method behind a scikit-learn estimator (fit / predict / transform).
+
+``fit`` runs, in order (DGG notes §5-§7):
+
+1. :func:`dggbook.pretrain.pretrain` - SDAE, VAE fine-tuning, k-means -> GMM, f2 on k-means labels;
+2. the graph: J neighbours in raw space or in a Siamese embedding (eq. (19)),
+   :func:`dggbook.graph.build_graph`; ``use_graph=False`` swaps in
+   :func:`dggbook.graph.self_graph`, the like-for-like VaDE baseline;
+3. Algorithm 1, :func:`dggbook.dgg.train_dgg`.
+
+Pretrained weights, the Siamese embedding and per-epoch checkpoints are cached
+under ``cache_dir`` (default ``$DGGBOOK_CACHE`` or ``cache/``) when
+``random_state`` is an int, so re-running a notebook cell skips finished work
+and an interrupted fit resumes from its last epoch.
+"""
+from __future__ import annotations
+
+import numbers
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ._loops import map_in_batches
+from ._validation import check_finite, check_ndim, check_unit_interval
+from .book import pick_device, quick_mode, seed_everything
+from .cache import cache_file, cache_key, data_fingerprint, load_cached, resolve_cache_dir, save_atomic
+from .dgg import TrainSettings, cluster_posterior, train_dgg
+from .graph import build_graph, self_graph
+from .networks import PAPER_HIDDEN_DIMS, DGGNetworks
+from .pretrain import PretrainSettings, build_networks, pretrain
+from .siamese import SiameseNet, embed, train_siamese
+
+SAVE_VERSION = 1
+FIT_CACHE_VERSION = "dgg-fit-v1"  # bump when Algorithm 1's code changes, so old checkpoints are not resumed
+SIAMESE_CACHE_VERSION = "siamese-v1"
+
+
+class DGG(ClusterMixin, BaseEstimator):
+    """Deep clustering by Gaussian-mixture VAEs with graph embedding (Yang et al., ICCV 2019).
+
+    Parameters (every one is stored as given; see :func:`settings_for` for presets)
+        n_clusters: K.
+        likelihood: "bernoulli" (x in [0, 1]) or "gaussian" with variance ``noise_var``.
+        latent_dim, hidden_dims, classifier_hidden_dims: network sizes
+            (paper: 10, (500, 500, 2000), f2 small).
+        use_graph: False gives the no-graph VaDE baseline (``self_graph``).
+        n_neighbors, neighbor_selection, pool_size, weights: the graph (J = 20,
+            "random_top" of 100 in the public code; see :func:`dggbook.graph.build_graph`).
+        use_siamese, siamese_epochs, n_positive: neighbours in a Siamese
+            embedding (eq. (19)) instead of raw space.
+        n_neighbor_samples: None uses all J neighbours per anchor (J + 1
+            passes); S draws S neighbours in proportion to w_ij (unbiased, S + 1 passes).
+        f2_input: "mean" (f2 sees mu~, public MNIST code) or "sample" (a sample z, the paper).
+        layerwise_epochs, pretrain_epochs, vae_epochs, classifier_epochs,
+        pretrain_lr, pretrain_batch_size: the initialisation (DGG notes §7).
+        epochs, batch_size, lr, weight_decay: Algorithm 1 (paper: 300, 100, 2e-3, 1e-4).
+        device: "auto", "cpu" or "cuda".
+        random_state: int for reproducible results (and for caching), or None.
+        cache_dir: folder for cached weights and checkpoints; None = default, False = off.
+        dataset_name: a label that goes into cache file names and keys.
+        verbose: progress bars per stage.
+
+    Fitted attributes
+        networks_, pi_ (N, K), history_ (list of per-epoch dicts), labels_,
+        graph_, pretrain_labels_ (k-means), n_features_in_, fit_seconds_.
+    """
+
+    def __init__(
+        self,
+        n_clusters: int = 10,
+        *,
+        likelihood: str = "bernoulli",
+        noise_var: float = 1.0,
+        latent_dim: int = 10,
+        hidden_dims=PAPER_HIDDEN_DIMS,
+        classifier_hidden_dims=(),
+        use_graph: bool = True,
+        n_neighbors: int = 20,
+        neighbor_selection: str = "random_top",
+        pool_size: int = 100,
+        weights: str = "uniform",
+        use_siamese: bool = False,
+        siamese_epochs: int = 50,
+        n_positive: int = 2,
+        n_neighbor_samples: int | None = None,
+        f2_input: str = "mean",
+        layerwise_epochs: int = 50,
+        pretrain_epochs: int = 100,
+        vae_epochs: int = 10,
+        classifier_epochs: int = 30,
+        pretrain_lr: float = 1e-3,
+        pretrain_batch_size: int = 256,
+        epochs: int = 300,
+        batch_size: int = 100,
+        lr: float = 2e-3,
+        weight_decay: float = 1e-4,
+        device: str = "auto",
+        random_state: int | None = None,
+        cache_dir=None,
+        dataset_name: str = "",
+        verbose: bool = False,
+    ):
+        self.n_clusters = n_clusters
+        self.likelihood = likelihood
+        self.noise_var = noise_var
+        self.latent_dim = latent_dim
+        self.hidden_dims = hidden_dims
+        self.classifier_hidden_dims = classifier_hidden_dims
+        self.use_graph = use_graph
+        self.n_neighbors = n_neighbors
+        self.neighbor_selection = neighbor_selection
+        self.pool_size = pool_size
+        self.weights = weights
+        self.use_siamese = use_siamese
+        self.siamese_epochs = siamese_epochs
+        self.n_positive = n_positive
+        self.n_neighbor_samples = n_neighbor_samples
+        self.f2_input = f2_input
+        self.layerwise_epochs = layerwise_epochs
+        self.pretrain_epochs = pretrain_epochs
+        self.vae_epochs = vae_epochs
+        self.classifier_epochs = classifier_epochs
+        self.pretrain_lr = pretrain_lr
+        self.pretrain_batch_size = pretrain_batch_size
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.device = device
+        self.random_state = random_state
+        self.cache_dir = cache_dir
+        self.dataset_name = dataset_name
+        self.verbose = verbose
+
+    # ----------------------------------------------------------------- settings
+    def pretrain_settings(self) -> PretrainSettings:
+        """The :class:`PretrainSettings` these parameters imply."""
+        return PretrainSettings(
+            latent_dim=self.latent_dim, hidden_dims=tuple(self.hidden_dims),
+            classifier_hidden_dims=tuple(self.classifier_hidden_dims), likelihood=self.likelihood,
+            noise_var=self.noise_var, layerwise_epochs=self.layerwise_epochs, finetune_epochs=self.pretrain_epochs,
+            vae_epochs=self.vae_epochs, classifier_epochs=self.classifier_epochs,
+            batch_size=self.pretrain_batch_size, lr=self.pretrain_lr, f2_input=self.f2_input,
+        )
+
+    def train_settings(self) -> TrainSettings:
+        """The :class:`TrainSettings` of Algorithm 1 these parameters imply."""
+        return TrainSettings(
+            epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay,
+            likelihood=self.likelihood, noise_var=self.noise_var, f2_input=self.f2_input,
+            n_neighbor_samples=self.n_neighbor_samples,
+        )
+
+    # --------------------------------------------------------------- validation
+    def _validate_data(self, X, *, fitting: bool) -> np.ndarray:
+        if isinstance(X, torch.Tensor):
+            X = X.detach().cpu().numpy()
+        X = np.asarray(X)
+        if X.dtype == object or not np.issubdtype(X.dtype, np.number):
+            raise ValueError(f"X must be a numeric array, got dtype {X.dtype}.")
+        check_ndim("X", X, 2)
+        if X.shape[0] == 0 or X.shape[1] == 0:
+            raise ValueError(f"X is empty (shape {X.shape}); pass at least one sample with one feature.")
+        check_finite("X", X)
+        if self.likelihood == "bernoulli":
+            check_unit_interval("X", X)
+        if not fitting and X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but this DGG was fitted with {self.n_features_in_}.")
+        return np.ascontiguousarray(X, dtype=np.float32)
+
+    def _validate_params(self, n_samples: int) -> None:
+        def positive_int(name):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+
+        for name in ("n_clusters", "n_neighbors", "latent_dim", "batch_size", "pretrain_batch_size"):
+            positive_int(name)
+        if self.n_clusters > n_samples:
+            raise ValueError(f"n_clusters={self.n_clusters} exceeds the number of samples ({n_samples}).")
+        if self.use_graph and self.n_neighbors >= n_samples:
+            raise ValueError(
+                f"n_neighbors={self.n_neighbors} must be smaller than the number of samples ({n_samples})."
+            )
+        if self.use_graph and self.neighbor_selection == "random_top" and self.pool_size >= n_samples:
+            raise ValueError(f"pool_size={self.pool_size} must be smaller than the number of samples ({n_samples}).")
+        if self.random_state is not None and not isinstance(self.random_state, numbers.Integral):
+            raise ValueError(f"random_state must be None or an int, got {self.random_state!r}.")
+
+    # -------------------------------------------------------------------- fit
+    def _key(self, fingerprint: str, *, exclude=()) -> str:
+        params = {k: v for k, v in self.get_params().items()
+                  if k not in ("verbose", "cache_dir", "device", "epochs") + tuple(exclude)}
+        return cache_key(FIT_CACHE_VERSION, fingerprint, params, self.device_.type)
+
+    def _graph_features(self, X: np.ndarray, networks: DGGNetworks, folder: Path | None, fingerprint: str):
+        """Raw X, or its Siamese embedding (DGG eq. (19)) started from the pretrained encoder."""
+        if not self.use_siamese:
+            return X
+        key = cache_key(SIAMESE_CACHE_VERSION, fingerprint, self.pretrain_settings(), self.n_clusters, self.siamese_epochs,
+                        self.n_positive, self.random_state, self.device_.type)
+        path = cache_file(folder, "siamese", self.dataset_name, key)
+        cached = load_cached(path)
+        if cached is not None:
+            return cached["embedding"]
+        # Start from the pretrained encoder, as the public code does (DGG notes §6).
+        start = SiameseNet(X.shape[1], tuple(self.hidden_dims), self.latent_dim)
+        start.copy_linear_layers(networks.encoder.layers())
+        net = train_siamese(
+            X, n_positive=self.n_positive, epochs=self.siamese_epochs, hidden_dims=tuple(self.hidden_dims),
+            embedding_dim=self.latent_dim, device=self.device_, random_state=self.random_state,
+            init_state_dict=start.state_dict(), progress=self.verbose,
+        )
+        embedding = embed(net, X)
+        if path is not None:
+            save_atomic({"embedding": embedding}, path)
+        return embedding
+
+    def _build_graph(self, X: np.ndarray, networks: DGGNetworks, folder, fingerprint):
+        if not self.use_graph:
+            return self_graph(X.shape[0])
+        features = self._graph_features(X, networks, folder, fingerprint)
+        return build_graph(features, self.n_neighbors, selection=self.neighbor_selection, pool_size=self.pool_size,
+                           weights=self.weights, random_state=self.random_state, device=self.device_)
+
+    def fit(self, X, y=None):
+        """Pretrain, build the graph and run Algorithm 1. ``y`` is only used to log ACC/NMI per epoch."""
+        started = time.perf_counter()
+        X = self._validate_data(X, fitting=True)
+        self._validate_params(X.shape[0])
+        if y is not None and len(y) != X.shape[0]:
+            raise ValueError(f"y has {len(y)} labels for {X.shape[0]} samples.")
+        self.device_ = pick_device(self.device)
+        pretrain_settings, train_settings = self.pretrain_settings(), self.train_settings()
+        seed = self.random_state
+        if seed is not None:
+            seed_everything(seed)
+        folder = resolve_cache_dir(self.cache_dir) if seed is not None else None
+        fingerprint = data_fingerprint(X)
+
+        init = pretrain(X, self.n_clusters, pretrain_settings, random_state=seed, device=self.device_,
+                        dataset_name=self.dataset_name, cache_dir=folder if folder is not None else False,
+                        verbose=self.verbose)
+        networks = init.networks
+        graph = self._build_graph(X, networks, folder, fingerprint)
+
+        if seed is not None:
+            seed_everything(seed + 2)
+        checkpoint = cache_file(folder, "dgg", self.dataset_name, self._key(fingerprint))
+        Xt = torch.as_tensor(X, device=self.device_)
+        result = train_dgg(networks, Xt, graph, train_settings, y=y, checkpoint_path=checkpoint,
+                           run_key=self._key(fingerprint), verbose=self.verbose)
+
+        self.networks_ = networks.eval()
+        self.pi_ = result.pi.detach().cpu()
+        self.history_ = result.history
+        self.pretrain_history_ = init.history
+        self.pretrain_labels_ = init.kmeans_labels
+        self.graph_ = graph
+        self.n_features_in_ = X.shape[1]
+        self.checkpoint_path_ = checkpoint
+        self.labels_ = cluster_posterior(networks, Xt).argmax(dim=1).cpu().numpy()
+        self.fit_seconds_ = time.perf_counter() - started
+        return self
+
+    # ---------------------------------------------------------------- predict
+    def _tensor(self, X) -> torch.Tensor:
+        check_is_fitted(self, "networks_")
+        return torch.as_tensor(self._validate_data(X, fitting=False), device=self.networks_.device)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """gamma = q(c | x) = f2(mu~(x)), shape (N, K); rows sum to one."""
+        X = self._tensor(X)
+        return cluster_posterior(self.networks_, X).cpu().numpy()
+
+    def predict(self, X) -> np.ndarray:
+        """Cluster labels argmax_k q(c = k | x)."""
+        return self.predict_proba(X).argmax(axis=1)
+
+    def fit_predict(self, X, y=None) -> np.ndarray:
+        """``fit(X, y)`` then the labels of X."""
+        return self.fit(X, y).labels_
+
+    def transform(self, X) -> np.ndarray:
+        """Latent means mu~(x), shape (N, latent_dim)."""
+        X = self._tensor(X)
+        with torch.no_grad():
+            return map_in_batches(lambda x: self.networks_.encoder(x)[0], X).cpu().numpy()
+
+    # ------------------------------------------------------------- save / load
+    def save(self, path) -> Path:
+        """Write parameters and fitted state to ``path`` (a ``torch.save`` file)."""
+        check_is_fitted(self, "networks_")
+        state = {
+            "version": SAVE_VERSION,
+            "params": self.get_params(),
+            "networks": {k: v.cpu() for k, v in self.networks_.state_dict().items()},
+            "n_features_in": self.n_features_in_,
+            "pi": self.pi_,
+            "history": self.history_,
+            "labels": self.labels_,
+            "pretrain_labels": self.pretrain_labels_,
+        }
+        return save_atomic(state, Path(path))
+
+    @classmethod
+    def load(cls, path, *, device: str | None = None) -> "DGG":
+        """Rebuild a fitted estimator saved by :meth:`save` (on ``device``, default its own)."""
+        state = torch.load(Path(path), map_location="cpu", weights_only=False)
+        if state.get("version") != SAVE_VERSION:
+            raise ValueError(f"{path} is not a DGG file of version {SAVE_VERSION}.")
+        est = cls(**state["params"])
+        if device is not None:
+            est.device = device
+        est.device_ = pick_device(est.device)
+        networks = build_networks(state["n_features_in"], est.n_clusters, est.pretrain_settings())
+        networks.load_state_dict(state["networks"])
+        est.networks_ = networks.to(est.device_).eval()
+        est.n_features_in_ = state["n_features_in"]
+        est.pi_, est.history_, est.labels_ = state["pi"], state["history"], state["labels"]
+        est.pretrain_labels_ = state["pretrain_labels"]
+        return est
+
+
+# ---------------------------------------------------------------------- presets
+def settings_for(dataset_name: str, device="auto", quick: bool | None = None) -> dict:
+    """Keyword arguments of :class:`DGG` for a dataset, a device and quick mode.
+
+    - quick mode (``DGGBOOK_QUICK`` or ``quick=True``): tiny networks, a few epochs (seconds).
+    - CUDA + "mnist": the public MNIST run (DGG notes §7): 500-500-2000-10, J = 20
+      of the top 100 in a Siamese embedding, 300 epochs of 100 anchors, lr 2e-3.
+    - otherwise (CPU, small data such as "digits"): minute-scale settings.
+    """
+    quick = quick_mode() if quick is None else bool(quick)
+    device = pick_device(device) if str(device) == "auto" else torch.device(device)  # no CUDA needed to ask
+    common = dict(dataset_name=dataset_name, device=device.type)
+    if quick:
+        return dict(common, likelihood="gaussian", noise_var=0.02, latent_dim=10, hidden_dims=(64, 64, 128),
+                    n_neighbors=10, neighbor_selection="nearest", weights="local_scaling", n_neighbor_samples=1,
+                    layerwise_epochs=3, pretrain_epochs=50, vae_epochs=3, classifier_epochs=100,
+                    epochs=10, batch_size=100, lr=5e-3)
+    if device.type == "cuda" and dataset_name == "mnist":
+        return dict(common, latent_dim=10, hidden_dims=PAPER_HIDDEN_DIMS, n_neighbors=20,
+                    neighbor_selection="random_top", pool_size=100, weights="uniform", use_siamese=True,
+                    siamese_epochs=300, n_positive=2, f2_input="mean", layerwise_epochs=50, pretrain_epochs=100,
+                    vae_epochs=10, classifier_epochs=30, epochs=300, batch_size=100, lr=2e-3)
+    # Tuned on CPU + digits (benchmarks/bench_digits.py); see the benchmark for mean +- std over seeds.
+    return dict(common, likelihood="gaussian", noise_var=0.02, latent_dim=10, hidden_dims=(256, 256, 512),
+                n_neighbors=20, neighbor_selection="nearest", weights="local_scaling", n_neighbor_samples=1,
+                layerwise_epochs=10, pretrain_epochs=150, vae_epochs=10, classifier_epochs=200,
+                epochs=100, batch_size=100, lr=5e-3)

@@ -1,0 +1,63 @@
+"""Clustering scores used in DGG's Table 1: Hungarian-matched accuracy, NMI and ARI.
+
+Cluster ids are arbitrary, so accuracy first matches predicted clusters to
+true classes one-to-one so as to maximise agreement (the Hungarian algorithm,
+``scipy.optimize.linear_sum_assignment``) and then counts matches.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+from ._validation import check_ndim
+
+__all__ = ["cluster_accuracy", "clustering_scores"]
+
+
+def _check_labelings(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
+    true = np.asarray(y_true.detach().cpu() if hasattr(y_true, "detach") else y_true)
+    pred = np.asarray(y_pred.detach().cpu() if hasattr(y_pred, "detach") else y_pred)
+    check_ndim("y_true", true, 1)
+    check_ndim("y_pred", pred, 1)
+    if true.shape[0] != pred.shape[0]:
+        raise ValueError(
+            f"y_pred must have one label per sample of y_true ({true.shape[0]}), got {pred.shape[0]}."
+        )
+    if true.shape[0] == 0:
+        raise ValueError("y_true is empty; pass at least one labelled sample.")
+    for name, arr in (("y_true", true), ("y_pred", pred)):
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            raise ValueError(f"{name} contains NaN or inf; labels must be finite.")
+    return true, pred
+
+
+def cluster_accuracy(y_true, y_pred) -> float:
+    """Clustering accuracy: the best one-to-one map from clusters to classes, share correct.
+
+    ACC = max_m (1/N) sum_i 1[y_true_i = m(y_pred_i)] over one-to-one maps m,
+    solved with the Hungarian algorithm on the contingency table. The numbers
+    of predicted clusters and true classes may differ; unmatched clusters
+    count as wrong. Labels may be any values (ints, strings).
+    """
+    true, pred = _check_labelings(y_true, y_pred)
+    true_ids, true_codes = np.unique(true, return_inverse=True)
+    pred_ids, pred_codes = np.unique(pred, return_inverse=True)
+    counts = np.zeros((pred_ids.size, true_ids.size), dtype=np.int64)
+    np.add.at(counts, (pred_codes, true_codes), 1)
+    rows, cols = linear_sum_assignment(counts, maximize=True)
+    return float(counts[rows, cols].sum() / true.shape[0])
+
+
+def clustering_scores(y_true, y_pred) -> dict[str, float]:
+    """ACC, NMI and ARI of a clustering, as a dict ``{"acc": ..., "nmi": ..., "ari": ...}``.
+
+    NMI uses scikit-learn's default (arithmetic-mean normalisation); ARI is
+    the adjusted Rand index.
+    """
+    true, pred = _check_labelings(y_true, y_pred)
+    return {
+        "acc": cluster_accuracy(true, pred),
+        "nmi": float(normalized_mutual_info_score(true, pred)),
+        "ari": float(adjusted_rand_score(true, pred)),
+    }

@@ -1,0 +1,86 @@
+"""The per-sample prior π_i and its closed-form update — DGG eq. (31).
+
+Maximising ½ Σ_j w_ij Σ_k (γ_ik + γ_jk) ln π_ik subject to Σ_k π_ik = 1 with a
+Lagrange multiplier gives π_ik = Σ_j w_ij (γ_ik + γ_jk) / (2 Σ_j w_ij).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from scipy.optimize import minimize
+
+from ._validation import check_finite, check_ndim, check_nonnegative, check_rows_positive
+
+
+def _validate(gamma_self, gamma_neighbors, weights) -> None:
+    check_ndim("gamma_self", gamma_self, 2)
+    check_ndim("gamma_neighbors", gamma_neighbors, 3)
+    check_ndim("weights", weights, 2)
+    b, k = gamma_self.shape
+    if tuple(gamma_neighbors.shape[::2]) != (b, k):
+        raise ValueError(
+            f"gamma_neighbors must have shape ({b}, J, {k}) to match gamma_self, got {tuple(gamma_neighbors.shape)}."
+        )
+    if tuple(weights.shape) != tuple(gamma_neighbors.shape[:2]):
+        raise ValueError(f"weights must have shape {tuple(gamma_neighbors.shape[:2])} (B, J), got {tuple(weights.shape)}.")
+    for name, t in (("gamma_self", gamma_self), ("gamma_neighbors", gamma_neighbors), ("weights", weights)):
+        check_finite(name, t)
+        check_nonnegative(name, t)
+    check_rows_positive("weights", weights)
+
+
+def pi_objective_weights(gamma_self, gamma_neighbors, weights):
+    """a_ik = ½ Σ_j w_ij (γ_ik + γ_jk): the coefficients of ln π_ik in the objective (DGG eq. (31))."""
+    return 0.5 * (weights.sum(-1, keepdim=True) * gamma_self + (weights[..., None] * gamma_neighbors).sum(1))
+
+
+def update_pi(gamma_self, gamma_neighbors, weights, *, validate: bool = True) -> torch.Tensor:
+    """π_ik = Σ_j w_ij (γ_ik + γ_jk) / (2 Σ_j w_ij) — DGG eq. (31), the Lagrangian stationary point.
+
+    Shapes: gamma_self (B, K), gamma_neighbors (B, J, K), weights (B, J) → (B, K).
+    Rows of the result lie on the simplex whether or not the rows of ``weights`` sum to 1.
+    """
+    if validate:
+        _validate(gamma_self, gamma_neighbors, weights)
+    a = pi_objective_weights(gamma_self, gamma_neighbors, weights)
+    return a / weights.sum(-1, keepdim=True)
+
+
+def blog_printed_pi(gamma_self, gamma_neighbors, weights) -> torch.Tensor:
+    """The formula as the blog prints it: Σ_j w_ij γ_jk / Σ_j w_ij (γ_ik + γ_jk). Not normalised (DGG §4)."""
+    _validate(gamma_self, gamma_neighbors, weights)
+    num = (weights[..., None] * gamma_neighbors).sum(1)
+    den = (weights[..., None] * (gamma_self[:, None, :] + gamma_neighbors)).sum(1)
+    return num / den
+
+
+def public_code_pi(gamma_self, gamma_neighbors) -> torch.Tensor:
+    """The public code's update π_i = ½ f2(μ̃_i) + Σ_j (1/(2J)) f2(μ̃_j) (DGG §4)."""
+    n_neighbors = gamma_neighbors.shape[1]
+    return 0.5 * gamma_self + gamma_neighbors.sum(1) / (2 * n_neighbors)
+
+
+def pi_update_numeric(gamma_self, gamma_neighbors, weights) -> np.ndarray:
+    """Maximise the π objective of eq. (31) numerically (softmax parametrisation, BFGS), row by row.
+
+    The independent check of the closed form: no Lagrangian involved.
+    """
+    _validate(gamma_self, gamma_neighbors, weights)
+    a = pi_objective_weights(
+        torch.as_tensor(gamma_self, dtype=torch.float64),
+        torch.as_tensor(gamma_neighbors, dtype=torch.float64),
+        torch.as_tensor(weights, dtype=torch.float64),
+    ).numpy()
+    rows = []
+    for a_i in a:
+        total = a_i.sum()
+
+        def negative(theta, a_i=a_i, total=total):
+            log_pi = theta - np.logaddexp.reduce(theta)
+            grad = -(a_i - total * np.exp(log_pi))
+            return -(a_i @ log_pi), grad
+
+        result = minimize(negative, np.zeros_like(a_i), jac=True, method="BFGS", options={"gtol": 1e-14, "maxiter": 10_000})
+        theta = result.x
+        rows.append(np.exp(theta - np.logaddexp.reduce(theta)))
+    return np.stack(rows)

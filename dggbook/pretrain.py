@@ -1,0 +1,323 @@
+"""Initialisation before Algorithm 1 (DGG notes §7, "Initialisation").
+
+1. A stacked denoising autoencoder, trained greedily layer by layer
+   (:func:`pretrain_layerwise`), then end to end (:func:`finetune_autoencoder`).
+2. The same encoder/decoder fine-tuned as a VAE with a standard-normal prior
+   (:func:`finetune_vae`): the DGG ELBO (4) with a single cluster.
+3. k-means on mu~ (:func:`init_gmm_from_kmeans`): centres -> mu_k, per-cluster
+   unbiased variances -> sigma_k^2.
+4. f2 trained with cross-entropy on the k-means labels (:func:`pretrain_classifier`).
+
+:func:`pretrain` runs all four and caches the result on disk, keyed by the
+dataset name, a fingerprint of the data, every setting and the seed.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.cluster import KMeans
+
+from . import elbo
+from ._loops import map_in_batches, minibatch_indices, progress
+from .book import pick_device, seed_everything
+from .cache import cache_file, cache_key, data_fingerprint, load_cached, resolve_cache_dir, save_atomic
+from .likelihoods import check_likelihood, reconstruction_log_likelihood
+from .networks import PAPER_HIDDEN_DIMS, DGGNetworks, reparameterize
+
+F2_INPUTS = ("mean", "sample")
+GMM_VARIANCES = ("aggregate", "means")
+MIN_VARIANCE = 1e-6
+CACHE_VERSION = "pretrain-v2"  # bump when the algorithm changes, so old cache files are not reused
+
+
+@dataclass(frozen=True)
+class PretrainSettings:
+    """Everything that determines the pretrained weights (and hence the cache key).
+
+    Defaults are the paper-scale MNIST values; :func:`dggbook.estimator.settings_for`
+    shrinks them for CPU and quick mode.
+    """
+
+    latent_dim: int = 10
+    hidden_dims: tuple = PAPER_HIDDEN_DIMS
+    classifier_hidden_dims: tuple = ()
+    likelihood: str = "bernoulli"
+    noise_var: float = 1.0
+    layerwise_epochs: int = 50
+    finetune_epochs: int = 100
+    vae_epochs: int = 10
+    classifier_epochs: int = 30
+    batch_size: int = 256
+    lr: float = 1e-3
+    classifier_lr: float = 1e-2
+    corruption: float = 0.2
+    f2_input: str = "mean"
+    kmeans_n_init: int = 10
+    gmm_variance: str = "aggregate"
+
+    def __post_init__(self):
+        check_likelihood(self.likelihood, self.noise_var)
+        if self.f2_input not in F2_INPUTS:
+            raise ValueError(f"f2_input={self.f2_input!r} is not one of {F2_INPUTS}.")
+        if self.gmm_variance not in GMM_VARIANCES:
+            raise ValueError(f"gmm_variance={self.gmm_variance!r} is not one of {GMM_VARIANCES}.")
+        for name in ("layerwise_epochs", "finetune_epochs", "vae_epochs", "classifier_epochs"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name}={getattr(self, name)} must be >= 0.")
+        if self.batch_size < 1 or self.latent_dim < 1:
+            raise ValueError("batch_size and latent_dim must be positive.")
+        if not 0 <= self.corruption < 1:
+            raise ValueError(f"corruption={self.corruption} must lie in [0, 1) (a dropout rate).")
+        object.__setattr__(self, "hidden_dims", tuple(int(h) for h in self.hidden_dims))
+        object.__setattr__(self, "classifier_hidden_dims", tuple(int(h) for h in self.classifier_hidden_dims))
+
+
+@dataclass
+class PretrainResult:
+    """The initialised model, the k-means labels that trained f2, and per-stage losses."""
+
+    networks: DGGNetworks
+    kmeans_labels: np.ndarray
+    history: dict = field(default_factory=dict)
+    from_cache: bool = False
+
+
+def build_networks(input_dim: int, n_clusters: int, settings: PretrainSettings) -> DGGNetworks:
+    """The untrained f1, g, f2 and GMM with the sizes in ``settings``."""
+    return DGGNetworks(
+        input_dim,
+        n_clusters,
+        latent_dim=settings.latent_dim,
+        hidden_dims=settings.hidden_dims,
+        classifier_hidden_dims=settings.classifier_hidden_dims,
+    )
+
+
+def _reconstruction_loss(settings: PretrainSettings, x: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
+    """Mean negative log-likelihood -ln p(x|z) over the batch (term 1 of eq. (4))."""
+    return -reconstruction_log_likelihood(settings.likelihood, x, output, settings.noise_var).mean()
+
+
+def _run_epochs(stage: str, params, loss_fn, X: torch.Tensor, settings: PretrainSettings, epochs: int, verbose: bool,
+                lr: float | None = None):
+    """Adam over mini-batches of rows of X for ``epochs``; returns the per-epoch mean losses.
+
+    ``loss_fn(rows, idx)`` gets the batch and its row indices. Losses are
+    summed on the device and read once per epoch (one host sync).
+    """
+    if epochs == 0:
+        return []
+    optimizer = torch.optim.Adam(params, lr=settings.lr if lr is None else lr)
+    losses = []
+    bar = progress(range(epochs), desc=stage, verbose=verbose)
+    for epoch in bar:
+        total = torch.zeros((), device=X.device)
+        for idx in minibatch_indices(X.shape[0], settings.batch_size, X.device):
+            loss = loss_fn(X[idx], idx)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.detach() * idx.numel()
+        mean = float(total) / X.shape[0]
+        if not np.isfinite(mean):
+            raise FloatingPointError(f"pretraining stage {stage!r} produced a non-finite loss at epoch {epoch}.")
+        losses.append(mean)
+        bar.set_postfix(loss=f"{mean:.4g}", refresh=False)
+    return losses
+
+
+def pretrain_layerwise(networks: DGGNetworks, X: torch.Tensor, settings: PretrainSettings, *, verbose=False) -> dict:
+    """Greedy stacked denoising autoencoder: train one encoder/decoder layer pair at a time.
+
+    Pair l couples encoder layer l with the decoder layer that mirrors it. Its
+    input is the (clean) output of the already-trained encoder layers below;
+    that input is corrupted by dropout and reconstructed. The outermost pair
+    reconstructs x with the model's own likelihood; inner pairs use squared error.
+    """
+    enc_layers = networks.encoder.layers()
+    dec_layers = networks.decoder.layers()
+    n_layers = len(enc_layers)
+    history = {}
+    inputs = X
+    for level in range(n_layers):
+        enc, dec = enc_layers[level], dec_layers[n_layers - 1 - level]
+        enc_is_last = level == n_layers - 1  # mean_head: linear, no ReLU
+        dec_is_output = level == 0  # decoder.output: logits or means
+
+        def loss_fn(h, _idx, enc=enc, dec=dec, enc_is_last=enc_is_last, dec_is_output=dec_is_output):
+            code = enc(F.dropout(h, settings.corruption, training=True))
+            if not enc_is_last:
+                code = torch.relu(code)
+            out = dec(F.dropout(code, settings.corruption, training=True))
+            if dec_is_output:
+                return _reconstruction_loss(settings, h, out)
+            return F.mse_loss(torch.relu(out), h, reduction="none").sum(dim=1).mean()
+
+        params = list(enc.parameters()) + list(dec.parameters())
+        history[f"layer{level}"] = _run_epochs(
+            f"SDAE layer {level + 1}/{n_layers}", params, loss_fn, inputs, settings, settings.layerwise_epochs, verbose
+        )
+        with torch.no_grad():
+            inputs = map_in_batches(lambda h: torch.relu(enc(h)) if not enc_is_last else enc(h), inputs)
+    return history
+
+
+def finetune_autoencoder(networks: DGGNetworks, X: torch.Tensor, settings: PretrainSettings, *, verbose=False) -> list:
+    """End-to-end denoising autoencoder x -> mu~(x) -> g(mu~): the SDAE fine-tuning step."""
+    encoder, decoder = networks.encoder, networks.decoder
+
+    def loss_fn(x, _idx):
+        mu, _ = encoder(F.dropout(x, settings.corruption, training=True))
+        return _reconstruction_loss(settings, x, decoder(mu))
+
+    params = list(encoder.hidden.parameters()) + list(encoder.mean_head.parameters()) + list(decoder.parameters())
+    return _run_epochs("autoencoder", params, loss_fn, X, settings, settings.finetune_epochs, verbose)
+
+
+def finetune_vae(networks: DGGNetworks, X: torch.Tensor, settings: PretrainSettings, *, verbose=False) -> list:
+    """Fine-tune f1 and g as a VAE with prior N(0, I).
+
+    The loss is minus the DGG ELBO (4) with one cluster (K = 1, mu_1 = 0,
+    sigma_1 = 1, gamma = pi = 1), evaluated by :func:`dggbook.elbo.elbo_terms`,
+    so this step and Algorithm 1 share one implementation of the ELBO.
+    """
+    encoder, decoder = networks.encoder, networks.decoder
+    with torch.no_grad():  # start from a small posterior variance, not sigma~ = 1
+        encoder.logvar_head.weight.zero_()
+        encoder.logvar_head.bias.fill_(-4.0)
+    M = settings.latent_dim
+    zeros = torch.zeros(1, M, device=X.device)
+
+    def loss_fn(x, _idx):
+        mu, logvar = encoder(x)
+        z = reparameterize(mu, logvar)
+        recon = reconstruction_log_likelihood(settings.likelihood, x, decoder(z), settings.noise_var)
+        ones = torch.ones(x.shape[0], 1, device=x.device)
+        return -elbo.elbo_terms(recon, mu, logvar, ones, ones, zeros, zeros, validate=False).total.mean()
+
+    return _run_epochs("VAE", list(encoder.parameters()) + list(decoder.parameters()), loss_fn, X, settings,
+                       settings.vae_epochs, verbose)
+
+
+@torch.no_grad()
+def latent_means(networks: DGGNetworks, X: torch.Tensor) -> torch.Tensor:
+    """mu~(x) for every row of X, in evaluation mode."""
+    return map_in_batches(lambda x: networks.encoder(x)[0], X)
+
+
+def init_gmm_from_kmeans(networks: DGGNetworks, X: torch.Tensor, settings: PretrainSettings, random_state=None):
+    """k-means on mu~: centres -> mu_k, per-cluster unbiased variances -> sigma_k^2 (DGG notes §7).
+
+    ``settings.gmm_variance`` chooses what the variance describes:
+
+    - ``"means"`` (the notes, literally): the unbiased variance of mu~ within cluster k.
+    - ``"aggregate"`` (default): the variance of z itself within cluster k, by the
+      law of total variance: Var_k(mu~) (unbiased) + mean_k(sigma~^2). A VAE
+      encoder puts the within-cluster spread into sigma~^2, not into mu~, so
+      ``"means"`` can start sigma~^2 / sigma_k^2 at 100 or more; the term
+      sigma~^2 / sigma_k^2 of eq. (4) then dominates the loss and every point
+      is assigned to the widest component.
+
+    A cluster with fewer than two members takes the variance of all points.
+    Returns the k-means labels.
+    """
+    mu, logvar = map_in_batches(networks.encoder, X)
+    Z = mu.cpu().double().numpy()
+    posterior_var = logvar.exp().cpu().double().numpy()
+    K = networks.gmm.n_clusters
+    kmeans = KMeans(n_clusters=K, n_init=settings.kmeans_n_init, random_state=random_state).fit(Z)
+    labels = kmeans.labels_.astype(np.int64)
+    overall = Z.var(axis=0, ddof=1)
+    variances = []
+    for k in range(K):
+        members = labels == k
+        var = Z[members].var(axis=0, ddof=1) if members.sum() > 1 else overall
+        if settings.gmm_variance == "aggregate":
+            var = var + posterior_var[members].mean(axis=0)
+        variances.append(var)
+    networks.gmm.set_(torch.as_tensor(kmeans.cluster_centers_, dtype=torch.float32),
+                      torch.as_tensor(np.maximum(np.stack(variances), MIN_VARIANCE), dtype=torch.float32))
+    return labels
+
+
+def classifier_input(mu: torch.Tensor, logvar: torch.Tensor, f2_input: str) -> torch.Tensor:
+    """What f2 sees: mu~ (``"mean"``, the public MNIST code) or a sample z (``"sample"``, the paper)."""
+    return mu if f2_input == "mean" else reparameterize(mu, logvar)
+
+
+def pretrain_classifier(networks: DGGNetworks, X: torch.Tensor, labels: np.ndarray, settings: PretrainSettings,
+                        *, verbose=False) -> list:
+    """Train f2 alone with cross-entropy on the k-means labels; the encoder stays fixed.
+
+    The encoder is frozen, so (mu~, log sigma~^2) are computed once and the
+    epochs only run the small classifier: cheap even for many epochs. f2's
+    input standardisation is set here from mu~ (see :class:`Classifier`).
+    """
+    targets = torch.as_tensor(labels, device=X.device)
+    mu, logvar = map_in_batches(networks.encoder, X)
+    networks.classifier.standardize_inputs(mu)
+    posterior = torch.cat([mu, logvar], dim=1)
+    M = mu.shape[1]
+
+    def loss_fn(rows, idx):
+        inputs = classifier_input(rows[:, :M], rows[:, M:], settings.f2_input)
+        return F.cross_entropy(networks.classifier(inputs), targets[idx])
+
+    return _run_epochs("classifier f2", networks.classifier.parameters(), loss_fn, posterior, settings,
+                       settings.classifier_epochs, verbose, lr=settings.classifier_lr)
+
+
+def pretrain(
+    X,
+    n_clusters: int,
+    settings: PretrainSettings = PretrainSettings(),
+    *,
+    random_state: int | None = 0,
+    device="auto",
+    dataset_name: str = "",
+    cache_dir=None,
+    verbose: bool = False,
+) -> PretrainResult:
+    """Run the whole initialisation (DGG notes §7) or load it from the cache.
+
+    ``cache_dir=None`` uses :func:`dggbook.cache.cache_root`; ``False`` turns
+    caching off (it is also off when ``random_state`` is None, since such a run
+    is not reproducible). Each stage reseeds from ``random_state``, so a
+    cached and a fresh run give the same networks.
+    """
+    device = pick_device(device)
+    X_np = np.asarray(X, dtype=np.float32)
+    folder = resolve_cache_dir(cache_dir) if random_state is not None else None
+    key = cache_key(CACHE_VERSION, dataset_name, data_fingerprint(X_np), n_clusters, settings, random_state,
+                    device.type)
+    path = cache_file(folder, "pretrain", dataset_name, key)
+    if random_state is not None:
+        seed_everything(int(random_state))
+    networks = build_networks(X_np.shape[1], n_clusters, settings)
+
+    cached = load_cached(path)
+    if cached is not None:
+        networks.load_state_dict(cached["networks"])
+        return PretrainResult(networks.to(device), cached["kmeans_labels"], cached["history"], from_cache=True)
+
+    networks.to(device).train()
+    Xt = torch.as_tensor(X_np, device=device)
+    history = {}
+    history["layerwise"] = pretrain_layerwise(networks, Xt, settings, verbose=verbose)
+    history["autoencoder"] = finetune_autoencoder(networks, Xt, settings, verbose=verbose)
+    history["vae"] = finetune_vae(networks, Xt, settings, verbose=verbose)
+    networks.eval()
+    labels = init_gmm_from_kmeans(networks, Xt, settings, random_state=random_state)
+    if random_state is not None:
+        seed_everything(int(random_state) + 1)
+    history["classifier"] = pretrain_classifier(networks, Xt, labels, settings, verbose=verbose)
+
+    if path is not None:
+        state = {k: v.cpu() for k, v in networks.state_dict().items()}
+        save_atomic({"networks": state, "kmeans_labels": labels, "history": history,
+                     "settings": dataclasses.asdict(settings)}, path)
+    return PretrainResult(networks, labels, history, from_cache=False)

@@ -1,0 +1,110 @@
+"""Tests for dggbook.book: the standard first notebook cell (quick mode, device, seeding, figures)."""
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from dggbook import book
+
+
+@pytest.mark.parametrize("value", ["1", "true", "yes", "on", "TRUE", " 1 ", "quick"])
+def test_quick_mode_on(monkeypatch, value):
+    monkeypatch.setenv(book.QUICK_ENV, value)
+    assert book.quick_mode() is True
+
+
+@pytest.mark.parametrize("value", ["", "0", "false", "False", "no", "NO", "  0  ", " "])
+def test_quick_mode_off(monkeypatch, value):
+    monkeypatch.setenv(book.QUICK_ENV, value)
+    assert book.quick_mode() is False
+
+
+def test_quick_mode_off_when_unset(monkeypatch):
+    monkeypatch.delenv(book.QUICK_ENV, raising=False)
+    assert book.quick_mode() is False
+
+
+def test_quick_env_name():
+    assert book.QUICK_ENV == "DGGBOOK_QUICK" and book.FIGURES_ENV == "DGGBOOK_FIGURES"
+
+
+def test_auto_device_is_cpu_without_cuda(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert book.pick_device("auto") == torch.device("cpu")
+    assert book.pick_device() == torch.device("cpu")
+
+
+def test_auto_device_is_cuda_when_available(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert book.pick_device("auto").type == "cuda"
+
+
+@pytest.mark.parametrize("name", ["cuda", "cuda:0"])
+def test_requesting_cuda_without_it_raises(monkeypatch, name):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match="CUDA"):
+        book.pick_device(name)
+
+
+def test_explicit_devices_pass_through():
+    assert book.pick_device("cpu") == torch.device("cpu")
+    dev = torch.device("cpu")
+    assert book.pick_device(dev) is dev
+
+
+def test_seed_everything_makes_all_three_generators_repeat():
+    book.seed_everything(123)
+    a = (random.random(), np.random.rand(), torch.rand(1).item())
+    book.seed_everything(123)
+    b = (random.random(), np.random.rand(), torch.rand(1).item())
+    book.seed_everything(124)
+    c = (random.random(), np.random.rand(), torch.rand(1).item())
+    assert a == b
+    assert all(x != y for x, y in zip(a, c))
+
+
+def test_setup_book_reports_its_choices(monkeypatch, capsys):
+    monkeypatch.setenv(book.QUICK_ENV, "1")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    settings = book.setup_book(seed=7)
+    assert (settings.seed, settings.device.type, settings.quick) == (7, "cpu", True)
+    out = capsys.readouterr().out
+    assert "seed=7" in out and "device=cpu" in out and "quick" in out
+    book.setup_book(seed=7, verbose=False)
+    assert capsys.readouterr().out == ""
+
+
+def test_figures_dir_defaults_to_the_repository(monkeypatch):
+    monkeypatch.delenv(book.FIGURES_ENV, raising=False)
+    assert book.figures_dir().name == "figures"
+    assert (book.figures_dir().parent / "dggbook" / "book.py").exists()
+
+
+@pytest.fixture
+def figure():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(1, 1))
+    ax.plot([0, 1], [0, 1])
+    yield fig
+    plt.close(fig)
+
+
+def test_savefig_writes_a_png_into_the_figures_env(monkeypatch, tmp_path, figure):
+    target = tmp_path / "out"
+    monkeypatch.setenv(book.FIGURES_ENV, str(target))
+    path = book.savefig(figure, "js_rotated", dpi=20)
+    assert path == target / "js_rotated.png"
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in target.iterdir()) == ["js_rotated.png"]
+
+
+@pytest.mark.parametrize("name", ["a/b", "js.png", "", "../escape"])
+def test_savefig_rejects_names_that_are_not_bare_stems(monkeypatch, tmp_path, figure, name):
+    monkeypatch.setenv(book.FIGURES_ENV, str(tmp_path))
+    with pytest.raises(ValueError, match="name"):
+        book.savefig(figure, name)
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,162 @@
+"""The scikit-learn style ``DGG`` estimator: fit/predict, validation, determinism, save/load, resume."""
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+import dggbook.dgg as dgg_module
+from dggbook.data import make_blobs_data
+from dggbook.estimator import DGG, settings_for
+from dggbook.metrics import clustering_scores
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """One intra-op thread: on a shared 2-core machine more threads only spin and wait."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+FAST = dict(likelihood="gaussian", noise_var=0.01, latent_dim=4, hidden_dims=(32, 32, 64), n_neighbors=5,
+            neighbor_selection="nearest", n_neighbor_samples=1, layerwise_epochs=3, pretrain_epochs=30,
+            vae_epochs=5, classifier_epochs=50, pretrain_batch_size=32, epochs=5, batch_size=64,
+            device="cpu", cache_dir=False)
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    return make_blobs_data(600, 4, 10, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def fitted(blobs):
+    return DGG(4, **FAST, random_state=0).fit(blobs.X, blobs.y)
+
+
+def test_fits_blobs_near_perfectly(fitted, blobs):
+    assert clustering_scores(blobs.y, fitted.labels_)["acc"] >= 0.95
+    assert len(fitted.history_) == FAST["epochs"] and "acc" in fitted.history_[-1]
+
+
+def test_predict_proba_predict_transform(fitted, blobs):
+    proba = fitted.predict_proba(blobs.X)
+    assert proba.shape == (600, 4)
+    np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(fitted.predict(blobs.X), proba.argmax(1))
+    np.testing.assert_array_equal(fitted.predict(blobs.X), fitted.labels_)
+    assert fitted.transform(blobs.X).shape == (600, 4)
+    assert fitted.pi_.shape == (600, 4)
+
+
+def test_same_seed_same_labels(blobs):
+    X = blobs.X[:200]
+    a = DGG(4, **FAST, random_state=3).fit_predict(X)
+    b = DGG(4, **FAST, random_state=3).fit_predict(X)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_save_load_round_trip(fitted, blobs, tmp_path):
+    path = fitted.save(tmp_path / "model.pt")
+    loaded = DGG.load(path)
+    np.testing.assert_array_equal(loaded.predict(blobs.X), fitted.predict(blobs.X))
+    np.testing.assert_allclose(loaded.predict_proba(blobs.X), fitted.predict_proba(blobs.X))
+    assert loaded.get_params() == fitted.get_params()
+    assert loaded.history_ == fitted.history_
+
+
+def test_scikit_learn_conventions(fitted):
+    est = DGG(3, epochs=7)
+    assert not [k for k in vars(est) if k.endswith("_")]  # __init__ stores parameters only
+    assert est.get_params()["epochs"] == 7
+    assert est.set_params(epochs=9).epochs == 9
+    copy = clone(fitted)
+    assert copy.get_params() == fitted.get_params() and not hasattr(copy, "labels_")
+    with pytest.raises(NotFittedError):
+        DGG(3).predict(np.zeros((2, 4)))
+
+
+def test_vade_baseline_is_the_same_code_without_graph(blobs):
+    est = DGG(4, **{**FAST, "epochs": 2}, use_graph=False, random_state=0).fit(blobs.X[:200])
+    assert est.graph_.n_neighbors == 1
+    assert (est.graph_.indices[:, 0] == torch.arange(200)).all()
+
+
+@pytest.mark.parametrize(
+    "X, match",
+    [
+        (np.full((10, 3), np.nan), "NaN"),
+        (np.array([[0.1, np.inf]] * 10), "NaN or inf"),
+        (np.zeros(10), "2-D"),
+        (np.zeros((2, 5, 3)), "2-D"),
+        (np.zeros((0, 4)), "empty"),
+        (np.zeros((10, 0)), "empty"),
+        (np.full((10, 3), "a"), "numeric"),
+    ],
+)
+def test_bad_inputs_raise(X, match):
+    with pytest.raises(ValueError, match=match):
+        DGG(2, **FAST).fit(X)
+
+
+def test_bernoulli_needs_unit_interval_but_gaussian_does_not():
+    X = np.random.default_rng(0).normal(size=(30, 3)).astype(np.float32)
+    with pytest.raises(ValueError, match=r"outside \[0, 1\]"):
+        DGG(2, **{**FAST, "likelihood": "bernoulli"}).fit(X)
+    DGG(2, **{**FAST, "epochs": 1, "pretrain_epochs": 1, "classifier_epochs": 1}, random_state=0).fit(X)
+
+
+def test_bad_sizes_raise():
+    X = np.random.default_rng(0).random((6, 3))
+    with pytest.raises(ValueError, match="n_clusters=7 exceeds"):
+        DGG(7, **FAST).fit(X)
+    with pytest.raises(ValueError, match="n_neighbors=6 must be smaller"):
+        DGG(2, **{**FAST, "n_neighbors": 6}).fit(X)
+    with pytest.raises(ValueError, match="n_clusters"):
+        DGG(0, **FAST).fit(X)
+
+
+def test_predict_checks_the_number_of_features(fitted):
+    with pytest.raises(ValueError, match="10"):
+        fitted.predict(np.zeros((3, 5)))
+
+
+def test_nan_loss_stops_fit_with_a_clear_error(blobs, monkeypatch):
+    original = dgg_module.reconstruction_log_likelihood
+
+    def poisoned(*args, **kwargs):
+        return original(*args, **kwargs) * float("nan")
+
+    monkeypatch.setattr(dgg_module, "reconstruction_log_likelihood", poisoned)
+    est = DGG(4, **FAST, random_state=0)
+    with pytest.raises(FloatingPointError, match="epoch 1, batch 1"):
+        est.fit(blobs.X[:200])
+    assert not hasattr(est, "labels_")  # never garbage labels
+
+
+def test_interrupted_fit_continues_from_its_checkpoint(blobs, tmp_path):
+    X = blobs.X[:200]
+    params = {**FAST, "cache_dir": tmp_path / "a", "dataset_name": "blobs"}
+    straight = DGG(4, **{**params, "epochs": 4}, random_state=0).fit(X)
+    assert list((tmp_path / "a").glob("dgg-blobs-*.pt")) and list((tmp_path / "a").glob("pretrain-blobs-*.pt"))
+
+    params["cache_dir"] = tmp_path / "b"
+    first = DGG(4, **{**params, "epochs": 2}, random_state=0).fit(X)  # stands in for an interrupted run
+    assert len(first.history_) == 2
+    continued = first.set_params(epochs=4).fit(X)
+    assert len(continued.history_) == 4
+    np.testing.assert_array_equal(continued.labels_, straight.labels_)
+    assert [r["total"] for r in continued.history_] == pytest.approx([r["total"] for r in straight.history_])
+
+
+def test_presets():
+    quick = settings_for("digits", "cpu", quick=True)
+    cpu = settings_for("digits", "cpu", quick=False)
+    paper = settings_for("mnist", "cuda", quick=False)
+    assert quick["epochs"] < cpu["epochs"] < paper["epochs"] == 300
+    assert paper["hidden_dims"] == (500, 500, 2000) and paper["lr"] == 2e-3 and paper["batch_size"] == 100
+    assert paper["n_neighbors"] == 20 and paper["neighbor_selection"] == "random_top" and paper["use_siamese"]
+    for preset in (quick, cpu, paper):
+        DGG(10, **preset)  # every key is a parameter
