@@ -18,6 +18,7 @@ import statistics
 import tempfile
 import time
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -50,9 +51,9 @@ def time_epochs(networks, X, graph, settings: TrainSettings, repeats: int) -> di
     variants = {
         "VAE epoch": lambda net, pi, opt: vae_epoch(net, X, pi, opt, settings),
         f"DGG epoch, S = J = {indices.shape[1]}": lambda net, pi, opt: run_epoch(
-            net, X, indices, weights, pi, opt, TrainSettings(**{**vars(settings), "n_neighbor_samples": None})),
+            net, X, indices, weights, pi, opt, replace(settings, n_neighbor_samples=None)),
         "DGG epoch, S = 1": lambda net, pi, opt: run_epoch(
-            net, X, indices, weights, pi, opt, TrainSettings(**{**vars(settings), "n_neighbor_samples": 1})),
+            net, X, indices, weights, pi, opt, replace(settings, n_neighbor_samples=1)),
     }
     times = {name: [] for name in variants}
     for _ in range(repeats):

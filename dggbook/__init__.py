@@ -23,6 +23,7 @@ _LAZY = {
     "clustering_scores": "dggbook.metrics",
     "cluster_accuracy": "dggbook.metrics",
     "LinearGaussianMixture": "dggbook.tractable",
+    "settings_for": "dggbook.estimator",
 }
 
 

@@ -18,6 +18,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+__all__ = [
+    "cache_root", "resolve_cache_dir", "data_fingerprint", "cache_key", "cache_file", "load_cached",
+    "save_atomic",
+]
+
 CACHE_ENV = "DGGBOOK_CACHE"
 
 

@@ -329,7 +329,7 @@ def _pi_setup(seed: int = 0, row_scale: float = 3.0):
     return gs, gn, w
 
 
-@check("eq. (31): closed form = numeric optimiser (unnormalised w)", "(31)", 1e-8)
+@check("eq. (31): closed form = numeric optimiser (unnormalised w)", "(31)", 1e-10)
 def _pi_numeric():
     gs, gn, w = _pi_setup()
     return float(np.abs(update_pi(gs, gn, w).numpy() - pi_update_numeric(gs, gn, w)).max()), 0.0

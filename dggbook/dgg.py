@@ -41,6 +41,11 @@ from .likelihoods import check_likelihood, reconstruction_log_likelihood
 from .networks import DGGNetworks, reparameterize
 from .pi_update import update_pi
 
+__all__ = [
+    "TrainSettings", "TrainResult", "TERM_NAMES", "elbo_of_pairs", "sample_neighbors", "graph_objective",
+    "closed_form_pi", "initial_pi", "cluster_posterior", "make_optimizer", "run_epoch", "train_dgg",
+]
+
 F2_INPUTS = ("mean", "sample")
 TERM_NAMES = ("reconstruction", "prior_z", "prior_c", "entropy_z", "total")
 CHECKPOINT_VERSION = 1
@@ -176,11 +181,22 @@ def cluster_posterior(networks: DGGNetworks, X: torch.Tensor, batch_size: int = 
     return map_in_batches(lambda x: networks.classifier.proba(networks.encoder(x)[0]), X, batch_size)
 
 
+def closed_form_pi(gamma_self: torch.Tensor, gamma_neighbors: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """pi_i by eq. (31) (:func:`dggbook.pi_update.update_pi`), detached and floored at the smallest normal float.
+
+    A softmax can underflow to exactly 0 in float32; the next step's gamma_ik > 0
+    would then meet ln pi_ik = -inf in term 3 of eq. (4). The floor keeps that
+    term finite and moves pi by at most K * 1e-38.
+    """
+    pi = update_pi(gamma_self.detach(), gamma_neighbors.detach(), weights, validate=False)
+    return pi.clamp_min(torch.finfo(pi.dtype).tiny)
+
+
 @torch.no_grad()
 def initial_pi(networks: DGGNetworks, X: torch.Tensor, indices: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     """pi_i before the first step: the closed form (31) with gamma = f2(mu~) of the pretrained model."""
     gamma = cluster_posterior(networks, X)
-    return update_pi(gamma, gamma[indices], weights, validate=False)
+    return closed_form_pi(gamma, gamma[indices], weights)
 
 
 @dataclass
@@ -259,7 +275,7 @@ def run_epoch(
         optimizer.zero_grad(set_to_none=True)
         out.loss.backward()
         optimizer.step()
-        pi[anchors] = update_pi(out.gamma_anchor, out.gamma_neighbors, out.neighbor_weights, validate=False)  # (31)
+        pi[anchors] = closed_form_pi(out.gamma_anchor, out.gamma_neighbors, out.neighbor_weights)
         sums += out.term_means * anchors.numel()
     if device.type != "cpu" and int(first_bad) >= 0:  # the one host sync of the epoch
         raise _nonfinite_error(epoch, int(first_bad))
@@ -320,10 +336,11 @@ def train_dgg(
                    total=settings.epochs - start_epoch)
     for epoch in bar:
         started = time.perf_counter()
+        lr = optimizer.param_groups[0]["lr"]
         term_means = run_epoch(networks, X, indices, weights, pi, optimizer, settings, epoch=epoch)
-        scheduler.step()
+        scheduler.step()  # lr x 0.9 every 10 epochs
 
-        record = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"]}
+        record = {"epoch": epoch + 1, "lr": lr}
         record.update({name: v for name, v in zip(TERM_NAMES, term_means.tolist())})
         record["loss"] = -record["total"]
         if y_np is not None:

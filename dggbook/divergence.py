@@ -132,7 +132,7 @@ def _js_composite(delta, lam, n_gl: int) -> float:
 
 
 _GH_START = {1: 64, 2: 48, 3: 24}
-_GH_MAX = {1: 1024, 2: 192, 3: 192}
+_GH_MAX = {1: 1024, 2: 192, 3: 96}
 _GL_ORDER = {1: (16, 32), 2: (8, 16), 3: (4, 6, 8)}
 
 

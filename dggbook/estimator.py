@@ -34,6 +34,8 @@ from .networks import PAPER_HIDDEN_DIMS, DGGNetworks
 from .pretrain import PretrainSettings, build_networks, pretrain
 from .siamese import SiameseNet, embed, train_siamese
 
+__all__ = ["DGG", "settings_for"]
+
 SAVE_VERSION = 1
 FIT_CACHE_VERSION = "dgg-fit-v1"  # bump when Algorithm 1's code changes, so old checkpoints are not resumed
 SIAMESE_CACHE_VERSION = "siamese-v1"
@@ -192,17 +194,20 @@ class DGG(ClusterMixin, BaseEstimator):
             raise ValueError(f"random_state must be None or an int, got {self.random_state!r}.")
 
     # -------------------------------------------------------------------- fit
-    def _key(self, fingerprint: str, *, exclude=()) -> str:
-        params = {k: v for k, v in self.get_params().items()
-                  if k not in ("verbose", "cache_dir", "device", "epochs") + tuple(exclude)}
+    def _key(self, fingerprint: str) -> str:
+        """Names this fit's checkpoint: data, every parameter that changes the result but ``epochs``, device.
+
+        ``epochs`` is left out so that asking for more epochs continues a finished run.
+        """
+        params = {k: v for k, v in self.get_params().items() if k not in ("verbose", "cache_dir", "device", "epochs")}
         return cache_key(FIT_CACHE_VERSION, fingerprint, params, self.device_.type)
 
     def _graph_features(self, X: np.ndarray, networks: DGGNetworks, folder: Path | None, fingerprint: str):
         """Raw X, or its Siamese embedding (DGG eq. (19)) started from the pretrained encoder."""
         if not self.use_siamese:
             return X
-        key = cache_key(SIAMESE_CACHE_VERSION, fingerprint, self.pretrain_settings(), self.n_clusters, self.siamese_epochs,
-                        self.n_positive, self.random_state, self.device_.type)
+        key = cache_key(SIAMESE_CACHE_VERSION, fingerprint, self.pretrain_settings(), self.n_clusters,
+                        self.siamese_epochs, self.n_positive, self.random_state, self.device_.type)
         path = cache_file(folder, "siamese", self.dataset_name, key)
         cached = load_cached(path)
         if cached is not None:
@@ -339,7 +344,7 @@ def settings_for(dataset_name: str, device="auto", quick: bool | None = None) ->
     device = pick_device(device) if str(device) == "auto" else torch.device(device)  # no CUDA needed to ask
     common = dict(dataset_name=dataset_name, device=device.type)
     if quick:
-        return dict(common, likelihood="gaussian", noise_var=0.02, latent_dim=10, hidden_dims=(64, 64, 128),
+        return dict(common, likelihood="gaussian", noise_var=0.05, latent_dim=10, hidden_dims=(64, 64, 128),
                     n_neighbors=10, neighbor_selection="nearest", weights="local_scaling", n_neighbor_samples=1,
                     layerwise_epochs=3, pretrain_epochs=50, vae_epochs=3, classifier_epochs=100,
                     epochs=10, batch_size=100, lr=5e-3)
@@ -349,7 +354,7 @@ def settings_for(dataset_name: str, device="auto", quick: bool | None = None) ->
                     siamese_epochs=300, n_positive=2, f2_input="mean", layerwise_epochs=50, pretrain_epochs=100,
                     vae_epochs=10, classifier_epochs=30, epochs=300, batch_size=100, lr=2e-3)
     # Tuned on CPU + digits (benchmarks/bench_digits.py); see the benchmark for mean +- std over seeds.
-    return dict(common, likelihood="gaussian", noise_var=0.02, latent_dim=10, hidden_dims=(256, 256, 512),
+    return dict(common, likelihood="gaussian", noise_var=0.05, latent_dim=10, hidden_dims=(256, 256, 512),
                 n_neighbors=20, neighbor_selection="nearest", weights="local_scaling", n_neighbor_samples=1,
                 layerwise_epochs=10, pretrain_epochs=150, vae_epochs=10, classifier_epochs=200,
-                epochs=100, batch_size=100, lr=5e-3)
+                epochs=60, batch_size=100, lr=5e-3)

@@ -9,6 +9,8 @@ import torch
 
 from . import elbo
 
+__all__ = ["LIKELIHOODS", "check_likelihood", "reconstruction_log_likelihood", "decoder_mean"]
+
 LIKELIHOODS = ("bernoulli", "gaussian")
 
 

@@ -18,6 +18,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
+__all__ = ["PAPER_HIDDEN_DIMS", "Encoder", "Decoder", "Classifier", "GaussianMixture", "DGGNetworks", "reparameterize"]
+
 PAPER_HIDDEN_DIMS = (500, 500, 2000)
 
 
@@ -124,8 +126,15 @@ class Classifier(nn.Module):
         return self.net((z - self.input_shift) / self.input_scale)
 
     def proba(self, z: torch.Tensor) -> torch.Tensor:
-        """gamma_ik = q(c=k | z_i), rows sum to one."""
-        return torch.softmax(self.forward(z), dim=-1)
+        """gamma_ik = q(c=k | z_i), rows sum to one (to within K * 1e-38).
+
+        Floored at the smallest normal float: a float32 softmax underflows to
+        exactly 0 once two logits differ by ~100, and the gradient of the
+        gamma ln gamma in term 3 of eq. (4) is -inf there (NaN after the chain
+        rule). The floor keeps the loss and its gradient finite.
+        """
+        gamma = torch.softmax(self.forward(z), dim=-1)
+        return gamma.clamp_min(torch.finfo(gamma.dtype).tiny)
 
 
 class GaussianMixture(nn.Module):

@@ -73,14 +73,33 @@ def pi_update_numeric(gamma_self, gamma_neighbors, weights) -> np.ndarray:
     ).numpy()
     rows = []
     for a_i in a:
-        total = a_i.sum()
-
-        def negative(theta, a_i=a_i, total=total):
-            log_pi = theta - np.logaddexp.reduce(theta)
-            grad = -(a_i - total * np.exp(log_pi))
-            return -(a_i @ log_pi), grad
-
-        result = minimize(negative, np.zeros_like(a_i), jac=True, method="BFGS", options={"gtol": 1e-14, "maxiter": 10_000})
-        theta = result.x
-        rows.append(np.exp(theta - np.logaddexp.reduce(theta)))
+        rows.append(_maximise_row(a_i))
     return np.stack(rows)
+
+
+def _maximise_row(a_i: np.ndarray) -> np.ndarray:
+    """argmax over the simplex of Σ_k a_k ln π_k, with π = softmax([θ, 0]) (no constraint, no multiplier).
+
+    BFGS gets close; a few Newton steps on the same parametrisation then
+    polish the answer to machine precision (the objective is strictly concave in θ).
+    """
+    total = a_i.sum()
+
+    def negative(theta):
+        log_pi = np.append(theta, 0.0)
+        log_pi = log_pi - np.logaddexp.reduce(log_pi)
+        grad = -(a_i - total * np.exp(log_pi))[:-1]
+        return -(a_i @ log_pi), grad
+
+    theta = minimize(negative, np.zeros(a_i.size - 1), jac=True, method="BFGS", options={"gtol": 1e-12}).x
+    for _ in range(20):
+        log_pi = np.append(theta, 0.0)
+        pi = np.exp(log_pi - np.logaddexp.reduce(log_pi))[:-1]
+        grad = a_i[:-1] - total * pi
+        hessian = -total * (np.diag(pi) - np.outer(pi, pi))
+        step = np.linalg.solve(hessian, grad)
+        theta = theta - step
+        if np.abs(step).max() < 1e-15:
+            break
+    log_pi = np.append(theta, 0.0)
+    return np.exp(log_pi - np.logaddexp.reduce(log_pi))

@@ -5,8 +5,11 @@
 2. The same encoder/decoder fine-tuned as a VAE with a standard-normal prior
    (:func:`finetune_vae`): the DGG ELBO (4) with a single cluster.
 3. k-means on mu~ (:func:`init_gmm_from_kmeans`): centres -> mu_k, per-cluster
-   unbiased variances -> sigma_k^2.
-4. f2 trained with cross-entropy on the k-means labels (:func:`pretrain_classifier`).
+   unbiased variances -> sigma_k^2. By default the variance is that of z, not
+   only of mu~: Var_k(mu~) + mean_k(sigma~^2) (``gmm_variance="aggregate"``;
+   ``"means"`` is the notes' literal recipe - see the function for why).
+4. f2 trained with cross-entropy on the k-means labels (:func:`pretrain_classifier`),
+   its input standardised with the mean and spread of mu~.
 
 :func:`pretrain` runs all four and caches the result on disk, keyed by the
 dataset name, a fingerprint of the data, every setting and the seed.
@@ -27,6 +30,11 @@ from .book import pick_device, seed_everything
 from .cache import cache_file, cache_key, data_fingerprint, load_cached, resolve_cache_dir, save_atomic
 from .likelihoods import check_likelihood, reconstruction_log_likelihood
 from .networks import PAPER_HIDDEN_DIMS, DGGNetworks, reparameterize
+
+__all__ = [
+    "PretrainSettings", "PretrainResult", "build_networks", "pretrain_layerwise", "finetune_autoencoder",
+    "finetune_vae", "latent_means", "init_gmm_from_kmeans", "pretrain_classifier", "pretrain",
+]
 
 F2_INPUTS = ("mean", "sample")
 GMM_VARIANCES = ("aggregate", "means")
@@ -124,7 +132,7 @@ def _run_epochs(stage: str, params, loss_fn, X: torch.Tensor, settings: Pretrain
             total += loss.detach() * idx.numel()
         mean = float(total) / X.shape[0]
         if not np.isfinite(mean):
-            raise FloatingPointError(f"pretraining stage {stage!r} produced a non-finite loss at epoch {epoch}.")
+            raise FloatingPointError(f"pretraining stage {stage!r} produced a non-finite loss at epoch {epoch + 1}.")
         losses.append(mean)
         bar.set_postfix(loss=f"{mean:.4g}", refresh=False)
     return losses

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from .book import quick_mode
 
+__all__ = ["add_train_arguments", "run_train"]
+
 DEFAULT_RUNS = Path(__file__).resolve().parent.parent / "runs"
 
 
@@ -45,7 +47,7 @@ def run_train(args: argparse.Namespace) -> int:
     from .book import pick_device
     from .data import load_dataset
     from .estimator import DGG, settings_for
-    from .latent_plot import plot_history, plot_latent_clusters
+    from .plots import plot_latent_2d, plot_training_curves
     from .metrics import clustering_scores
 
     if args.threads is not None:
@@ -81,8 +83,10 @@ def run_train(args: argparse.Namespace) -> int:
         args.json.write_text(text + "\n")
     model.save(out / "model.pt")
     title = f"DGG on {args.dataset} (seed {args.seed}): ACC {scores['acc']:.3f}"
-    for name, fig in (("latent", plot_latent_clusters(model.transform(data.X), model.labels_, data.y, title=title)),
-                      ("history", plot_history(model.history_, title=title))):
+    means = model.networks_.gmm.means.detach().cpu().numpy()
+    figures = {"latent": plot_latent_2d(model.transform(data.X), model.labels_, data.y, means, title=title),
+               "history": plot_training_curves(model.history_, title=title)}
+    for name, fig in figures.items():
         fig.savefig(out / f"{name}.png", dpi=100, bbox_inches="tight")
         plt.close(fig)
 

@@ -201,7 +201,8 @@ def test_a_finished_checkpoint_continues_when_more_epochs_are_asked(tmp_path):
     X = data()
     graph = build_graph(X.numpy(), 3)
     train_dgg(tiny_networks(), X, graph, TrainSettings(epochs=2, batch_size=6), checkpoint_path=tmp_path / "d.pt")
-    more = train_dgg(tiny_networks(), X, graph, TrainSettings(epochs=3, batch_size=6), checkpoint_path=tmp_path / "d.pt")
+    more = train_dgg(tiny_networks(), X, graph, TrainSettings(epochs=3, batch_size=6),
+                     checkpoint_path=tmp_path / "d.pt")
     assert more.resumed_from == 2 and len(more.history) == 3
 
 

@@ -80,3 +80,14 @@ def test_reparameterize_has_the_right_moments():
 def test_bad_sizes_raise():
     with pytest.raises(ValueError, match="hidden_dims"):
         Encoder(5, 2, (0, 3))
+
+
+def test_gamma_never_underflows_so_gamma_log_gamma_has_finite_gradients():
+    f2 = Classifier(2, 3)
+    with torch.no_grad():
+        f2.net[0].weight.mul_(1e4)  # logits far apart: a plain softmax gives exact zeros
+    z = torch.randn(5, 2, requires_grad=True)
+    gamma = f2.proba(z)
+    assert (gamma > 0).all()
+    torch.special.xlogy(gamma, gamma).sum().backward()  # the entropy part of term 3, eq. (4)
+    assert torch.isfinite(z.grad).all()

@@ -1,0 +1,40 @@
+"""``dggbook train`` (dggbook.train_cli): one line of scores, metrics JSON, checkpoint, figures."""
+import argparse
+import json
+
+import pytest
+import torch
+
+from dggbook.estimator import DGG
+from dggbook.train_cli import add_train_arguments, run_train
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def parse(argv):
+    return add_train_arguments(argparse.ArgumentParser()).parse_args(argv)
+
+
+def test_train_writes_metrics_checkpoint_and_figures(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = parse(["--dataset", "blobs", "--seed", "1", "--device", "cpu", "--quick", "--no-cache",
+                  "--out", str(out), "--json", str(tmp_path / "m.json"), "--epochs", "3"])
+    assert run_train(args) == 0
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert "ACC" in line and "NMI" in line and "ARI" in line and "time" in line
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    assert {"acc", "nmi", "ari", "seconds"} <= set(metrics)
+    assert json.loads((out / "metrics.json").read_text()) == metrics
+    assert {p.name for p in out.iterdir()} >= {"metrics.json", "model.pt", "latent.png", "history.png"}
+    assert len(DGG.load(out / "model.pt").history_) == 3
+
+
+def test_unknown_dataset_is_a_clean_error(tmp_path, capsys):
+    assert run_train(parse(["--dataset", "nope", "--out", str(tmp_path)])) == 2
+    assert "nope" in capsys.readouterr().out
