@@ -42,11 +42,11 @@ test: $(STAMP)
 	$(MAKE) --no-print-directory unit notebooks
 
 unit: $(STAMP)
-	DGGBOOK_QUICK=1 MPLBACKEND=Agg $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile tests
+	OMP_NUM_THREADS=1 DGGBOOK_QUICK=1 MPLBACKEND=Agg $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile tests
 
 notebooks: $(STAMP)
 	mkdir -p "$(TEST_FIGURES)"
-	DGGBOOK_QUICK=1 DGGBOOK_FIGURES="$(TEST_FIGURES)" MPLBACKEND=Agg $(BIN)/python -m pytest -q \
+	OMP_NUM_THREADS=1 DGGBOOK_QUICK=1 DGGBOOK_FIGURES="$(TEST_FIGURES)" MPLBACKEND=Agg $(BIN)/python -m pytest -q \
 	  -p no:cacheprovider --nbval-lax --nbval-current-env -n $(PYTEST_WORKERS) --dist loadfile $(NOTEBOOKS)
 
 book: $(STAMP)
