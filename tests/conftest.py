@@ -1,4 +1,12 @@
-"""One torch thread in tests: on a shared 2-core machine more threads spin and slow training ~10x."""
+"""Shared test set-up."""
+import pytest
 import torch
 
-torch.set_num_threads(1)
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """One intra-op thread: on a shared 2-core machine more threads only spin and wait (~10x slower)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

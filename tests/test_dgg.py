@@ -17,14 +17,6 @@ from dggbook.networks import DGGNetworks
 from dggbook.pi_update import update_pi
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """One intra-op thread: on a shared 2-core machine more threads only spin and wait."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
 
 def tiny_networks(D=6, K=3, M=2, seed=0):
     torch.manual_seed(seed)

@@ -11,14 +11,6 @@ from dggbook.estimator import DGG, settings_for
 from dggbook.metrics import clustering_scores
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """One intra-op thread: on a shared 2-core machine more threads only spin and wait."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
 
 FAST = dict(likelihood="gaussian", noise_var=0.01, latent_dim=4, hidden_dims=(32, 32, 64), n_neighbors=5,
             neighbor_selection="nearest", n_neighbor_samples=1, layerwise_epochs=3, pretrain_epochs=30,

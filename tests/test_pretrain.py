@@ -18,14 +18,6 @@ from dggbook.pretrain import (
 )
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """One intra-op thread: on a shared 2-core machine more threads only spin and wait."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
 
 TINY = dict(latent_dim=3, hidden_dims=(16, 16, 32), layerwise_epochs=3, finetune_epochs=15, vae_epochs=3,
             classifier_epochs=60, batch_size=32, likelihood="gaussian", noise_var=0.01)

@@ -9,13 +9,6 @@ from dggbook.estimator import DGG
 from dggbook.train_cli import add_train_arguments, run_train
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
 
 def parse(argv):
     return add_train_arguments(argparse.ArgumentParser()).parse_args(argv)
