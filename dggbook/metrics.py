@@ -12,7 +12,7 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from ._validation import check_ndim
 
-__all__ = ["cluster_accuracy", "clustering_scores"]
+__all__ = ["cluster_accuracy", "clustering_scores", "match_clusters"]
 
 
 def _check_labelings(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
@@ -32,6 +32,14 @@ def _check_labelings(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
     return true, pred
 
 
+def _matched_contingency(pred_codes: np.ndarray, n_clusters: int, true_codes: np.ndarray, n_classes: int):
+    """Contingency table counts[k, c] and its one-to-one matching of most agreement (Hungarian)."""
+    counts = np.zeros((n_clusters, n_classes), dtype=np.int64)
+    np.add.at(counts, (pred_codes.reshape(-1), true_codes.reshape(-1)), 1)
+    rows, cols = linear_sum_assignment(counts, maximize=True)
+    return counts, rows, cols
+
+
 def cluster_accuracy(y_true, y_pred) -> float:
     """Clustering accuracy: the best one-to-one map from clusters to classes, share correct.
 
@@ -43,10 +51,33 @@ def cluster_accuracy(y_true, y_pred) -> float:
     true, pred = _check_labelings(y_true, y_pred)
     true_ids, true_codes = np.unique(true, return_inverse=True)
     pred_ids, pred_codes = np.unique(pred, return_inverse=True)
-    counts = np.zeros((pred_ids.size, true_ids.size), dtype=np.int64)
-    np.add.at(counts, (pred_codes, true_codes), 1)
-    rows, cols = linear_sum_assignment(counts, maximize=True)
+    counts, rows, cols = _matched_contingency(pred_codes, pred_ids.size, true_codes, true_ids.size)
     return float(counts[rows, cols].sum() / true.shape[0])
+
+
+def match_clusters(y_true, y_pred, n_clusters: int | None = None) -> np.ndarray:
+    """``mapping[k]``: the class matched one-to-one to cluster k, the map behind :func:`cluster_accuracy`.
+
+    ``y_true`` holds integer classes, ``y_pred`` cluster ids 0..n_clusters-1;
+    ``n_clusters`` counts empty clusters too (default: ``max(y_pred) + 1``).
+    Clusters left without a class (more clusters than classes) get the new ids
+    ``max(class) + 1, ...`` so that no two clusters share one.
+    """
+    true, pred = _check_labelings(y_true, y_pred)
+    if not np.issubdtype(pred.dtype, np.integer) or pred.min() < 0:
+        raise ValueError("y_pred must hold cluster ids 0..K-1.")
+    K = int(pred.max()) + 1 if n_clusters is None else int(n_clusters)
+    if pred.max() >= K:
+        raise ValueError(f"y_pred has cluster id {int(pred.max())}, not below n_clusters={K}.")
+    if not np.issubdtype(true.dtype, np.integer):
+        raise ValueError(f"y_true must hold integer class labels, got dtype {true.dtype}.")
+    classes, true_codes = np.unique(true, return_inverse=True)
+    _, rows, cols = _matched_contingency(pred, K, true_codes, classes.size)
+    mapping = np.empty(K, dtype=np.int64)
+    mapping[rows] = classes[cols]
+    unmatched = np.setdiff1d(np.arange(K), rows)
+    mapping[unmatched] = int(classes.max()) + 1 + np.arange(unmatched.size)
+    return mapping
 
 
 def clustering_scores(y_true, y_pred) -> dict[str, float]:

@@ -6,8 +6,8 @@ draw without touching the training code:
 
 - :func:`history_table` and :func:`plot_training_curves`: the per-epoch terms
   of eq. (4)/(5) recorded by Algorithm 1, and ACC/NMI when labels were given;
-- :func:`match_clusters`: the one-to-one map from cluster ids to classes
-  (the map behind Hungarian accuracy), so a cluster and its class share a colour;
+- :func:`dggbook.metrics.match_clusters` (re-exported here): the one-to-one map
+  from cluster ids to classes behind Hungarian accuracy, so a cluster and its class share a colour;
 - :func:`project_latent`, :func:`plot_latent_2d`, :func:`plot_latent_3d`:
   a PCA of the latent means mu~ with the GMM means mu_k projected by the same map;
 - :func:`decode_gmm_means` and :func:`plot_image_grid`: E[x | z = mu_k], the
@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from scipy.optimize import linear_sum_assignment
 from sklearn.decomposition import PCA
 
 from ._validation import check_ndim
 from .likelihoods import decoder_mean
+from .metrics import match_clusters
 
 __all__ = [
     "TERM_TITLES",
@@ -96,37 +96,6 @@ def plot_training_curves(history, *, reference: dict | None = None, title: str =
         fig.suptitle(title)
     fig.tight_layout()
     return fig
-
-
-def match_clusters(y_true, y_pred, n_clusters: int | None = None) -> np.ndarray:
-    """``mapping[k]``: the class matched one-to-one to cluster k, as in Hungarian accuracy.
-
-    ``y_true`` holds integer classes. ``n_clusters`` counts
-    clusters 0..n_clusters-1 even when some are empty (default: ``max(y_pred) + 1``).
-    Clusters left without a class (more clusters than classes) get the new ids
-    ``max(class) + 1, ...`` so that no two clusters share one.
-    """
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    check_ndim("y_true", y_true, 1)
-    check_ndim("y_pred", y_pred, 1)
-    if y_true.shape != y_pred.shape or y_true.size == 0:
-        raise ValueError(f"y_true and y_pred must be non-empty and of one length, got {y_true.shape}, {y_pred.shape}.")
-    if not np.issubdtype(y_pred.dtype, np.integer) or y_pred.min() < 0:
-        raise ValueError("y_pred must hold cluster ids 0..K-1.")
-    K = int(y_pred.max()) + 1 if n_clusters is None else int(n_clusters)
-    if y_pred.max() >= K:
-        raise ValueError(f"y_pred has cluster id {int(y_pred.max())}, not below n_clusters={K}.")
-    if not np.issubdtype(y_true.dtype, np.integer):
-        raise ValueError(f"y_true must hold integer class labels, got dtype {y_true.dtype}.")
-    classes, codes = np.unique(y_true, return_inverse=True)
-    counts = np.zeros((K, classes.size), dtype=np.int64)
-    np.add.at(counts, (y_pred, codes.reshape(-1)), 1)
-    rows, cols = linear_sum_assignment(counts, maximize=True)
-    mapping = np.empty(K, dtype=np.int64)
-    mapping[rows] = classes[cols]
-    unmatched = np.setdiff1d(np.arange(K), rows)
-    mapping[unmatched] = int(classes.max()) + 1 + np.arange(unmatched.size)
-    return mapping
 
 
 def project_latent(Z, means=None, n_components: int = 2, random_state: int = 0):

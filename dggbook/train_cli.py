@@ -75,7 +75,10 @@ def run_train(args: argparse.Namespace) -> int:
 
     metrics = {"acc": float(scores["acc"]), "nmi": float(scores["nmi"]), "ari": float(scores["ari"]),
                "seconds": round(seconds, 2), "dataset": args.dataset, "seed": args.seed,
-               "device": device.type, "quick": quick, "n_samples": data.n_samples}
+               "device": device.type, "quick": quick, "n_samples": data.n_samples,
+               "stage_seconds": {k: round(v, 2) for k, v in model.stage_seconds_.items()},
+               "pretrain_from_cache": model.pretrain_from_cache_, "resumed_from_epoch": model.resumed_from_epoch_,
+               "torch_threads": torch.get_num_threads()}
     text = json.dumps(metrics, indent=2)
     (out / "metrics.json").write_text(text + "\n")
     if args.json is not None:

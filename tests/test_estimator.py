@@ -137,8 +137,12 @@ def test_interrupted_fit_continues_from_its_checkpoint(blobs, tmp_path):
     params["cache_dir"] = tmp_path / "b"
     first = DGG(4, **{**params, "epochs": 2}, random_state=0).fit(X)  # stands in for an interrupted run
     assert len(first.history_) == 2
+    assert not first.pretrain_from_cache_ and first.resumed_from_epoch_ == 0
     continued = first.set_params(epochs=4).fit(X)
     assert len(continued.history_) == 4
+    assert continued.pretrain_from_cache_ and continued.resumed_from_epoch_ == 2
+    assert set(continued.stage_seconds_) == {"pretrain", "graph", "dgg"}
+    assert sum(continued.stage_seconds_.values()) <= continued.fit_seconds_
     np.testing.assert_array_equal(continued.labels_, straight.labels_)
     assert [r["total"] for r in continued.history_] == pytest.approx([r["total"] for r in straight.history_])
 
@@ -150,5 +154,8 @@ def test_presets():
     assert quick["epochs"] < cpu["epochs"] < paper["epochs"] == 300
     assert paper["hidden_dims"] == (500, 500, 2000) and paper["lr"] == 2e-3 and paper["batch_size"] == 100
     assert paper["n_neighbors"] == 20 and paper["neighbor_selection"] == "random_top" and paper["use_siamese"]
-    for preset in (quick, cpu, paper):
+    mnist_cpu = settings_for("mnist", "cpu", quick=False)
+    assert mnist_cpu["hidden_dims"] == (500, 500, 2000) and mnist_cpu["likelihood"] == "bernoulli"
+    assert mnist_cpu["n_neighbor_samples"] == 1 and mnist_cpu["epochs"] < paper["epochs"]
+    for preset in (quick, cpu, paper, mnist_cpu):
         DGG(10, **preset)  # every key is a parameter

@@ -93,7 +93,7 @@ def test_match_clusters_extra_and_empty_clusters_get_unique_ids():
 
 
 @pytest.mark.parametrize("y, pred, n, match", [
-    (np.array([0, 1]), np.array([0]), None, "one length"),
+    (np.array([0, 1]), np.array([0]), None, "one label per sample"),
     (np.array([0, 1]), np.array([0, -1]), None, "cluster ids"),
     (np.array([0, 1]), np.array([0, 3]), 2, "n_clusters"),
     (np.array([0.5, 1.0]), np.array([0, 1]), None, "integer"),
