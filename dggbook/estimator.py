@@ -375,7 +375,7 @@ def settings_for(dataset_name: str, device="auto", quick: bool | None = None) ->
                     neighbor_selection="nearest", weights="local_scaling", n_neighbor_samples=1,
                     layerwise_epochs=2, pretrain_epochs=30, vae_epochs=3, classifier_epochs=30,
                     epochs=20, batch_size=100, lr=2e-3)
-    # Tuned on CPU + digits (benchmarks/bench_digits.py); see the benchmark for mean +- std over seeds.
+    # Tuned on CPU + digits (benchmarks/bench_clustering.py); see the benchmark for mean +- std over seeds.
     return dict(common, likelihood="gaussian", noise_var=0.05, latent_dim=10, hidden_dims=(256, 256, 512),
                 n_neighbors=20, neighbor_selection="nearest", weights="local_scaling", n_neighbor_samples=1,
                 layerwise_epochs=10, pretrain_epochs=150, vae_epochs=10, classifier_epochs=200,

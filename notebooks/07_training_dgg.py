@@ -198,7 +198,7 @@ print(f"decoded pixel range: [{decoded.min():.2f}, {decoded.max():.2f}] (the Gau
 #   300-epoch run;
 # - **DGG**, fitted above.
 #
-# These are single runs with one seed. `benchmarks/bench_digits.py` repeats them over five
+# These are single runs with one seed. `benchmarks/bench_clustering.py` repeats them over five
 # seeds and reports mean ± std, which is the number to quote.
 
 # %%
