@@ -48,7 +48,7 @@ def run_train(args: argparse.Namespace) -> int:
     from .data import load_dataset
     from .estimator import DGG, settings_for
     from .plots import plot_latent_2d, plot_training_curves
-    from .metrics import clustering_scores
+    from .metrics import cluster_accuracy, clustering_scores
 
     if args.threads is not None:
         torch.set_num_threads(args.threads)
@@ -78,6 +78,7 @@ def run_train(args: argparse.Namespace) -> int:
                "device": device.type, "quick": quick, "n_samples": data.n_samples,
                "stage_seconds": {k: round(v, 2) for k, v in model.stage_seconds_.items()},
                "pretrain_from_cache": model.pretrain_from_cache_, "resumed_from_epoch": model.resumed_from_epoch_,
+               "kmeans_start_acc": cluster_accuracy(data.y, model.pretrain_labels_),
                "torch_threads": torch.get_num_threads()}
     text = json.dumps(metrics, indent=2)
     (out / "metrics.json").write_text(text + "\n")

@@ -22,7 +22,8 @@ def test_train_writes_metrics_checkpoint_and_figures(tmp_path, capsys):
     line = capsys.readouterr().out.strip().splitlines()[-1]
     assert "ACC" in line and "NMI" in line and "ARI" in line and "time" in line
     metrics = json.loads((tmp_path / "m.json").read_text())
-    assert {"acc", "nmi", "ari", "seconds"} <= set(metrics)
+    assert {"acc", "nmi", "ari", "seconds", "stage_seconds", "kmeans_start_acc"} <= set(metrics)
+    assert set(metrics["stage_seconds"]) == {"pretrain", "graph", "dgg"} and 0 <= metrics["kmeans_start_acc"] <= 1
     assert json.loads((out / "metrics.json").read_text()) == metrics
     assert {p.name for p in out.iterdir()} >= {"metrics.json", "model.pt", "latent.png", "history.png"}
     assert len(DGG.load(out / "model.pt").history_) == 3
