@@ -19,6 +19,8 @@ seeds), never a best run.
 """
 from __future__ import annotations
 
+import dggbook  # noqa: F401  first, so that it pins the CPU math kernels before torch loads (dggbook.environment)
+
 import argparse
 import json
 import time
@@ -42,7 +44,7 @@ NAMES = {"dgg": "DGG", "vade": "VaDE (no graph)", "ae_gmm": "AE+GMM", "kmeans": 
 def run_dgg(dataset, X, K, seed, quick=False, *, use_graph=True):
     """DGG labels and the k-means labels it started from."""
     settings = dict(settings_for(dataset, "cpu", quick=quick), cache_dir=False, use_graph=use_graph)
-    model = DGG(K, **settings, random_state=seed).fit(X)
+    model = DGG(K, **settings, n_threads=torch.get_num_threads(), random_state=seed).fit(X)  # --threads
     return model.labels_, model.pretrain_labels_
 
 

@@ -12,6 +12,8 @@ fits with S = J and S = 1 compare ACC over ``--acc-seeds`` (mean +- std).
 """
 from __future__ import annotations
 
+import dggbook  # noqa: F401  first, so that it pins the CPU math kernels before torch loads (dggbook.environment)
+
 import argparse
 import copy
 import statistics

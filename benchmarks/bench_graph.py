@@ -10,6 +10,8 @@ in Euclidean pixel space.
 """
 from __future__ import annotations
 
+import dggbook  # noqa: F401  first, so that it pins the CPU math kernels before torch loads (dggbook.environment)
+
 import argparse
 import time
 

@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import importlib
 
+from .environment import pin_cpu_math
+
+pin_cpu_math()  # before torch loads: the same kernels, so the same numbers, on every x86-64 CPU
+
 from .book import pick_device, quick_mode, savefig, setup_book
 from .checks import run_checks
 from .divergence import js_divergence_gaussians

@@ -1,7 +1,9 @@
-"""The standard first cell of every notebook: seed, device, quick mode.
+"""The standard first cell of every notebook: seed, device, quick mode, threads, versions.
 
 ``setup_book()`` is the one call a notebook makes before anything else. The
-device fallback and the quick-mode switch live here, not in the notebooks.
+device fallback, the quick-mode switch and the thread default live here, not in
+the notebooks. Figures go to ``build/figures/`` unless ``$DGGBOOK_FIGURES``
+says otherwise; only ``make book`` points it at the committed ``figures/``.
 """
 from __future__ import annotations
 
@@ -13,8 +15,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .environment import DEFAULT_TORCH_THREADS, check_threads, describe
+from .paths import FIGURES_ENV, figures_dir, project_root  # noqa: F401  (FIGURES_ENV: public name)
+
 QUICK_ENV = "DGGBOOK_QUICK"
-FIGURES_ENV = "DGGBOOK_FIGURES"
 
 
 def quick_mode() -> bool:
@@ -42,36 +46,53 @@ def seed_everything(seed: int) -> None:
 
 @dataclass(frozen=True)
 class BookSettings:
-    """What ``setup_book`` chose: the seed, the device and whether quick mode is on."""
+    """What ``setup_book`` chose: the seed, the device, quick mode and the torch thread count."""
 
     seed: int
     device: torch.device
     quick: bool
+    threads: int
 
     def __str__(self) -> str:
-        mode = "quick (CI)" if self.quick else "full"
-        return f"dggbook: seed={self.seed} device={self.device.type} mode={mode} torch={torch.__version__}"
+        mode = ("QUICK (DGGBOOK_QUICK is set: tiny settings for CI; these outputs are not the book's)"
+                if self.quick else "full")
+        return (f"dggbook: mode={mode}\n"
+                f"dggbook: seed={self.seed} device={self.device.type} torch_threads={self.threads} "
+                f"figures -> {_shown(figures_dir())}\n"
+                f"dggbook: {describe()}")
 
 
-def setup_book(seed: int = 0, device: str = "auto", *, verbose: bool = True) -> BookSettings:
-    """Seed everything, pick the device and read quick mode; print the choice."""
+def _shown(path: Path) -> str:
+    """A path relative to the repository when it lies inside it (outputs then read the same on every clone)."""
+    try:
+        return str(path.resolve().relative_to(project_root()))
+    except ValueError:
+        return str(path)
+
+
+def setup_book(seed: int = 0, device: str = "auto", *, threads: int | None = DEFAULT_TORCH_THREADS,
+               verbose: bool = True) -> BookSettings:
+    """Seed everything, pick the device, read quick mode, set torch's CPU threads; print the choice and versions.
+
+    ``threads=None`` keeps torch's own thread count (README, "Threads").
+    """
+    check_threads(threads)
     seed_everything(seed)
-    settings = BookSettings(seed=seed, device=pick_device(device), quick=quick_mode())
+    if threads is not None:
+        torch.set_num_threads(threads)
+    settings = BookSettings(seed=seed, device=pick_device(device), quick=quick_mode(),
+                            threads=torch.get_num_threads())
     if verbose:
         print(settings)
     return settings
 
 
-def figures_dir() -> Path:
-    """Where figures go: ``$DGGBOOK_FIGURES`` if set, else ``figures/`` at the repository root."""
-    env = os.environ.get(FIGURES_ENV)
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parent.parent / "figures"
-
-
 def savefig(fig, name: str, *, dpi: int = 110) -> Path:
-    """Save a matplotlib figure as ``figures/<name>.png`` (stable name) and return the path."""
+    """Save a matplotlib figure as ``<figures_dir>/<name>.png`` (stable name) and return the path.
+
+    The folder is ``build/figures/`` by default and ``figures/`` under ``make book``
+    (:func:`dggbook.paths.figures_dir`), so an interactive run never rewrites a committed figure.
+    """
     if not name or "/" in name or name.endswith(".png"):
         raise ValueError(f"name={name!r} must be a bare stem such as 'js_rotated'; the .png is added.")
     path = figures_dir() / f"{name}.png"

@@ -4,8 +4,8 @@ A cached file is named by a hash of everything that determines its content:
 the dataset's name, a fingerprint of the data itself, every setting and the
 seed. Change any of them and the key changes, so a stale file is never reused.
 
-The cache lives in ``$DGGBOOK_CACHE`` when that is set, else in ``cache/`` at
-the repository root (ignored by git).
+The cache lives in ``$DGGBOOK_CACHE`` when that is set, else in ``build/cache/``
+(:mod:`dggbook.paths`; ignored by git, removed by ``make clean``).
 """
 from __future__ import annotations
 
@@ -23,15 +23,7 @@ __all__ = [
     "save_atomic",
 ]
 
-CACHE_ENV = "DGGBOOK_CACHE"
-
-
-def cache_root() -> Path:
-    """``$DGGBOOK_CACHE`` if set, else ``cache/`` next to the ``dggbook`` package."""
-    env = os.environ.get(CACHE_ENV)
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parent.parent / "cache"
+from .paths import CACHE_ENV, cache_root  # noqa: F401  (public names, kept here)
 
 
 def resolve_cache_dir(cache_dir) -> Path | None:

@@ -28,6 +28,7 @@ from ._loops import map_in_batches
 from ._validation import check_finite, check_ndim, check_unit_interval
 from .book import pick_device, quick_mode, seed_everything
 from .cache import cache_file, cache_key, data_fingerprint, load_cached, resolve_cache_dir, save_atomic
+from .environment import DEFAULT_TORCH_THREADS, check_threads, torch_threads
 from .dgg import TrainSettings, cluster_posterior, train_dgg
 from .graph import build_graph, self_graph
 from .networks import PAPER_HIDDEN_DIMS, DGGNetworks
@@ -61,6 +62,9 @@ class DGG(ClusterMixin, BaseEstimator):
         pretrain_lr, pretrain_batch_size: the initialisation (DGG notes §7).
         epochs, batch_size, lr, weight_decay: Algorithm 1 (paper: 300, 100, 2e-3, 1e-4).
         device: "auto", "cpu" or "cuda".
+        n_threads: torch CPU threads while fitting and predicting (default 1, the
+            fastest on a shared machine: benchmarks/bench_threads.py); None keeps
+            torch's own setting. The count changes the order of sums, so results too.
         random_state: int for reproducible results (and for caching), or None.
         cache_dir: folder for cached weights and checkpoints; None = default, False = off.
         dataset_name: a label that goes into cache file names and keys.
@@ -104,6 +108,7 @@ class DGG(ClusterMixin, BaseEstimator):
         lr: float = 2e-3,
         weight_decay: float = 1e-4,
         device: str = "auto",
+        n_threads: int | None = DEFAULT_TORCH_THREADS,
         random_state: int | None = None,
         cache_dir=None,
         dataset_name: str = "",
@@ -136,6 +141,7 @@ class DGG(ClusterMixin, BaseEstimator):
         self.lr = lr
         self.weight_decay = weight_decay
         self.device = device
+        self.n_threads = n_threads
         self.random_state = random_state
         self.cache_dir = cache_dir
         self.dataset_name = dataset_name
@@ -195,6 +201,7 @@ class DGG(ClusterMixin, BaseEstimator):
             raise ValueError(f"pool_size={self.pool_size} must be smaller than the number of samples ({n_samples}).")
         if self.random_state is not None and not isinstance(self.random_state, numbers.Integral):
             raise ValueError(f"random_state must be None or an int, got {self.random_state!r}.")
+        check_threads(self.n_threads)
 
     # -------------------------------------------------------------------- fit
     def _key(self, fingerprint: str) -> str:
@@ -242,6 +249,12 @@ class DGG(ClusterMixin, BaseEstimator):
         self._validate_params(X.shape[0])
         if y is not None and len(y) != X.shape[0]:
             raise ValueError(f"y has {len(y)} labels for {X.shape[0]} samples.")
+        with torch_threads(self.n_threads):
+            self._fit(X, y)
+        self.fit_seconds_ = time.perf_counter() - started
+        return self
+
+    def _fit(self, X: np.ndarray, y) -> None:
         self.device_ = pick_device(self.device)
         pretrain_settings, train_settings = self.pretrain_settings(), self.train_settings()
         seed = self.random_state
@@ -281,8 +294,6 @@ class DGG(ClusterMixin, BaseEstimator):
         self.resumed_from_epoch_ = result.resumed_from
         self.labels_ = cluster_posterior(networks, Xt).argmax(dim=1).cpu().numpy()
         self.stage_seconds_ = stage_seconds
-        self.fit_seconds_ = time.perf_counter() - started
-        return self
 
     # ---------------------------------------------------------------- predict
     def _tensor(self, X) -> torch.Tensor:
@@ -292,7 +303,8 @@ class DGG(ClusterMixin, BaseEstimator):
     def predict_proba(self, X) -> np.ndarray:
         """gamma = q(c | x) = f2(mu~(x)), shape (N, K); rows sum to one."""
         X = self._tensor(X)
-        return cluster_posterior(self.networks_, X).cpu().numpy()
+        with torch_threads(self.n_threads):
+            return cluster_posterior(self.networks_, X).cpu().numpy()
 
     def predict(self, X) -> np.ndarray:
         """Cluster labels argmax_k q(c = k | x)."""
@@ -305,7 +317,7 @@ class DGG(ClusterMixin, BaseEstimator):
     def transform(self, X) -> np.ndarray:
         """Latent means mu~(x), shape (N, latent_dim)."""
         X = self._tensor(X)
-        with torch.no_grad():
+        with torch.no_grad(), torch_threads(self.n_threads):
             return map_in_batches(lambda x: self.networks_.encoder(x)[0], X).cpu().numpy()
 
     # ------------------------------------------------------------- save / load

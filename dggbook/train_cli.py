@@ -4,21 +4,23 @@
 
 Settings come from :func:`dggbook.estimator.settings_for`: the paper's on CUDA +
 MNIST, minute-scale ones on CPU, tiny ones in quick mode. The output folder
-(default ``runs/<dataset>-seed<N>``) receives ``metrics.json``, ``model.pt``
+(default ``build/runs/<dataset>-seed<N>``) receives ``metrics.json``, ``model.pt``
 (:meth:`DGG.save`), ``latent.png`` and ``history.png``.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 from .book import quick_mode
+from .environment import DEFAULT_TORCH_THREADS
+from .paths import build_dir
 
 __all__ = ["add_train_arguments", "run_train"]
 
-DEFAULT_RUNS = Path(__file__).resolve().parent.parent / "runs"
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -30,8 +32,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     parser.add_argument("--out", type=Path, default=None, help="output folder (default runs/<dataset>-seed<N>)")
     parser.add_argument("--quick", action="store_true", help="tiny settings (also on when DGGBOOK_QUICK is set)")
     parser.add_argument("--epochs", type=int, default=None, help="override the preset's number of DGG epochs")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (1 is fastest on a busy shared machine)")
+    parser.add_argument("--threads", type=int, default=DEFAULT_TORCH_THREADS,
+                        help=f"torch CPU threads (default {DEFAULT_TORCH_THREADS}, the fastest on a shared machine; "
+                             "README, 'Threads')")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write cached weights")
     return parser
 
@@ -42,7 +45,6 @@ def run_train(args: argparse.Namespace) -> int:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import torch
 
     from .book import pick_device
     from .data import load_dataset
@@ -50,13 +52,14 @@ def run_train(args: argparse.Namespace) -> int:
     from .plots import plot_latent_2d, plot_training_curves
     from .metrics import cluster_accuracy, clustering_scores
 
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
+    from .environment import check_threads, versions
+
     try:
+        check_threads(args.threads)
         data = load_dataset(args.dataset)
         device = pick_device(args.device)
     except (ValueError, FileNotFoundError, OSError) as err:
-        print(f"dggbook train: {err}")
+        print(f"dggbook train: {err}", file=sys.stderr)
         return 2
     quick = args.quick or quick_mode()
     settings = settings_for(args.dataset, device, quick)
@@ -64,11 +67,11 @@ def run_train(args: argparse.Namespace) -> int:
         settings["epochs"] = args.epochs
     if args.no_cache:
         settings["cache_dir"] = False
-    out = args.out or DEFAULT_RUNS / f"{args.dataset}-seed{args.seed}"
+    out = args.out or build_dir() / "runs" / f"{args.dataset}-seed{args.seed}"
     out.mkdir(parents=True, exist_ok=True)
 
     started = time.perf_counter()
-    model = DGG(data.n_clusters, **settings, random_state=args.seed, verbose=True)
+    model = DGG(data.n_clusters, **settings, n_threads=args.threads, random_state=args.seed, verbose=True)
     model.fit(data.X, data.y)  # y only labels the per-epoch ACC/NMI monitor
     seconds = time.perf_counter() - started
     scores = clustering_scores(data.y, model.labels_)
@@ -79,7 +82,7 @@ def run_train(args: argparse.Namespace) -> int:
                "stage_seconds": {k: round(v, 2) for k, v in model.stage_seconds_.items()},
                "pretrain_from_cache": model.pretrain_from_cache_, "resumed_from_epoch": model.resumed_from_epoch_,
                "kmeans_start_acc": cluster_accuracy(data.y, model.pretrain_labels_),
-               "torch_threads": torch.get_num_threads()}
+               "torch_threads": args.threads, "versions": versions()}
     text = json.dumps(metrics, indent=2)
     (out / "metrics.json").write_text(text + "\n")
     if args.json is not None:

@@ -244,6 +244,7 @@ assert mean_err.abs().max() < 5 and var_err.abs().max() < 5
 # of $p(x_i)$ itself, where the estimator is unbiased.
 
 # %%
+# BOOK_CHECK_OUTPUT  (make book-check: this output must match the committed one)
 log_px = model.log_evidence(x_i)
 _, z_prior, _ = model.sample(N_MC, seed=settings.seed + 2)
 lik = np.exp(model.log_likelihood(x_i, z_prior))

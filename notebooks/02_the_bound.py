@@ -208,6 +208,7 @@ plt.show()
 # an average of two ELBOs.
 
 # %%
+# BOOK_CHECK_OUTPUT  (make book-check: this output must match the committed one)
 L_self, L_cross = elbos["q_i"], elbos["q_j"]
 rhs_22 = 0.5 * (kls["q_i"] + kls["q_j"]) + 0.5 * (L_self + L_cross)
 rhs_23 = G + 0.5 * (L_self + L_cross)

@@ -156,6 +156,7 @@ for name, draws in integrands.items():
 # argument, so both versions come from the same code.
 
 # %%
+# BOOK_CHECK_OUTPUT  (make book-check: this output must match the committed one)
 t2 = {
     coef: float(elbo_terms(torch.zeros(1), torch.as_tensor(mu_i[None]), torch.as_tensor(np.log(var_i)[None]),
                            torch.as_tensor(gamma_i[None]), torch.as_tensor(model.weights[None]),

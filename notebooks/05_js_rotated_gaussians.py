@@ -159,6 +159,7 @@ plt.show()
 # ($0.3 \times 1$).
 
 # %%
+# BOOK_CHECK_OUTPUT  (make book-check: this output must match the committed one)
 minima = {}
 for lengths in ((1.0, 0.3), (0.3, 1.0)):
     for reading in READINGS:

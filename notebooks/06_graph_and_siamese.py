@@ -349,6 +349,8 @@ emb = embed(net, X)
 emb_idx, emb_dist = nearest_neighbors(emb, POOL, device=settings.device)
 print(f"embedding {emb.shape} and its {POOL}-NN search: {time.perf_counter() - start:.1f} s")
 
+# %%
+# BOOK_CHECK_OUTPUT  (make book-check: this output must match the committed one)
 SEEDS = range(5)
 purity = {}
 for space, (idx, dist) in {"pixels (Euclidean)": (pool_idx, pool_dist), "Siamese embedding": (emb_idx, emb_dist)}.items():

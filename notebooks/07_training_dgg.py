@@ -202,21 +202,27 @@ print(f"decoded pixel range: [{decoded.min():.2f}, {decoded.max():.2f}] (the Gau
 # seeds and reports mean ± std, which is the number to quote.
 
 # %%
-results = {}
+results, seconds = {}, {}
 start = time.perf_counter()
 kmeans_labels = KMeans(K, n_init=10, random_state=settings.seed).fit_predict(X)
-results["k-means (pixels)"] = dict(clustering_scores(y, kmeans_labels), seconds=time.perf_counter() - start)
+results["k-means (pixels)"] = clustering_scores(y, kmeans_labels)
+seconds["k-means (pixels)"] = time.perf_counter() - start
 if dataset_name != "mnist":
     vade = DGG(K, **dict(params, use_graph=False), random_state=settings.seed).fit(X, y)
-    results["VaDE (no graph)"] = dict(clustering_scores(y, vade.labels_), seconds=vade.fit_seconds_)
-results["DGG"] = dict(clustering_scores(y, labels), seconds=model.fit_seconds_)
+    results["VaDE (no graph)"] = clustering_scores(y, vade.labels_)
+    seconds["VaDE (no graph)"] = vade.fit_seconds_  # Algorithm 1 only: the initialisation came from the cache
+results["DGG"] = clustering_scores(y, labels)
+seconds["DGG"] = model.fit_seconds_
+print("wall time:", ", ".join(f"{name} {s:.2f} s" for name, s in seconds.items()))
 
+# %%
+# BOOK_CHECK_OUTPUT  (make book-check: this output must match the committed one)
 print(f"{dataset_name}, N = {data.n_samples}, seed {settings.seed}, device {settings.device.type}, "
       f"torch threads {torch.get_num_threads()}")
-print(f"| {'method':<17} |  ACC   |  NMI   |  ARI   | time (s) |")  # VaDE: Algorithm 1 only (see above)
-print(f"|{'-' * 19}|--------|--------|--------|----------|")
+print(f"| {'method':<17} |  ACC   |  NMI   |  ARI   |")
+print(f"|{'-' * 19}|--------|--------|--------|")
 for name, r in results.items():
-    print(f"| {name:<17} | {r['acc']:.4f} | {r['nmi']:.4f} | {r['ari']:.4f} | {r['seconds']:8.2f} |")
+    print(f"| {name:<17} | {r['acc']:.4f} | {r['nmi']:.4f} | {r['ari']:.4f} |")
 
 # %% [markdown]
 # For reference, the paper's Table 1 on MNIST (all 70,000 images, ACC in %, as the blog
@@ -227,16 +233,22 @@ for name, r in results.items():
 # not comparable to that table: the images are smaller, the set is 40 times smaller, and the
 # CPU preset trains for minutes, not hours.
 #
-# The checks below hold in every mode. Outside quick mode the notebook also asserts that DGG
-# beats k-means on pixels in ACC and NMI. We measured that on digits with the CPU preset
-# (60 epochs of Algorithm 1) for seeds 0 to 3: DGG ACC 0.836 to 0.880 against 0.790 to 0.796
-# for k-means, NMI 0.86 to 0.88 against 0.74. Whether DGG also beats the no-graph baseline is
-# printed but not asserted. It did in those four seeds, by 0.015 to 0.076 ACC, which is too
-# thin a margin to promise for every seed.
+# The checks below hold in every mode. Outside quick mode the notebook also asserts two
+# bounds, both read off `benchmarks/bench_clustering.py` on digits with this CPU preset,
+# seeds 0 to 4 (README, "Measured results"):
 #
-# One more reason to distrust a single run: the number of CPU threads torch uses changes the
-# order of floating-point sums, and small differences grow over training. With seed 0, VaDE
-# reached ACC 0.84 on one thread and 0.76 on two; DGG's score did not move.
+# - DGG ends above its own k-means start: the gain was +0.018 to +0.088 ACC over the five seeds;
+# - DGG's ACC is at least 0.70: the lowest of the five seeds was 0.746.
+#
+# We do not assert that DGG beats k-means on pixels. k-means scores 0.79 on every seed, and
+# DGG fell below that on seed 4 (0.746, from a k-means start of 0.711). Whether DGG beats the
+# no-graph baseline is printed but not asserted either: over the same seeds the gap ran from
+# −0.001 (seed 0) to +0.076 ACC (seed 3).
+#
+# One more reason to distrust a single run: the CPU's math kernels and the number of torch
+# threads change the order and rounding of floating-point sums, and small differences grow
+# over training. With seed 0, DGG reached ACC 0.853 with MKL's own kernels on this machine and
+# 0.805 with the AVX2 kernels that dggbook now asks for (README, "Reproducibility").
 
 # %%
 proba = model.predict_proba(X)
@@ -246,9 +258,9 @@ assert np.array_equal(model.predict(X), labels)
 assert np.isfinite(means).all() and np.isfinite(model.networks_.gmm.logvars.detach().cpu().numpy()).all()
 for name, r in results.items():
     assert all(0.0 <= r[key] <= 1.0 for key in ("acc", "nmi")) and -1.0 <= r["ari"] <= 1.0, name
-if not settings.quick:
-    dgg, km = results["DGG"], results["k-means (pixels)"]
-    assert dgg["acc"] > km["acc"] and dgg["nmi"] > km["nmi"], "DGG should beat k-means on pixels"
+if not settings.quick:  # bounds from benchmarks/bench_clustering.py, 5 seeds (see the text above)
+    assert results["DGG"]["acc"] > init_scores["acc"], "Algorithm 1 should improve on its k-means start"
+    assert results["DGG"]["acc"] >= 0.70, "DGG's ACC fell below the lowest bound the benchmark supports"
 if "VaDE (no graph)" in results:
     gain = results["DGG"]["acc"] - results["VaDE (no graph)"]["acc"]
     print(f"DGG - VaDE (no graph), ACC: {gain:+.4f} (one seed)")
@@ -261,13 +273,14 @@ if "VaDE (no graph)" in results:
 # so a perfect clustering is diagonal. Left: the k-means labels on $\tilde\mu$ that initialise
 # the GMM (§7). Right: DGG after Algorithm 1.
 #
-# On digits with the CPU preset, seeds 0 and 1, we saw the same picture both times. Most
-# 9s (about 145 of 180) share a cluster with the 3s, and the 1s split in two, one part
-# forming the cluster matched to 9. Both mistakes are already in the k-means start. DGG then
-# cleans up the other eight classes (at least 0.90 of each on the diagonal), but it never undoes the
-# merge. Gradient steps on (4)/(5) move points between neighbouring components; they do not
-# pull a new component out of a merged one. This is why the digits ACC stays near 0.85 rather
-# than the 0.93 we aimed for. Quick mode trains too briefly to show the pattern.
+# On digits with the CPU preset and seed 0 (the committed run), 145 of the 180 9s share a
+# cluster with the 3s, and the 1s split, 57 of them forming the cluster matched to 9. Both
+# mistakes are already in the k-means start. Algorithm 1 makes one of its own: 54 of the 174 8s
+# move into the 1s' cluster, against 12 at the start. The seven other classes end at 0.91 or
+# more on the diagonal. Gradient steps on (4)/(5) move points between neighbouring components;
+# they do not pull a new component out of a merged one. This is why the digits ACC stays near
+# 0.82 (mean over five seeds) rather than the 0.93 we aimed for. Quick mode trains too briefly
+# to show the pattern.
 
 # %%
 from sklearn.metrics import ConfusionMatrixDisplay

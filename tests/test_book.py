@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from dggbook import book
+from dggbook import book, cache, paths
 
 
 @pytest.mark.parametrize("value", ["1", "true", "yes", "on", "TRUE", " 1 ", "quick"])
@@ -68,17 +68,42 @@ def test_setup_book_reports_its_choices(monkeypatch, capsys):
     monkeypatch.setenv(book.QUICK_ENV, "1")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     settings = book.setup_book(seed=7)
-    assert (settings.seed, settings.device.type, settings.quick) == (7, "cpu", True)
+    assert (settings.seed, settings.device.type, settings.quick, settings.threads) == (7, "cpu", True, 1)
     out = capsys.readouterr().out
-    assert "seed=7" in out and "device=cpu" in out and "quick" in out
+    assert "seed=7" in out and "device=cpu" in out and "QUICK" in out and "torch_threads=1" in out
+    for package in ("python=", "torch=", "numpy=", "scipy=", "scikit-learn="):
+        assert package in out
     book.setup_book(seed=7, verbose=False)
     assert capsys.readouterr().out == ""
 
 
-def test_figures_dir_defaults_to_the_repository(monkeypatch):
+def test_setup_book_says_full_mode_when_quick_is_off(monkeypatch, capsys):
+    monkeypatch.delenv(book.QUICK_ENV, raising=False)
+    book.setup_book(seed=0)
+    assert "mode=full" in capsys.readouterr().out
+
+
+def test_setup_book_applies_the_thread_default(monkeypatch):
+    torch.set_num_threads(2)
+    assert book.setup_book(seed=0, verbose=False).threads == 1 == torch.get_num_threads()
+    assert book.setup_book(seed=0, threads=None, verbose=False).threads == 1  # None leaves it alone
+    with pytest.raises(ValueError, match="n_threads"):
+        book.setup_book(seed=0, threads=0)
+
+
+def test_figures_default_to_a_scratch_folder_not_the_committed_one(monkeypatch):
     monkeypatch.delenv(book.FIGURES_ENV, raising=False)
-    assert book.figures_dir().name == "figures"
-    assert (book.figures_dir().parent / "dggbook" / "book.py").exists()
+    folder = book.figures_dir()
+    assert folder.parts[-2:] == ("build", "figures")
+    assert (folder.parent.parent / "dggbook" / "book.py").exists()
+    assert folder != paths.committed_figures_dir()
+
+
+def test_cache_defaults_to_build_cache(monkeypatch):
+    monkeypatch.delenv(paths.CACHE_ENV, raising=False)
+    assert cache.cache_root().parts[-2:] == ("build", "cache")
+    monkeypatch.setenv(paths.CACHE_ENV, "/tmp/x")
+    assert str(cache.cache_root()) == "/tmp/x"
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 import json
 
-import pytest
 
 from dggbook import checks
 from dggbook.cli import main

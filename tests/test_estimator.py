@@ -50,6 +50,38 @@ def test_same_seed_same_labels(blobs):
     np.testing.assert_array_equal(a, b)
 
 
+def test_rng_use_outside_dggbook_does_not_change_the_result(blobs):
+    """Every stage reseeds from random_state, so draws from the global generators in between change nothing."""
+    X = blobs.X[:200]
+    a = DGG(4, **FAST, random_state=3).fit(X)
+    np.random.rand(1000), torch.rand(1000), __import__("random").random()  # a user's own cells in between
+    b = DGG(4, **FAST, random_state=3).fit(X)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    np.testing.assert_array_equal(a.pretrain_labels_, b.pretrain_labels_)
+    assert a.history_[-1]["total"] == b.history_[-1]["total"]
+
+
+def test_fit_uses_n_threads_and_restores_the_callers_count(blobs, monkeypatch):
+    seen = []
+    original = dgg_module.train_dgg
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr("dggbook.estimator.train_dgg", spy)
+    torch.set_num_threads(2)
+    DGG(4, **dict(FAST, epochs=1), random_state=0).fit(blobs.X[:100])  # default n_threads
+    DGG(4, **dict(FAST, epochs=1), n_threads=None, random_state=0).fit(blobs.X[:100])
+    assert seen == [1, 2] and torch.get_num_threads() == 2
+
+
+def test_bad_n_threads_fails_before_any_training(blobs, monkeypatch):
+    monkeypatch.setattr("dggbook.estimator.pretrain", lambda *a, **k: pytest.fail("pretraining started"))
+    with pytest.raises(ValueError, match="n_threads"):
+        DGG(4, **FAST, n_threads=0).fit(blobs.X)
+
+
 def test_save_load_round_trip(fitted, blobs, tmp_path):
     path = fitted.save(tmp_path / "model.pt")
     loaded = DGG.load(path)

@@ -1,4 +1,4 @@
-"""Repository-level promises: paired notebooks in sync, environment.yml = pyproject, small notebooks, CI = README."""
+"""Repository-level promises: paired notebooks in sync, small notebooks, CI = README, LICENSE."""
 from __future__ import annotations
 
 import re
@@ -11,12 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 SCRIPTS = sorted((ROOT / "notebooks").glob("*.py"))
-CONDA_NAMES = {"pytorch": "torch"}  # conda package name -> PyPI name
 MAX_NOTEBOOK_BYTES = 3 * 1024 * 1024
-
-
-def _name(requirement: str) -> str:
-    return re.split(r"[<>=!~\[ ;]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
 
 
 def test_every_notebook_is_paired():
@@ -40,24 +35,17 @@ def test_notebook_small_and_starts_with_setup(ipynb):
     assert "setup_book(" in code[0], f"{ipynb.name} must open with the standard setup cell"
 
 
-def test_environment_yml_names_the_same_packages_as_pyproject():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = {_name(r) for r in project["dependencies"]}
-    for extra in project["optional-dependencies"].values():
-        wanted |= {_name(r) for r in extra}
-    env = (ROOT / "environment.yml").read_text()
-    listed = set()
-    dependencies = env.split("dependencies:", 1)[1]
-    for line in dependencies.splitlines():
-        m = re.match(r"\s*-\s+([A-Za-z0-9_.\-]+)", line)
-        if m and m.group(1) not in ("pip", "python", "-e"):
-            name = _name(m.group(1))
-            listed.add(CONDA_NAMES.get(name, name))
-    assert wanted == listed, f"only in pyproject: {wanted - listed}; only in environment.yml: {listed - wanted}"
-
-
-def test_ci_runs_the_readme_test_command():
+def test_ci_runs_the_readme_test_command_and_the_book_check():
     readme = (ROOT / "README.md").read_text()
-    assert "make test" in readme
+    assert "make test" in readme and "make book-check" in readme
     ci = (ROOT / ".ci" / "run").read_text()
     assert re.search(r"^make test$", ci, flags=re.M)
+    assert re.search(r"^make book-check$", ci, flags=re.M)
+    workflow = (ROOT / ".github" / "workflows" / "ci.yml").read_text()
+    assert "bash .ci/run" in workflow
+
+
+def test_license_file_matches_the_spdx_expression():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "MIT" and project["license-files"] == ["LICENSE"]
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")

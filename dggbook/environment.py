@@ -1,0 +1,102 @@
+"""What a result was computed with, and the CPU settings that make it repeat.
+
+Three things decide whether a seeded run gives the same numbers twice:
+
+1. the library versions (pinned in ``requirements-lock.txt``; :func:`versions`
+   reports them, every notebook prints them, ``metrics.json`` stores them);
+2. the CPU's math kernels. On x86-64, torch's matrix products go through MKL,
+   which picks a code path for the processor it finds, and torch's own
+   vectorised kernels do the same (AVX-512 or AVX2). Different paths round
+   differently, and training amplifies the difference: on digits, seed 0, the
+   MKL path alone moved ACC from 0.853 to 0.803 (README, "Reproducibility").
+   :func:`pin_cpu_math` fixes both to the AVX2 path, which every x86-64 CPU of
+   the last decade has, unless the user chose otherwise. It only takes effect
+   when it runs before torch is imported, which ``import dggbook`` ensures when
+   dggbook comes first;
+3. the number of torch threads, which changes the order of sums.
+   :data:`DEFAULT_TORCH_THREADS` is 1, measured by ``benchmarks/bench_threads.py``
+   (README, "Threads"); :func:`torch_threads` applies a count for one block.
+"""
+from __future__ import annotations
+
+import contextlib
+import numbers
+import os
+import platform
+import sys
+from importlib import metadata
+
+__all__ = ["DEFAULT_TORCH_THREADS", "PINNED_MATH_ENV", "pin_cpu_math", "cpu_math", "versions",
+           "describe", "torch_threads", "check_threads"]
+
+DEFAULT_TORCH_THREADS = 1
+# Environment variables read once, when torch loads MKL and picks its kernels.
+PINNED_MATH_ENV = {"MKL_CBWR": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"}
+OPT_OUT_ENV = "DGGBOOK_NATIVE_MATH"
+PACKAGES = ("torch", "numpy", "scipy", "scikit-learn")
+
+
+def pin_cpu_math() -> None:
+    """Ask MKL and torch for their AVX2 code paths on x86-64, unless already set or opted out.
+
+    Set ``DGGBOOK_NATIVE_MATH=1`` to keep the processor's own (possibly faster) paths.
+    Values the user already exported are kept.
+    """
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return
+    if os.environ.get(OPT_OUT_ENV, "").strip().lower() not in ("", "0", "false", "no"):
+        return
+    if "torch" in sys.modules:  # too late: MKL and the dispatcher have read their settings
+        return
+    for name, value in PINNED_MATH_ENV.items():
+        os.environ.setdefault(name, value)
+
+
+def cpu_math() -> str:
+    """The torch CPU kernel level in use and the MKL setting, e.g. ``'AVX2, MKL_CBWR=AVX2'``."""
+    import torch
+
+    return f"{torch.backends.cpu.get_cpu_capability()}, MKL_CBWR={os.environ.get('MKL_CBWR', 'unset')}"
+
+
+def versions() -> dict:
+    """Python, torch, numpy, scipy and scikit-learn versions, and the CPU math settings."""
+    found = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    found["cpu_math"] = cpu_math()
+    return found
+
+
+def describe() -> str:
+    """One line: every entry of :func:`versions`."""
+    return " ".join(f"{k}={v}" for k, v in versions().items())
+
+
+def check_threads(n_threads) -> None:
+    """Raise ``ValueError`` unless ``n_threads`` is None (leave torch alone) or a positive int."""
+    if n_threads is None:
+        return
+    if isinstance(n_threads, bool) or not isinstance(n_threads, numbers.Integral) or n_threads < 1:
+        raise ValueError(f"n_threads must be None (keep torch's setting) or a positive int, got {n_threads!r}; "
+                         f"{DEFAULT_TORCH_THREADS} is fastest on a shared machine (benchmarks/bench_threads.py).")
+
+
+@contextlib.contextmanager
+def torch_threads(n_threads: int | None):
+    """Run a block with ``n_threads`` torch CPU threads, then restore the previous count (None: no change)."""
+    import torch
+
+    check_threads(n_threads)
+    if n_threads is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
