@@ -16,11 +16,10 @@ import time
 from pathlib import Path
 
 from .book import quick_mode
-from .environment import DEFAULT_TORCH_THREADS
+from .environment import DEFAULT_TORCH_THREADS, check_threads, versions
 from .paths import build_dir
 
 __all__ = ["add_train_arguments", "run_train"]
-
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -29,7 +28,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     parser.add_argument("--json", type=Path, default=None, help="also write the metrics JSON here")
-    parser.add_argument("--out", type=Path, default=None, help="output folder (default runs/<dataset>-seed<N>)")
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default build/runs/<dataset>-seed<N>)")
     parser.add_argument("--quick", action="store_true", help="tiny settings (also on when DGGBOOK_QUICK is set)")
     parser.add_argument("--epochs", type=int, default=None, help="override the preset's number of DGG epochs")
     parser.add_argument("--threads", type=int, default=DEFAULT_TORCH_THREADS,
@@ -51,8 +50,6 @@ def run_train(args: argparse.Namespace) -> int:
     from .estimator import DGG, settings_for
     from .plots import plot_latent_2d, plot_training_curves
     from .metrics import cluster_accuracy, clustering_scores
-
-    from .environment import check_threads, versions
 
     try:
         check_threads(args.threads)
