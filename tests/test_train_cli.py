@@ -5,6 +5,7 @@ import json
 import pytest
 
 from dggbook.estimator import DGG
+from dggbook.cli import main
 from dggbook.train_cli import add_train_arguments, run_train
 
 
@@ -30,14 +31,47 @@ def test_train_writes_metrics_checkpoint_and_figures(tmp_path, capsys):
     assert len(DGG.load(out / "model.pt").history_) == 3
 
 
-def test_unknown_dataset_is_a_clean_error(tmp_path, capsys):
-    assert run_train(parse(["--dataset", "nope", "--out", str(tmp_path)])) == 2
-    captured = capsys.readouterr()
-    assert "nope" in captured.err and len(captured.err.strip().splitlines()) == 1
-
-
-@pytest.mark.parametrize("threads", ["0", "-2"])
-def test_bad_thread_count_is_a_clean_error_before_any_work(tmp_path, capsys, threads):
-    assert run_train(parse(["--dataset", "blobs", "--threads", threads, "--out", str(tmp_path / "run")])) == 2
-    assert "n_threads" in capsys.readouterr().err
+@pytest.mark.parametrize("argv, option", [
+    (["--dataset", "nope"], "--dataset"),
+    (["--dataset", "digits", "--device", "gpu"], "--device"),
+    (["--dataset", "digits", "--epochs", "-1"], "--epochs"),
+    (["--dataset", "digits", "--epochs", "2.5"], "--epochs"),
+    (["--dataset", "digits", "--seed", "-1"], "--seed"),
+    (["--dataset", "digits", "--threads", "0"], "--threads"),
+])
+def test_bad_options_exit_2_with_one_line_naming_the_option(argv, option, capsys, tmp_path):
+    with pytest.raises(SystemExit) as stop:
+        main(["train", *argv, "--out", str(tmp_path / "run")])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and f"argument {option}" in err and "Traceback" not in err
     assert not (tmp_path / "run").exists()
+
+
+def test_missing_data_file_exits_2_with_one_line(capsys, tmp_path):
+    assert main(["train", "--dataset", "reuters10k", "--data-dir", str(tmp_path), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "reuters10k" in err and str(tmp_path) in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_failed_fit_leaves_no_partial_outputs(monkeypatch, tmp_path):
+    def broken_fit(self, X, y=None):
+        raise FloatingPointError("DGG loss became NaN")
+
+    monkeypatch.setattr(DGG, "fit", broken_fit)
+    with pytest.raises(FloatingPointError):
+        run_train(parse(["--dataset", "blobs", "--quick", "--no-cache", "--out", str(tmp_path / "run"),
+                         "--json", str(tmp_path / "m.json")]))
+    assert not (tmp_path / "run").exists() and not (tmp_path / "m.json").exists()
+
+
+def test_help_is_plain_text_and_names_every_dataset(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = capsys.readouterr().out
+    for name in ("digits", "blobs", "mnist", "reuters10k", "hhar", "stl10", "--data-dir"):
+        assert name in text
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "``" not in capsys.readouterr().out
