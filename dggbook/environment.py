@@ -27,7 +27,7 @@ import sys
 from importlib import metadata
 
 __all__ = ["DEFAULT_TORCH_THREADS", "PINNED_MATH_ENV", "pin_cpu_math", "cpu_math", "versions",
-           "describe", "torch_threads", "check_threads"]
+           "describe", "torch_threads", "check_threads", "torch_seeded"]
 
 DEFAULT_TORCH_THREADS = 1
 # Environment variables read once, when torch loads MKL and picks its kernels.
@@ -100,3 +100,23 @@ def torch_threads(n_threads: int | None):
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+@contextlib.contextmanager
+def torch_seeded(seed: int | None, device=None):
+    """Run a block on a forked copy of torch's generator seeded with ``seed``; the caller's state comes back after.
+
+    So a seeded fit gives the same result whatever the caller drew before, and
+    leaves the caller's draws after it unchanged. CUDA's generator is forked too
+    when ``device`` is a CUDA device. ``seed=None`` runs the block unseeded, on
+    the caller's generator.
+    """
+    import torch
+
+    if seed is None:
+        yield
+        return
+    devices = [device.index or 0] if device is not None and getattr(device, "type", "") == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield

@@ -8,41 +8,53 @@
    :func:`dggbook.graph.self_graph`, the like-for-like VaDE baseline;
 3. Algorithm 1, :func:`dggbook.dgg.train_dgg`.
 
-Pretrained weights, the Siamese embedding and per-epoch checkpoints are cached
-under ``cache_dir`` (default ``$DGGBOOK_CACHE`` or ``cache/``) when
-``random_state`` is an int, so re-running a notebook cell skips finished work
-and an interrupted fit resumes from its last epoch.
+With ``cache_dir`` set (opt-in; ``True`` means ``$DGGBOOK_CACHE`` or
+``build/cache/``) and ``random_state`` an int, pretrained weights, the Siamese
+embedding and per-epoch checkpoints are cached, so re-running a notebook cell
+skips finished work and an interrupted fit resumes from its last epoch.
+
+Every parameter is checked (``_parameter_constraints``) before any work
+starts; ``fit`` leaves the caller's random generators as they were (torch's
+is forked and seeded locally; numpy's and Python's are not used).
 """
 from __future__ import annotations
 
-import numbers
+import os
 import time
+from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClusterMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._loops import map_in_batches
-from ._validation import check_finite, check_ndim, check_unit_interval
-from .book import pick_device, quick_mode, seed_everything
+from ._validation import check_unit_interval
+from .book import pick_device, quick_mode
 from .cache import cache_file, cache_key, data_fingerprint, load_cached, resolve_cache_dir, save_atomic
-from .environment import DEFAULT_TORCH_THREADS, check_threads, torch_threads
-from .dgg import TrainSettings, cluster_posterior, train_dgg
-from .graph import build_graph, self_graph
+from .environment import DEFAULT_TORCH_THREADS, torch_seeded, torch_threads
+from .dgg import F2_INPUTS, TrainSettings, cluster_posterior, train_dgg
+from .graph import SELECTIONS, WEIGHTINGS, NeighborGraph, build_graph, self_graph
+from .likelihoods import LIKELIHOODS
 from .networks import PAPER_HIDDEN_DIMS, DGGNetworks
 from .pretrain import PretrainSettings, build_networks, pretrain
 from .siamese import SiameseNet, embed, train_siamese
 
 __all__ = ["DGG", "settings_for"]
 
-SAVE_VERSION = 1
+SAVE_VERSION = 2  # 2: every fitted attribute, pi_ as numpy
 FIT_CACHE_VERSION = "dgg-fit-v1"  # bump when Algorithm 1's code changes, so old checkpoints are not resumed
 SIAMESE_CACHE_VERSION = "siamese-v1"
 
 
-class DGG(ClusterMixin, BaseEstimator):
+POSITIVE_INT = Interval(Integral, 1, None, closed="left")
+COUNT = Interval(Integral, 0, None, closed="left")
+POSITIVE_REAL = Interval(Real, 0, None, closed="neither")
+
+
+class DGG(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator):
     """Deep clustering by Gaussian-mixture VAEs with graph embedding (Yang et al., ICCV 2019).
 
     Parameters (every one is stored as given; see :func:`settings_for` for presets)
@@ -66,17 +78,53 @@ class DGG(ClusterMixin, BaseEstimator):
             fastest on a shared machine: benchmarks/bench_threads.py); None keeps
             torch's own setting. The count changes the order of sums, so results too.
         random_state: int for reproducible results (and for caching), or None.
-        cache_dir: folder for cached weights and checkpoints; None = default, False = off.
+        cache_dir: folder for cached weights and checkpoints (str or Path); True = the
+            default folder ($DGGBOOK_CACHE or build/cache/); None or False = no cache (default).
         dataset_name: a label that goes into cache file names and keys.
         verbose: progress bars per stage.
 
-    Fitted attributes
-        networks_, pi_ (N, K), history_ (list of per-epoch dicts), labels_,
-        graph_, pretrain_labels_ (k-means), n_features_in_, fit_seconds_,
+    Fitted attributes (all restored by :meth:`load`)
+        networks_, pi_ (N, K numpy array), history_ (list of per-epoch dicts), labels_,
+        graph_, pretrain_labels_ (k-means), n_features_in_, feature_names_in_ (DataFrames), fit_seconds_,
         stage_seconds_ ({"pretrain", "graph", "dgg"} wall seconds of this call),
         pretrain_from_cache_ (True when the initialisation was loaded from disk),
         resumed_from_epoch_ (epochs a checkpoint already held; 0 for a fresh run).
     """
+
+    _parameter_constraints: dict = {
+        "n_clusters": [POSITIVE_INT],
+        "likelihood": [StrOptions(set(LIKELIHOODS))],
+        "noise_var": [POSITIVE_REAL],
+        "latent_dim": [POSITIVE_INT],
+        "hidden_dims": [tuple, list],  # of positive ints: checked in _check_params_against_data
+        "classifier_hidden_dims": [tuple, list],
+        "use_graph": ["boolean"],
+        "n_neighbors": [POSITIVE_INT],
+        "neighbor_selection": [StrOptions(set(SELECTIONS))],
+        "pool_size": [POSITIVE_INT],
+        "weights": [StrOptions(set(WEIGHTINGS))],
+        "use_siamese": ["boolean"],
+        "siamese_epochs": [COUNT],
+        "n_positive": [POSITIVE_INT],
+        "n_neighbor_samples": [None, POSITIVE_INT],
+        "f2_input": [StrOptions(set(F2_INPUTS))],
+        "layerwise_epochs": [COUNT],
+        "pretrain_epochs": [COUNT],
+        "vae_epochs": [COUNT],
+        "classifier_epochs": [COUNT],
+        "pretrain_lr": [POSITIVE_REAL],
+        "pretrain_batch_size": [POSITIVE_INT],
+        "epochs": [COUNT],
+        "batch_size": [POSITIVE_INT],
+        "lr": [POSITIVE_REAL],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "device": [StrOptions({"auto", "cpu", "cuda"})],
+        "n_threads": [None, POSITIVE_INT],
+        "random_state": [None, Interval(Integral, 0, 2**32 - 1, closed="both")],
+        "cache_dir": [None, "boolean", str, os.PathLike],
+        "dataset_name": [str],
+        "verbose": ["boolean"],
+    }
 
     def __init__(
         self,
@@ -167,30 +215,23 @@ class DGG(ClusterMixin, BaseEstimator):
         )
 
     # --------------------------------------------------------------- validation
-    def _validate_data(self, X, *, fitting: bool) -> np.ndarray:
+    def _check_X(self, X, *, reset: bool) -> np.ndarray:
+        """scikit-learn's ``validate_data`` (2-D, finite, dense, real; n_features_in_, feature_names_in_),
+        then the likelihood's own requirement: x in [0, 1] for the Bernoulli one."""
         if isinstance(X, torch.Tensor):
             X = X.detach().cpu().numpy()
-        X = np.asarray(X)
-        if X.dtype == object or not np.issubdtype(X.dtype, np.number):
-            raise ValueError(f"X must be a numeric array, got dtype {X.dtype}.")
-        check_ndim("X", X, 2)
-        if X.shape[0] == 0 or X.shape[1] == 0:
-            raise ValueError(f"X is empty (shape {X.shape}); pass at least one sample with one feature.")
-        check_finite("X", X)
+        X = validate_data(self, X, reset=reset, dtype=[np.float32, np.float64], ensure_min_samples=2 if reset else 1)
         if self.likelihood == "bernoulli":
             check_unit_interval("X", X)
-        if not fitting and X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features, but this DGG was fitted with {self.n_features_in_}.")
         return np.ascontiguousarray(X, dtype=np.float32)
 
-    def _validate_params(self, n_samples: int) -> None:
-        def positive_int(name):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-
-        for name in ("n_clusters", "n_neighbors", "latent_dim", "batch_size", "pretrain_batch_size"):
-            positive_int(name)
+    def _check_params_against_data(self, n_samples: int) -> None:
+        """The checks ``_parameter_constraints`` cannot express: layer sizes, and those that need the data size."""
+        for name, allow_empty in (("hidden_dims", False), ("classifier_hidden_dims", True)):
+            sizes = getattr(self, name)
+            if not all(isinstance(v, Integral) and not isinstance(v, bool) and v >= 1 for v in sizes) or \
+                    (not sizes and not allow_empty):
+                raise ValueError(f"{name} must be a tuple of positive ints (layer sizes), got {sizes!r}.")
         if self.n_clusters > n_samples:
             raise ValueError(f"n_clusters={self.n_clusters} exceeds the number of samples ({n_samples}).")
         if self.use_graph and self.n_neighbors >= n_samples:
@@ -199,9 +240,9 @@ class DGG(ClusterMixin, BaseEstimator):
             )
         if self.use_graph and self.neighbor_selection == "random_top" and self.pool_size >= n_samples:
             raise ValueError(f"pool_size={self.pool_size} must be smaller than the number of samples ({n_samples}).")
-        if self.random_state is not None and not isinstance(self.random_state, numbers.Integral):
-            raise ValueError(f"random_state must be None or an int, got {self.random_state!r}.")
-        check_threads(self.n_threads)
+        if self.use_graph and self.neighbor_selection == "random_top" and self.pool_size < self.n_neighbors:
+            raise ValueError(f"pool_size={self.pool_size} must be at least n_neighbors={self.n_neighbors}.")
+        pick_device(self.device)  # device="cuda" without CUDA fails here, before any work
 
     # -------------------------------------------------------------------- fit
     def _key(self, fingerprint: str) -> str:
@@ -242,25 +283,28 @@ class DGG(ClusterMixin, BaseEstimator):
         return build_graph(features, self.n_neighbors, selection=self.neighbor_selection, pool_size=self.pool_size,
                            weights=self.weights, random_state=self.random_state, device=self.device_)
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Pretrain, build the graph and run Algorithm 1. ``y`` is only used to log ACC/NMI per epoch."""
         started = time.perf_counter()
-        X = self._validate_data(X, fitting=True)
-        self._validate_params(X.shape[0])
-        if y is not None and len(y) != X.shape[0]:
-            raise ValueError(f"y has {len(y)} labels for {X.shape[0]} samples.")
-        with torch_threads(self.n_threads):
+        X = self._check_X(X, reset=True)
+        self._check_params_against_data(X.shape[0])
+        if y is not None:
+            y = np.asarray(y)
+            if y.shape[0] != X.shape[0]:
+                raise ValueError(f"y has {y.shape[0]} labels for {X.shape[0]} samples; y only labels the "
+                                 "per-epoch ACC/NMI monitor, so pass the labels of X or None.")
+        self.device_ = pick_device(self.device)
+        with torch_threads(self.n_threads), torch_seeded(self.random_state, self.device_):
             self._fit(X, y)
         self.fit_seconds_ = time.perf_counter() - started
         return self
 
     def _fit(self, X: np.ndarray, y) -> None:
-        self.device_ = pick_device(self.device)
         pretrain_settings, train_settings = self.pretrain_settings(), self.train_settings()
         seed = self.random_state
-        if seed is not None:
-            seed_everything(seed)
-        folder = resolve_cache_dir(self.cache_dir) if seed is not None else None
+        use_cache = self.cache_dir is not None and self.cache_dir is not False and seed is not None
+        folder = resolve_cache_dir(self.cache_dir) if use_cache else None
         fingerprint = data_fingerprint(X)
 
         stage_started = time.perf_counter()
@@ -274,7 +318,7 @@ class DGG(ClusterMixin, BaseEstimator):
         stage_seconds["graph"] = time.perf_counter() - stage_started
 
         if seed is not None:
-            seed_everything(seed + 2)
+            torch.manual_seed(seed + 2)  # the generator fit forked, not the caller's
         checkpoint = cache_file(folder, "dgg", self.dataset_name, self._key(fingerprint))
         Xt = torch.as_tensor(X, device=self.device_)
         stage_started = time.perf_counter()
@@ -283,13 +327,10 @@ class DGG(ClusterMixin, BaseEstimator):
         stage_seconds["dgg"] = time.perf_counter() - stage_started
 
         self.networks_ = networks.eval()
-        self.pi_ = result.pi.detach().cpu()
+        self.pi_ = result.pi.detach().cpu().numpy()
         self.history_ = result.history
-        self.pretrain_history_ = init.history
         self.pretrain_labels_ = init.kmeans_labels
         self.graph_ = graph
-        self.n_features_in_ = X.shape[1]
-        self.checkpoint_path_ = checkpoint
         self.pretrain_from_cache_ = init.from_cache
         self.resumed_from_epoch_ = result.resumed_from
         self.labels_ = cluster_posterior(networks, Xt).argmax(dim=1).cpu().numpy()
@@ -298,7 +339,7 @@ class DGG(ClusterMixin, BaseEstimator):
     # ---------------------------------------------------------------- predict
     def _tensor(self, X) -> torch.Tensor:
         check_is_fitted(self, "networks_")
-        return torch.as_tensor(self._validate_data(X, fitting=False), device=self.networks_.device)
+        return torch.as_tensor(self._check_X(X, reset=False), device=self.networks_.device)
 
     def predict_proba(self, X) -> np.ndarray:
         """gamma = q(c | x) = f2(mu~(x)), shape (N, K); rows sum to one."""
@@ -320,19 +361,25 @@ class DGG(ClusterMixin, BaseEstimator):
         with torch.no_grad(), torch_threads(self.n_threads):
             return map_in_batches(lambda x: self.networks_.encoder(x)[0], X).cpu().numpy()
 
+    @property
+    def _n_features_out(self) -> int:
+        """``transform`` returns latent_dim columns, named dgg0, dgg1, ... by get_feature_names_out."""
+        return self.latent_dim
+
     # ------------------------------------------------------------- save / load
+    FITTED = ("pi_", "history_", "labels_", "pretrain_labels_", "n_features_in_", "fit_seconds_", "stage_seconds_",
+              "pretrain_from_cache_", "resumed_from_epoch_")
+
     def save(self, path) -> Path:
-        """Write parameters and fitted state to ``path`` (a ``torch.save`` file)."""
+        """Write parameters and every fitted attribute to ``path`` (a ``torch.save`` file)."""
         check_is_fitted(self, "networks_")
         state = {
             "version": SAVE_VERSION,
             "params": self.get_params(),
             "networks": {k: v.cpu() for k, v in self.networks_.state_dict().items()},
-            "n_features_in": self.n_features_in_,
-            "pi": self.pi_,
-            "history": self.history_,
-            "labels": self.labels_,
-            "pretrain_labels": self.pretrain_labels_,
+            "fitted": {name: getattr(self, name) for name in self.FITTED},
+            "graph": (self.graph_.indices.cpu(), self.graph_.weights.cpu(), self.graph_.distances.cpu()),
+            "feature_names_in": getattr(self, "feature_names_in_", None),
         }
         return save_atomic(state, Path(path))
 
@@ -341,17 +388,20 @@ class DGG(ClusterMixin, BaseEstimator):
         """Rebuild a fitted estimator saved by :meth:`save` (on ``device``, default its own)."""
         state = torch.load(Path(path), map_location="cpu", weights_only=False)
         if state.get("version") != SAVE_VERSION:
-            raise ValueError(f"{path} is not a DGG file of version {SAVE_VERSION}.")
+            raise ValueError(f"{path} is not a DGG file of version {SAVE_VERSION}; refit and save it again.")
         est = cls(**state["params"])
         if device is not None:
             est.device = device
         est.device_ = pick_device(est.device)
-        networks = build_networks(state["n_features_in"], est.n_clusters, est.pretrain_settings())
+        fitted = state["fitted"]
+        networks = build_networks(fitted["n_features_in_"], est.n_clusters, est.pretrain_settings())
         networks.load_state_dict(state["networks"])
         est.networks_ = networks.to(est.device_).eval()
-        est.n_features_in_ = state["n_features_in"]
-        est.pi_, est.history_, est.labels_ = state["pi"], state["history"], state["labels"]
-        est.pretrain_labels_ = state["pretrain_labels"]
+        for name, value in fitted.items():
+            setattr(est, name, value)
+        est.graph_ = NeighborGraph(*state["graph"])
+        if state["feature_names_in"] is not None:
+            est.feature_names_in_ = state["feature_names_in"]
         return est
 
 

@@ -26,7 +26,8 @@ from sklearn.cluster import KMeans
 
 from . import elbo
 from ._loops import map_in_batches, minibatch_indices, progress
-from .book import pick_device, seed_everything
+from .book import pick_device
+from .environment import torch_seeded
 from .cache import cache_file, cache_key, data_fingerprint, load_cached, resolve_cache_dir, save_atomic
 from .likelihoods import check_likelihood, reconstruction_log_likelihood
 from .networks import PAPER_HIDDEN_DIMS, DGGNetworks, reparameterize
@@ -294,7 +295,8 @@ def pretrain(
 
     ``cache_dir=None`` uses :func:`dggbook.cache.cache_root`; ``False`` turns
     caching off (it is also off when ``random_state`` is None, since such a run
-    is not reproducible). Each stage reseeds from ``random_state``, so a
+    is not reproducible). The stages draw from a forked torch generator seeded
+    from ``random_state`` (the caller's generators are left as they were), so a
     cached and a fresh run give the same networks.
     """
     device = pick_device(device)
@@ -303,8 +305,11 @@ def pretrain(
     key = cache_key(CACHE_VERSION, dataset_name, data_fingerprint(X_np), n_clusters, settings, random_state,
                     device.type)
     path = cache_file(folder, "pretrain", dataset_name, key)
-    if random_state is not None:
-        seed_everything(int(random_state))
+    with torch_seeded(None if random_state is None else int(random_state), device):
+        return _pretrain(X_np, n_clusters, settings, random_state, device, path, verbose)
+
+
+def _pretrain(X_np, n_clusters, settings, random_state, device, path, verbose) -> PretrainResult:
     networks = build_networks(X_np.shape[1], n_clusters, settings)
 
     cached = load_cached(path)
@@ -321,7 +326,7 @@ def pretrain(
     networks.eval()
     labels = init_gmm_from_kmeans(networks, Xt, settings, random_state=random_state)
     if random_state is not None:
-        seed_everything(int(random_state) + 1)
+        torch.manual_seed(int(random_state) + 1)  # the forked generator of pretrain, not the caller's
     history["classifier"] = pretrain_classifier(networks, Xt, labels, settings, verbose=verbose)
 
     if path is not None:

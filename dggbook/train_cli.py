@@ -102,8 +102,7 @@ def run_train(args: argparse.Namespace) -> int:
     settings = settings_for(args.dataset, device, quick)
     if args.epochs is not None:
         settings["epochs"] = args.epochs
-    if args.no_cache:
-        settings["cache_dir"] = False
+    settings["cache_dir"] = not args.no_cache  # True: $DGGBOOK_CACHE or build/cache/ (the estimator's is opt-in)
     out = args.out or build_dir() / "runs" / f"{args.dataset}-seed{args.seed}"
 
     started = time.perf_counter()

@@ -111,18 +111,71 @@ def test_vade_baseline_is_the_same_code_without_graph(blobs):
 @pytest.mark.parametrize(
     "X, match",
     [
-        (np.full((10, 3), np.nan), "NaN"),
-        (np.array([[0.1, np.inf]] * 10), "NaN or inf"),
-        (np.zeros(10), "2-D"),
-        (np.zeros((2, 5, 3)), "2-D"),
-        (np.zeros((0, 4)), "empty"),
-        (np.zeros((10, 0)), "empty"),
-        (np.full((10, 3), "a"), "numeric"),
+        (np.full((10, 3), np.nan), "contains NaN"),
+        (np.array([[0.1, np.inf]] * 10), "contains infinity"),
+        (np.zeros(10), "Expected 2D array"),
+        (np.zeros((2, 5, 3)), "dim 3"),
+        (np.zeros((0, 4)), "0 sample"),
+        (np.zeros((1, 4)), "1 sample"),
+        (np.zeros((10, 0)), "0 feature"),
+        (np.full((10, 3), "a"), "could not convert string to float"),
+        (np.ones((10, 3)) + 1j, "Complex data not supported"),
     ],
 )
-def test_bad_inputs_raise(X, match):
+def test_bad_inputs_raise_scikit_learn_s_messages(X, match, monkeypatch):
+    monkeypatch.setattr("dggbook.estimator.pretrain", lambda *a, **k: pytest.fail("pretraining started"))
     with pytest.raises(ValueError, match=match):
         DGG(2, **FAST).fit(X)
+
+
+def test_sparse_input_is_refused():
+    scipy_sparse = pytest.importorskip("scipy.sparse")
+    with pytest.raises(TypeError, match="Sparse data"):
+        DGG(2, **FAST).fit(scipy_sparse.random(10, 3, density=0.5, format="csr"))
+
+
+@pytest.mark.parametrize("name, value", [
+    ("weights", "foo"), ("random_state", -1), ("device", "gpu"), ("epochs", 2.5), ("likelihood", "poisson"),
+    ("n_neighbors", 0), ("lr", 0.0), ("n_threads", 0), ("use_graph", "yes"), ("hidden_dims", (64, 0)),
+    ("hidden_dims", ()), ("n_neighbor_samples", -1), ("cache_dir", 3),
+])
+def test_every_bad_parameter_fails_at_once_naming_it(name, value, blobs, monkeypatch):
+    monkeypatch.setattr("dggbook.estimator.pretrain", lambda *a, **k: pytest.fail("pretraining started"))
+    with pytest.raises(ValueError, match=name):
+        DGG(4, **{**FAST, name: value}).fit(blobs.X)
+
+
+def test_feature_names_are_checked_on_predict(fitted, blobs):
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(blobs.X, columns=[f"f{i}" for i in range(blobs.X.shape[1])])
+    model = DGG(4, **{**FAST, "epochs": 1}, random_state=0).fit(frame)
+    np.testing.assert_array_equal(model.feature_names_in_, frame.columns)
+    with pytest.raises(ValueError, match="feature names"):
+        model.predict(frame[frame.columns[::-1]])
+
+
+def test_fit_leaves_the_callers_generators_alone(blobs):
+    X = blobs.X[:100]
+    torch.manual_seed(123)
+    np.random.seed(123)
+    expected = (torch.rand(3), np.random.rand(3))
+    torch.manual_seed(123)
+    np.random.seed(123)
+    DGG(4, **{**FAST, "epochs": 1}, random_state=5).fit(X)
+    torch.testing.assert_close(torch.rand(3), expected[0])
+    np.testing.assert_array_equal(np.random.rand(3), expected[1])
+
+
+def test_load_restores_every_fitted_attribute(fitted, tmp_path):
+    loaded = DGG.load(fitted.save(tmp_path / "m.pt"))
+    for name in DGG.FITTED:
+        a, b = getattr(fitted, name), getattr(loaded, name)
+        if isinstance(a, np.ndarray):
+            np.testing.assert_array_equal(a, b)
+        else:
+            assert a == b, name
+    assert isinstance(loaded.pi_, np.ndarray)
+    torch.testing.assert_close(loaded.graph_.indices, fitted.graph_.indices)
 
 
 def test_bernoulli_needs_unit_interval_but_gaussian_does_not():

@@ -1,0 +1,28 @@
+"""scikit-learn's own estimator checks, run on DGG at tiny settings (about 6 s for the 50 checks).
+
+Expected failures, each with its reason, are listed below and in the README
+("scikit-learn conformance"). ``xfail_strict`` makes a listed check that starts
+passing fail the suite, so the list cannot go stale.
+"""
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from dggbook.estimator import DGG
+
+TINY = dict(likelihood="gaussian", noise_var=0.05, latent_dim=2, hidden_dims=(16, 16, 32), n_neighbors=3,
+            neighbor_selection="nearest", n_neighbor_samples=1, layerwise_epochs=2, pretrain_epochs=20,
+            vae_epochs=2, classifier_epochs=20, pretrain_batch_size=32, epochs=5, batch_size=32, device="cpu")
+
+EXPECTED_FAILURES = {
+    "check_clustering": (
+        "labels are argmax_k q(c=k|x), so a GMM component that wins no sample leaves its label unused; scikit-learn "
+        "expects labels 0..max with none missing. Renumbering would break the link between label k and the GMM "
+        "mean mu_k (decoded images, latent plots). Everything else in this check passes: ARI > 0.4 on blobs, "
+        "the same labels from fit and fit_predict, integer labels."
+    ),
+}
+
+
+@parametrize_with_checks([DGG(3, **TINY, random_state=0)], expected_failed_checks=lambda est: EXPECTED_FAILURES,
+                         xfail_strict=True)
+def test_scikit_learn_estimator_checks(estimator, check):
+    check(estimator)
