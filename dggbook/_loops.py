@@ -11,7 +11,7 @@ def minibatch_indices(n: int, batch_size: int, device: torch.device, *, shuffle:
     """Yield index tensors covering ``range(n)`` in batches, on ``device``.
 
     The permutation is drawn from the device's default generator, so it is
-    reproducible after ``seed_everything`` and costs no host-device copy.
+    reproducible once torch is seeded (``fit`` seeds a forked generator) and costs no host-device copy.
     """
     order = torch.randperm(n, device=device) if shuffle else torch.arange(n, device=device)
     for start in range(0, n, batch_size):

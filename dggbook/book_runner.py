@@ -114,8 +114,11 @@ def execute(source: Path, target: Path, failed_dir: Path, timeout: int = 3600) -
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dggbook.book_runner", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m dggbook.book_runner",
+        description="Execute notebooks headless at full settings. Default (make book): in place, figures to "
+                    "figures/. --check (make book-check): copies under build/book-check/, then compare the marked "
+                    "outputs and the figures with the committed ones. A failed notebook is kept in build/failed/.")
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--check", action="store_true",
                         help="execute copies under build/book-check/ and compare marked outputs; write no tracked file")
@@ -125,6 +128,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"book_runner: no such notebook: {', '.join(missing)}", file=sys.stderr)
         return 2
 
+    saved_environment = dict(os.environ)
+    try:
+        return _run(args)
+    finally:  # the caller's environment comes back (tests call main() in-process)
+        os.environ.clear()
+        os.environ.update(saved_environment)
+
+
+def _run(args) -> int:
     build = build_dir()
     out_dir = build / "book-check" if args.check else None
     figures = out_dir / "figures" if args.check else committed_figures_dir()

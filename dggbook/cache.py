@@ -20,17 +20,18 @@ import torch
 
 __all__ = [
     "cache_root", "resolve_cache_dir", "data_fingerprint", "cache_key", "cache_file", "load_cached",
-    "save_atomic",
+    "save_atomic", "write_atomic",
 ]
 
 from .paths import CACHE_ENV, cache_root  # noqa: F401  (public names, kept here)
 
 
 def resolve_cache_dir(cache_dir) -> Path | None:
-    """Map a user's ``cache_dir`` argument to a folder: None -> default, False -> no cache."""
-    if cache_dir is False:
+    """Map a user's ``cache_dir`` argument to a folder. Caching is opt-in: None or False -> no cache,
+    True -> :func:`cache_root` (``$DGGBOOK_CACHE`` or ``build/cache/``), a str or Path -> that folder."""
+    if cache_dir is None or cache_dir is False:
         return None
-    if cache_dir is None or cache_dir is True:
+    if cache_dir is True:
         return cache_root()
     return Path(cache_dir)
 
@@ -84,10 +85,16 @@ def load_cached(path: Path | None):
         return None
 
 
-def save_atomic(obj, path: Path) -> Path:
-    """``torch.save`` to a temporary file, then rename: a crash never leaves half a file."""
+def write_atomic(path: Path, write) -> Path:
+    """``write(temporary_path)``, then rename it to ``path``: a crash never leaves half a file."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
+    write(tmp)
     os.replace(tmp, path)
     return path
+
+
+def save_atomic(obj, path: Path) -> Path:
+    """``torch.save`` ``obj`` to ``path`` atomically (:func:`write_atomic`)."""
+    return write_atomic(path, lambda tmp: torch.save(obj, tmp))

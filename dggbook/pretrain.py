@@ -293,9 +293,10 @@ def pretrain(
 ) -> PretrainResult:
     """Run the whole initialisation (DGG notes §7) or load it from the cache.
 
-    ``cache_dir=None`` uses :func:`dggbook.cache.cache_root`; ``False`` turns
-    caching off (it is also off when ``random_state`` is None, since such a run
-    is not reproducible). The stages draw from a forked torch generator seeded
+    Caching is opt-in (:func:`dggbook.cache.resolve_cache_dir`): ``cache_dir=True``
+    uses :func:`dggbook.cache.cache_root`, a path uses that folder, None or False
+    none (it is also off when ``random_state`` is None, since such a run is not
+    reproducible). The stages draw from a forked torch generator seeded
     from ``random_state`` (the caller's generators are left as they were), so a
     cached and a fresh run give the same networks.
     """

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
 from .book import quick_mode
 from .data import DATASET_NAMES
-from .environment import DEFAULT_TORCH_THREADS, check_threads, versions
+from .cache import write_atomic
+from .environment import DEFAULT_TORCH_THREADS, versions
 from .paths import build_dir
 
 __all__ = ["add_train_arguments", "run_train"]
@@ -32,7 +32,8 @@ DATASET_HELP = """data sets (--dataset):
   reuters10k  reuters10k.mat (keys X, Y) in the data folder, supplied by you
   hhar        HHAR.mat or HAR.mat (keys X, Y) in the data folder, supplied by you
   stl10       stl10_features.mat (keys X, Y) in the data folder, supplied by you
-The data folder is --data-dir, else $DGGBOOK_DATA, else ./data (README, "Folders")."""
+The data folder is --data-dir, else $DGGBOOK_DATA, else data/ at the repository root
+(in the working directory when dggbook is installed as a wheel; README, "Folders")."""
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -71,13 +72,6 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     return parser
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def run_train(args: argparse.Namespace) -> int:
     """Run ``dggbook train``; returns the process exit code (0 ok, 2 bad arguments)."""
     import matplotlib
@@ -92,7 +86,6 @@ def run_train(args: argparse.Namespace) -> int:
     from .metrics import cluster_accuracy, clustering_scores
 
     try:
-        check_threads(args.threads)
         data = load_dataset(args.dataset, data_dir=args.data_dir)
         device = pick_device(args.device)
     except (ValueError, FileNotFoundError, OSError) as err:
@@ -122,9 +115,9 @@ def run_train(args: argparse.Namespace) -> int:
     text = json.dumps(metrics, indent=2) + "\n"
     out.mkdir(parents=True, exist_ok=True)
     model.save(out / "model.pt")
-    _write_text_atomic(out / "metrics.json", text)
+    write_atomic(out / "metrics.json", lambda tmp: tmp.write_text(text))
     if args.json is not None:
-        _write_text_atomic(args.json, text)
+        write_atomic(args.json, lambda tmp: tmp.write_text(text))
     title = f"DGG on {args.dataset} (seed {args.seed}): ACC {scores['acc']:.3f}"
     means = model.networks_.gmm.means.detach().cpu().numpy()
     figures = {"latent": plot_latent_2d(model.transform(data.X), model.labels_, data.y, means, title=title),

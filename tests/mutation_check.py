@@ -53,6 +53,21 @@ def tracked_files() -> list[str]:
     return [name for name in out.split("\0") if name]
 
 
+def run_mutated(files: list[str], mutation, workers: int) -> list[str]:
+    """Copy ``files`` to a scratch folder, apply ``mutation`` (or none), run the suite there; the failed ids."""
+    with tempfile.TemporaryDirectory(prefix="mutation-") as tmp:
+        folder = Path(tmp)
+        for rel in files:
+            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / rel, folder / rel)
+        if mutation is not None:
+            path, old, new = mutation
+            (folder / path).write_text((folder / path).read_text().replace(old, new))
+        subprocess.run(["git", "init", "-q"], cwd=folder, check=True)  # some tests list tracked files
+        subprocess.run(["git", "add", "-A"], cwd=folder, check=True)
+        return run_suite(folder, workers)
+
+
 def run_suite(folder: Path, workers: int) -> list[str]:
     """The unit suite (quick mode) in ``folder``; returns the ids of failed tests."""
     env = dict(os.environ, DGGBOOK_QUICK="1", OMP_NUM_THREADS="1", MPLBACKEND="Agg",
@@ -73,22 +88,17 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     chosen = {k: v for k, v in MUTATIONS.items() if not args.only or any(s in k for s in args.only)}
     files = tracked_files()
-    missed = []
     for name, (path, old, new) in chosen.items():
-        with tempfile.TemporaryDirectory(prefix="mutation-") as tmp:
-            folder = Path(tmp)
-            for rel in files:
-                (folder / rel).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(ROOT / rel, folder / rel)
-            source = (folder / path).read_text()
-            if source.count(old) != 1:
-                print(f"{name}: the text to mutate is not found exactly once in {path}; update MUTATIONS",
-                      file=sys.stderr)
-                return 2
-            (folder / path).write_text(source.replace(old, new))
-            subprocess.run(["git", "init", "-q"], cwd=folder, check=True)  # some tests list tracked files
-            subprocess.run(["git", "add", "-A"], cwd=folder, check=True)
-            failed = run_suite(folder, args.workers)
+        if (ROOT / path).read_text().count(old) != 1:
+            print(f"{name}: the text to mutate is not found exactly once in {path}; update MUTATIONS", file=sys.stderr)
+            return 2
+    baseline = run_mutated(files, None, args.workers)
+    if baseline:
+        print(f"the unmutated suite already fails ({', '.join(baseline)}); fix that first", file=sys.stderr)
+        return 2
+    missed = []
+    for name, mutation in chosen.items():
+        failed = run_mutated(files, mutation, args.workers)
         print(f"{name}: {'caught by ' + ', '.join(failed) if failed else 'NOT CAUGHT'}", flush=True)
         if not failed:
             missed.append(name)

@@ -86,7 +86,8 @@ def test_setup_book_says_full_mode_when_quick_is_off(monkeypatch, capsys):
 def test_setup_book_applies_the_thread_default(monkeypatch):
     torch.set_num_threads(2)
     assert book.setup_book(seed=0, verbose=False).threads == 1 == torch.get_num_threads()
-    assert book.setup_book(seed=0, threads=None, verbose=False).threads == 1  # None leaves it alone
+    torch.set_num_threads(2)
+    assert book.setup_book(seed=0, threads=None, verbose=False).threads == 2  # None leaves it alone
     with pytest.raises(ValueError, match="n_threads"):
         book.setup_book(seed=0, threads=0)
 

@@ -13,29 +13,9 @@ from dggbook.dgg import (
     train_dgg,
 )
 from dggbook.graph import NeighborGraph, build_graph, self_graph
-from dggbook.networks import DGGNetworks
 from dggbook.pi_update import update_pi
+from tiny_model import data, deterministic_posterior, tiny_networks
 
-
-
-def tiny_networks(D=6, K=3, M=2, seed=0):
-    torch.manual_seed(seed)
-    net = DGGNetworks(D, K, latent_dim=M, hidden_dims=(8,))
-    with torch.no_grad():
-        net.gmm.means.normal_()
-    return net
-
-
-def deterministic_posterior(net):
-    """sigma~ -> 0, so z = mu~ and every ELBO is a deterministic function of the inputs."""
-    with torch.no_grad():
-        net.encoder.logvar_head.weight.zero_()
-        net.encoder.logvar_head.bias.fill_(-40.0)
-    return net
-
-
-def data(N=12, D=6, seed=0):
-    return torch.as_tensor(np.random.default_rng(seed).random((N, D)), dtype=torch.float32)
 
 
 def test_elbo_of_pairs_is_elbo_terms_with_the_neighbours_posterior_and_the_anchors_prior():

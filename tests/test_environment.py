@@ -121,6 +121,12 @@ def test_importing_dggbook_first_pins_the_avx2_kernels():
            if k not in ("MKL_CBWR", "ATEN_CPU_CAPABILITY", environment.OPT_OUT_ENV)}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert out.stdout.split() == ["AVX2", "AVX2"]
+    late = subprocess.run([sys.executable, "-c", "import torch, dggbook"], capture_output=True, text=True, env=env,
+                          check=True)
+    assert "torch was imported before dggbook" in late.stderr
     env[environment.OPT_OUT_ENV] = "1"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert out.stdout.split()[0] == "None"
+    late = subprocess.run([sys.executable, "-c", "import torch, dggbook"], capture_output=True, text=True, env=env,
+                          check=True)
+    assert late.stderr == ""

@@ -1,4 +1,6 @@
 """The scikit-learn style ``DGG`` estimator: fit/predict, validation, determinism, save/load, resume."""
+import random
+
 import numpy as np
 import pytest
 import torch
@@ -154,20 +156,37 @@ def test_feature_names_are_checked_on_predict(fitted, blobs):
         model.predict(frame[frame.columns[::-1]])
 
 
-def test_fit_leaves_the_callers_generators_alone(blobs):
+def test_fit_leaves_the_callers_generators_alone(blobs, tmp_path):
+    """Also when a fit resumes from a checkpoint, which restores the generator state it saved."""
     X = blobs.X[:100]
-    torch.manual_seed(123)
-    np.random.seed(123)
-    expected = (torch.rand(3), np.random.rand(3))
-    torch.manual_seed(123)
-    np.random.seed(123)
-    DGG(4, **{**FAST, "epochs": 1}, random_state=5).fit(X)
-    torch.testing.assert_close(torch.rand(3), expected[0])
-    np.testing.assert_array_equal(np.random.rand(3), expected[1])
+    params = {**FAST, "epochs": 1, "cache_dir": tmp_path}
+
+    def seed_all():
+        torch.manual_seed(123)
+        np.random.seed(123)
+        random.seed(123)
+
+    seed_all()
+    expected = (torch.rand(3), np.random.rand(3), random.random())
+    for epochs in (1, 2):  # the second fit resumes the first one's checkpoint
+        seed_all()
+        model = DGG(4, **{**params, "epochs": epochs}, random_state=5).fit(X)
+        torch.testing.assert_close(torch.rand(3), expected[0])
+        np.testing.assert_array_equal(np.random.rand(3), expected[1])
+        assert random.random() == expected[2]
+    assert model.resumed_from_epoch_ == 1
+
+
+def test_feature_names_out_needs_a_fitted_estimator(fitted):
+    with pytest.raises(NotFittedError):
+        DGG(4, **FAST).get_feature_names_out()
+    assert list(fitted.get_feature_names_out()) == [f"dgg{i}" for i in range(FAST["latent_dim"])]
 
 
 def test_load_restores_every_fitted_attribute(fitted, tmp_path):
     loaded = DGG.load(fitted.save(tmp_path / "m.pt"))
+    set_by_fit = {k for k in vars(fitted) if k.endswith("_") and not k.startswith("_")}
+    assert set_by_fit <= set(vars(loaded)), f"load misses {set_by_fit - set(vars(loaded))}"
     for name in DGG.FITTED:
         a, b = getattr(fitted, name), getattr(loaded, name)
         if isinstance(a, np.ndarray):

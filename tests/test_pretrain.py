@@ -106,10 +106,12 @@ def test_cache_key_depends_on_data_settings_and_seed(blobs):
     assert base != cache_key("pretrain", data_fingerprint(changed), PretrainSettings(**TINY), 0)
 
 
-def test_cache_folder_comes_from_the_environment(blobs, tmp_path, monkeypatch):
+def test_cache_is_opt_in_and_its_folder_comes_from_the_environment(blobs, tmp_path, monkeypatch):
     monkeypatch.setenv(CACHE_ENV, str(tmp_path / "env-cache"))
     settings = PretrainSettings(**{**TINY, "finetune_epochs": 1, "classifier_epochs": 1})
-    pretrain(blobs.X, 3, settings, random_state=0, device="cpu", dataset_name="b")
+    pretrain(blobs.X, 3, settings, random_state=0, device="cpu", dataset_name="b")  # cache_dir=None: no cache
+    assert not (tmp_path / "env-cache").exists()
+    pretrain(blobs.X, 3, settings, random_state=0, device="cpu", dataset_name="b", cache_dir=True)
     assert list((tmp_path / "env-cache").glob("pretrain-b-*.pt"))
 
 

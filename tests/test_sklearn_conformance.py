@@ -1,7 +1,7 @@
 """scikit-learn's own estimator checks, run on DGG at tiny settings (about 6 s for the 50 checks).
 
 Expected failures, each with its reason, are listed below and in the README
-("scikit-learn conformance"). ``xfail_strict`` makes a listed check that starts
+("The estimator follows scikit-learn's conventions"). ``xfail_strict`` makes a listed check that starts
 passing fail the suite, so the list cannot go stale.
 """
 from sklearn.utils.estimator_checks import parametrize_with_checks

@@ -13,23 +13,13 @@ from dggbook.data import make_blobs_data
 from dggbook.dgg import TrainSettings, cluster_posterior, graph_objective, sample_neighbors, train_dgg
 from dggbook.estimator import DGG
 from dggbook.graph import build_graph
-from dggbook.networks import DGGNetworks
 from dggbook.pretrain import PretrainSettings, build_networks, finetune_autoencoder, pretrain
 from dggbook.pretrain import latent_means
+from tiny_model import data, deterministic_posterior, tiny_networks
 
 
-def tiny(D=6, K=3, M=2, seed=0):
-    torch.manual_seed(seed)
-    net = DGGNetworks(D, K, latent_dim=M, hidden_dims=(8,))
-    with torch.no_grad():
-        net.gmm.means.normal_()
-        net.encoder.logvar_head.weight.zero_()
-        net.encoder.logvar_head.bias.fill_(-40.0)  # z = mu~: every ELBO is deterministic
-    return net
-
-
-def data(N=12, D=6, seed=0):
-    return torch.as_tensor(np.random.default_rng(seed).random((N, D)), dtype=torch.float32)
+def tiny():
+    return deterministic_posterior(tiny_networks())
 
 
 def changed(before: dict, net: torch.nn.Module, prefix: str) -> bool:
