@@ -7,7 +7,6 @@ says otherwise; only ``make book`` points it at the committed ``figures/``.
 """
 from __future__ import annotations
 
-import os
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .environment import DEFAULT_TORCH_THREADS, check_threads, describe
+from .environment import DEFAULT_TORCH_THREADS, check_threads, describe, env_flag
 from .paths import FIGURES_ENV, figures_dir, project_root  # noqa: F401  (FIGURES_ENV: public name)
 
 QUICK_ENV = "DGGBOOK_QUICK"
@@ -23,7 +22,10 @@ QUICK_ENV = "DGGBOOK_QUICK"
 
 def quick_mode() -> bool:
     """True when ``DGGBOOK_QUICK`` is set to anything but '', '0', 'false' or 'no'."""
-    return os.environ.get(QUICK_ENV, "").strip().lower() not in ("", "0", "false", "no")
+    return env_flag(QUICK_ENV)
+
+
+DEVICES = ("auto", "cpu", "cuda")  # the names the estimator and the CLI accept
 
 
 def pick_device(device: str | torch.device = "auto") -> torch.device:

@@ -28,13 +28,18 @@ import warnings
 from importlib import metadata
 
 __all__ = ["DEFAULT_TORCH_THREADS", "PINNED_MATH_ENV", "pin_cpu_math", "cpu_math", "versions",
-           "describe", "torch_threads", "check_threads", "torch_seeded"]
+           "describe", "torch_threads", "check_threads", "torch_seeded", "env_flag"]
 
 DEFAULT_TORCH_THREADS = 1
 # Environment variables read once, when torch loads MKL and picks its kernels.
 PINNED_MATH_ENV = {"MKL_CBWR": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"}
 OPT_OUT_ENV = "DGGBOOK_NATIVE_MATH"
 PACKAGES = ("torch", "numpy", "scipy", "scikit-learn")
+
+
+def env_flag(name: str) -> bool:
+    """True when the environment variable ``name`` is set to anything but '', '0', 'false' or 'no'."""
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
 
 
 def pin_cpu_math() -> None:
@@ -45,7 +50,7 @@ def pin_cpu_math() -> None:
     """
     if platform.machine().lower() not in ("x86_64", "amd64"):
         return
-    if os.environ.get(OPT_OUT_ENV, "").strip().lower() not in ("", "0", "false", "no"):
+    if env_flag(OPT_OUT_ENV):
         return
     if "torch" in sys.modules:  # too late: MKL and the dispatcher may have read their settings
         if any(name not in os.environ for name in PINNED_MATH_ENV):

@@ -32,7 +32,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._loops import map_in_batches
 from ._validation import check_unit_interval
-from .book import pick_device, quick_mode
+from .book import DEVICES, pick_device, quick_mode
 from .cache import cache_file, cache_key, data_fingerprint, load_cached, resolve_cache_dir, save_atomic
 from .environment import DEFAULT_TORCH_THREADS, torch_seeded, torch_threads
 from .dgg import F2_INPUTS, TrainSettings, cluster_posterior, train_dgg
@@ -118,7 +118,7 @@ class DGG(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseE
         "batch_size": [POSITIVE_INT],
         "lr": [POSITIVE_REAL],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "device": [StrOptions({"auto", "cpu", "cuda"})],
+        "device": [StrOptions(set(DEVICES))],
         "n_threads": [None, POSITIVE_INT],
         "random_state": [None, Interval(Integral, 0, 2**32 - 1, closed="both")],
         "cache_dir": [None, "boolean", str, os.PathLike],

@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from .book import quick_mode
+from .book import DEVICES, quick_mode
 from .data import DATASET_NAMES
 from .cache import write_atomic
 from .environment import DEFAULT_TORCH_THREADS, versions
@@ -34,9 +34,6 @@ DATASET_HELP = """data sets (--dataset):
   stl10       stl10_features.mat (keys X, Y) in the data folder, supplied by you
 The data folder is --data-dir, else $DGGBOOK_DATA, else data/ at the repository root
 (in the working directory when dggbook is installed as a wheel; README, "Folders")."""
-
-DEVICES = ("auto", "cpu", "cuda")
-
 
 def _count(minimum: int):
     """An argparse type: an integer >= ``minimum``, with a message that says so."""

@@ -1,6 +1,8 @@
 """``make book`` / ``make book-check`` (dggbook.book_runner) on tiny notebooks: progress, failures kept, outputs compared."""
 from __future__ import annotations
 
+import os
+
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
@@ -69,9 +71,13 @@ def test_check_mode_compares_figures_byte_for_byte(tmp_path, build, capsys):
 
 def test_book_mode_executes_in_place_with_quick_mode_off(tmp_path, build, monkeypatch):
     monkeypatch.setenv("DGGBOOK_QUICK", "1")
+    monkeypatch.delenv("DGGBOOK_CACHE", raising=False)
     source = write_notebook(tmp_path / "03_mode.ipynb", "import os\nprint(os.environ.get('DGGBOOK_QUICK'))")
     assert book_runner.main([str(source)]) == 0
     assert book_runner.cell_text(nbformat.read(source, as_version=4).cells[0]) == "None\n"
+    # ... and only there: the caller's environment comes back as it was
+    assert os.environ.get("DGGBOOK_QUICK") == "1"
+    assert "DGGBOOK_FIGURES" not in os.environ and "DGGBOOK_CACHE" not in os.environ
 
 
 def test_a_failing_notebook_is_kept_with_its_outputs_and_named(tmp_path, build, capsys):
