@@ -73,10 +73,10 @@ mutation-check: $(STAMP)
 	$(BIN)/python tests/mutation_check.py
 
 book: $(STAMP)
-	$(BIN)/python -m dggbook.book_runner $(NOTEBOOKS)
+	$(BIN)/python -m dggbook.book.runner $(NOTEBOOKS)
 
 book-check: $(STAMP)
-	$(BIN)/python -m dggbook.book_runner --check $(NOTEBOOKS)
+	$(BIN)/python -m dggbook.book.runner --check $(NOTEBOOKS)
 
 lab: $(STAMP)
 	env -u DGGBOOK_QUICK -u DGGBOOK_FIGURES $(BIN)/jupyter lab notebooks/

@@ -32,10 +32,11 @@ from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
 
 from dggbook.book import seed_everything
-from dggbook.data import load_dataset
-from dggbook.estimator import DGG, settings_for
-from dggbook.metrics import cluster_accuracy, clustering_scores
-from dggbook.pretrain import build_networks, finetune_autoencoder, latent_means, pretrain_layerwise
+from dggbook.model.data import load_dataset
+from dggbook.model.estimator import DGG
+from dggbook.model.presets import settings_for
+from dggbook.model.metrics import cluster_accuracy, clustering_scores
+from dggbook.model.pretrain import build_networks, finetune_autoencoder, latent_means, pretrain_layerwise
 
 METHODS = ("dgg", "vade", "ae_gmm", "kmeans")
 NAMES = {"dgg": "DGG", "vade": "VaDE (no graph)", "ae_gmm": "AE+GMM", "kmeans": "k-means"}

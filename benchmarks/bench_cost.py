@@ -25,13 +25,14 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from dggbook._loops import minibatch_indices
-from dggbook.data import load_dataset
-from dggbook.dgg import TrainSettings, elbo_of_pairs, initial_pi, make_optimizer, run_epoch
-from dggbook.estimator import DGG, settings_for
-from dggbook.graph import build_graph
-from dggbook.metrics import clustering_scores
-from dggbook.pretrain import pretrain
+from dggbook.model.runtime import minibatch_indices
+from dggbook.model.data import load_dataset
+from dggbook.model.algorithm1 import TrainSettings, elbo_of_pairs, initial_pi, make_optimizer, run_epoch
+from dggbook.model.estimator import DGG
+from dggbook.model.presets import settings_for
+from dggbook.model.graph import build_graph
+from dggbook.model.metrics import clustering_scores
+from dggbook.model.pretrain import pretrain
 
 
 def vae_epoch(networks, X, pi, optimizer, settings: TrainSettings) -> None:

@@ -17,8 +17,8 @@ import time
 
 import torch
 
-from dggbook.data import load_dataset
-from dggbook.graph import graph_from_neighbors, nearest_neighbors
+from dggbook.model.data import load_dataset
+from dggbook.model.graph import graph_from_neighbors, nearest_neighbors
 
 
 def bench(name: str, *, pool_size: int, n_neighbors: int, seed: int, chunk_size: int, device: str) -> None:

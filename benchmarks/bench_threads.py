@@ -28,11 +28,12 @@ import dggbook  # first: the pinned CPU kernels, as everywhere else
 import json, sys, statistics, time
 import torch
 threads = sys.argv[1]
-from dggbook.data import load_dataset
-from dggbook.estimator import DGG, settings_for
+from dggbook.model.data import load_dataset
+from dggbook.model.estimator import DGG
+from dggbook.model.presets import settings_for
 data = load_dataset("digits")
 params = settings_for("digits", "cpu", quick=False)
-params.update(layerwise_epochs=2, pretrain_epochs=20, vae_epochs=2, classifier_epochs=20, epochs=8, cache_dir=False)
+params.update(layerwise_epochs=2, autoencoder_epochs=20, vae_epochs=2, classifier_epochs=20, epochs=8, cache_dir=False)
 params["n_threads"] = None if threads == "default" else int(threads)
 model = DGG(data.n_clusters, **params, random_state=0).fit(data.X, data.y)
 print(json.dumps({"threads_used": torch.get_num_threads() if threads == "default" else int(threads),

@@ -27,7 +27,7 @@ def _print_table(results) -> None:
 
 
 def _check(args) -> int:
-    from .checks import run_checks
+    from .derivation.checks import run_checks
 
     results = run_checks(args.only or None)
     if not results:

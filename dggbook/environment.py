@@ -20,7 +20,6 @@ Three things decide whether a seeded run gives the same numbers twice:
 from __future__ import annotations
 
 import contextlib
-import numbers
 import os
 import platform
 import sys
@@ -28,18 +27,24 @@ import warnings
 from importlib import metadata
 
 __all__ = ["DEFAULT_TORCH_THREADS", "PINNED_MATH_ENV", "pin_cpu_math", "cpu_math", "versions",
-           "describe", "torch_threads", "check_threads", "torch_seeded", "env_flag"]
+           "describe", "torch_threads", "check_threads", "torch_seeded", "env_flag", "QUICK_ENV", "quick_mode"]
 
 DEFAULT_TORCH_THREADS = 1
 # Environment variables read once, when torch loads MKL and picks its kernels.
 PINNED_MATH_ENV = {"MKL_CBWR": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"}
 OPT_OUT_ENV = "DGGBOOK_NATIVE_MATH"
 PACKAGES = ("torch", "numpy", "scipy", "scikit-learn")
+QUICK_ENV = "DGGBOOK_QUICK"  # tiny settings everywhere (tests, CI)
 
 
 def env_flag(name: str) -> bool:
     """True when the environment variable ``name`` is set to anything but '', '0', 'false' or 'no'."""
     return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def quick_mode() -> bool:
+    """True when ``DGGBOOK_QUICK`` is set to anything but '', '0', 'false' or 'no'."""
+    return env_flag(QUICK_ENV)
 
 
 def pin_cpu_math() -> None:
@@ -89,11 +94,15 @@ def describe() -> str:
 
 def check_threads(n_threads) -> None:
     """Raise ``ValueError`` unless ``n_threads`` is None (leave torch alone) or a positive int."""
+    from .validation import check_positive_int  # here, not at the top: it imports torch, which must load after pinning
+
     if n_threads is None:
         return
-    if isinstance(n_threads, bool) or not isinstance(n_threads, numbers.Integral) or n_threads < 1:
+    try:
+        check_positive_int("n_threads", n_threads)
+    except ValueError:
         raise ValueError(f"n_threads must be None (keep torch's setting) or a positive int, got {n_threads!r}; "
-                         f"{DEFAULT_TORCH_THREADS} is fastest on a shared machine (benchmarks/bench_threads.py).")
+                         f"{DEFAULT_TORCH_THREADS} is fastest on a shared machine (benchmarks/bench_threads.py).") from None
 
 
 @contextlib.contextmanager

@@ -2,7 +2,7 @@
 
     dggbook train --dataset digits --seed 0 [--device auto] [--json PATH] [--out DIR] [--quick] [--data-dir DIR]
 
-Settings come from :func:`dggbook.estimator.settings_for`: the paper's on CUDA +
+Settings come from :func:`dggbook.model.presets.settings_for`: the paper's on CUDA +
 MNIST, minute-scale ones on CPU, tiny ones in quick mode. The output folder
 (default ``build/runs/<dataset>-seed<N>``) receives ``metrics.json``, ``model.pt``
 (:meth:`DGG.save`), ``latent.png`` and ``history.png``.
@@ -15,9 +15,10 @@ import sys
 import time
 from pathlib import Path
 
-from .book import DEVICES, quick_mode
-from .data import DATASET_NAMES
-from .cache import write_atomic
+from .environment import quick_mode
+from .model.runtime import DEVICES
+from .model.data import DATASET_NAMES
+from .model.cache import write_atomic
 from .environment import DEFAULT_TORCH_THREADS, versions
 from .paths import build_dir
 
@@ -76,11 +77,12 @@ def run_train(args: argparse.Namespace) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .book import pick_device
-    from .data import load_dataset
-    from .estimator import DGG, settings_for
-    from .plots import plot_latent_2d, plot_training_curves
-    from .metrics import cluster_accuracy, clustering_scores
+    from .model.runtime import pick_device
+    from .model.data import load_dataset
+    from .model.estimator import DGG
+    from .model.presets import settings_for
+    from .book.plots import plot_latent_2d, plot_training_curves
+    from .model.metrics import cluster_accuracy, clustering_scores
 
     try:
         data = load_dataset(args.dataset, data_dir=args.data_dir)

@@ -14,7 +14,7 @@ from dggbook.book import setup_book; settings = setup_book(seed=0)
 # 3. the objective: log-likelihood minus a graph penalty built from JS divergences.
 #
 # To have something we can check exactly, the decoder is linear here
-# (`dggbook.tractable.LinearGaussianMixture`, reference notes §8). With a linear
+# (`dggbook.derivation.tractable.LinearGaussianMixture`, reference notes §8). With a linear
 # decoder $\ln p(x)$ and the true posterior are available in closed form, so every
 # claim below can be checked numerically.
 
@@ -28,9 +28,10 @@ import numpy as np
 import torch
 
 from dggbook.book import savefig
-from dggbook.checks import tractable_setup
-from dggbook.joint import LN2, elbo_joint, g_bound, js_joint
-from dggbook.networks import DGGNetworks, reparameterize
+from dggbook.derivation.checks import tractable_setup
+from dggbook.derivation.joint import elbo_joint, g_bound, js_joint
+from dggbook.derivation.quadrature import LN2
+from dggbook.model.networks import DGGNetworks, reparameterize
 
 matplotlib.rcParams["figure.dpi"] = 72  # modest inline PNGs keep the .ipynb small
 

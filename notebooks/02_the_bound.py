@@ -14,7 +14,7 @@ from dggbook.book import setup_book; settings = setup_book(seed=0)
 # agree. Throughout, $p_i = p(z, c \mid x_i)$ is the **exact** posterior, a Gaussian
 # mixture over $(z, c)$. The $q$'s are Gaussians in $z$ times a softmax classifier
 # in $c$, the shape of DGG's inference model. Every expectation is a sum over $c$
-# and a Gauss–Hermite quadrature over $z$ (`dggbook.joint`).
+# and a Gauss–Hermite quadrature over $z$ (`dggbook.derivation.joint`).
 
 # %%
 import math
@@ -24,8 +24,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from dggbook.book import savefig
-from dggbook.checks import step3_sides, tractable_setup
-from dggbook.joint import GaussianSoftmaxJoint, elbo_joint, g_bound, js_joint, kl_joint, kl_mixture
+from dggbook.derivation.checks import step3_sides, tractable_setup
+from dggbook.derivation.joint import GaussianSoftmaxJoint, elbo_joint, g_bound, js_joint, kl_joint, kl_mixture
 
 matplotlib.rcParams["figure.dpi"] = 72
 

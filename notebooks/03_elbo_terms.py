@@ -14,8 +14,8 @@ from dggbook.book import setup_book; settings = setup_book(seed=0)
 #   belongs, the blog drops or keeps $\ln 2\pi$ constants, and the blog gives the
 #   Gaussian likelihood a $+$ sign.
 #
-# The library code is `dggbook.elbo` and `dggbook.gaussian`. The training loop in
-# `dggbook.dgg` calls the same `elbo_terms`.
+# The library code is `dggbook.derivation.elbo` and `dggbook.derivation.gaussian`. The training loop in
+# `dggbook.model.algorithm1` calls the same `elbo_terms`.
 
 # %%
 import dataclasses
@@ -28,14 +28,15 @@ import torch
 from scipy.integrate import quad
 
 from dggbook.book import savefig
-from dggbook.checks import closed_form_elbo, tractable_setup
-from dggbook.elbo import (
-    CORRECT_COEFFICIENT, PRINTED_COEFFICIENT, constant_shift, elbo_terms, gaussian_log_likelihood,
+from dggbook.derivation.checks import closed_form_elbo, tractable_setup
+from dggbook.derivation.elbo import (
+    CORRECT_COEFFICIENT, constant_shift, elbo_terms, gaussian_log_likelihood,
 )
-from dggbook.gaussian import entropy_normal_diag, expected_log_gaussian, log_normal_diag
-from dggbook.joint import GaussianSoftmaxJoint, elbo_joint
-from dggbook.networks import reparameterize
-from dggbook.quadrature import gaussian_expectation
+from dggbook.derivation.gaussian import entropy_normal_diag, expected_log_gaussian, log_normal_diag
+from dggbook.derivation.joint import GaussianSoftmaxJoint, elbo_joint
+from dggbook.model.networks import reparameterize
+from dggbook.derivation.quadrature import gaussian_expectation
+from dggbook.derivation.reproductions import PRINTED_COEFFICIENT
 
 matplotlib.rcParams["figure.dpi"] = 72
 torch.set_default_dtype(torch.float64)
@@ -300,7 +301,7 @@ plt.show()
 # decoding of $z_j$; terms 2 and 4 use $\tilde\mu_j, \tilde\sigma_j, \gamma_j$; term 3
 # compares $\gamma_j$ with the prior $\pi_i$ of the anchor. In the library this is not a
 # second function: `elbo_terms` is called with the neighbour's posterior and the
-# anchor's $\pi_i$ (as `dggbook.dgg.elbo_of_pairs` does). We check it against
+# anchor's $\pi_i$ (as `dggbook.model.algorithm1.elbo_of_pairs` does). We check it against
 # quadrature ($10^{-10}$) and against Monte Carlo draws $z_j$ (5 SE).
 
 # %%

@@ -13,7 +13,7 @@ from dggbook.book import setup_book; settings = setup_book(seed=0)
 # be the same closed form. At the end it answers open question 6 of the reference
 # notes: why does the code's GMM posterior ignore the mixing weights?
 #
-# Library: `dggbook.pi_update`.
+# Library: `dggbook.derivation.pi_update`.
 
 # %%
 import dataclasses
@@ -26,12 +26,11 @@ import torch.nn.functional as F
 from scipy.special import log_softmax
 
 from dggbook.book import savefig
-from dggbook.checks import tractable_setup
-from dggbook.gaussian import log_normal_diag
-from dggbook.networks import Classifier
-from dggbook.pi_update import (
-    blog_printed_pi, pi_objective_weights, pi_update_numeric, public_code_pi, update_pi,
-)
+from dggbook.derivation.checks import tractable_setup
+from dggbook.derivation.gaussian import log_normal_diag
+from dggbook.model.networks import Classifier
+from dggbook.derivation.pi_update import pi_objective_weights, pi_update_numeric, update_pi
+from dggbook.derivation.reproductions import blog_printed_pi, public_code_pi
 
 matplotlib.rcParams["figure.dpi"] = 72
 torch.set_default_dtype(torch.float64)
@@ -199,7 +198,7 @@ assert err_uniform < 1e-12 and err_stored < 1e-12
 #
 # * **Bayes with $\pi$**: $p(c = k \mid z) \propto \pi_k\,\mathcal N(z; \mu_k, \Sigma_k)$, the best possible;
 # * **Bayes without $\pi$**: the same with uniform weights, as in the code;
-# * **an $f_2$-like classifier**: `dggbook.networks.Classifier` (one hidden layer)
+# * **an $f_2$-like classifier**: `dggbook.model.networks.Classifier` (one hidden layer)
 #   trained by cross-entropy on labelled samples, as $f_2$ is pretrained on k-means labels.
 #
 # The Bayes posteriors come from the library: $\ln p(x, z, c) = \ln p(x \mid z) + \ln p(z \mid c) + \ln \pi_c$,

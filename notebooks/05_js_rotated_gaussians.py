@@ -12,7 +12,7 @@ from dggbook.book import setup_book; settings = setup_book(seed=0)
 # This notebook computes that JS accurately, checks it against Monte Carlo,
 # checks the properties any divergence of this kind must have, and then
 # *measures* where the minimum lies, instead of taking the caption on trust.
-# The library code is `dggbook.divergence` and `dggbook.js_explorer` (reference
+# The library code is `dggbook.derivation.divergence` and `dggbook.book.js_explorer` (reference
 # notes §9).
 
 # %%
@@ -24,8 +24,8 @@ import numpy as np
 import plotly.io as pio
 
 from dggbook.book import savefig
-from dggbook.divergence import LN2, js_divergence_gaussians, js_divergence_monte_carlo, rotation_2d
-from dggbook.js_explorer import (
+from dggbook.derivation.divergence import LN2, js_divergence_gaussians, js_divergence_monte_carlo, rotation_2d
+from dggbook.book.js_explorer import (
     FIGURE_NAME, READINGS, density_contour_figure, gaussian_pair, is_axis_aligned, js_curve, js_explorer,
     minimum_angle, plot_js_figure,
 )

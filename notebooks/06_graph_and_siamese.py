@@ -27,11 +27,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from dggbook.affinity import public_code_gauss_weights, public_code_row11_window
+from dggbook.derivation.reproductions import public_code_gauss_weights, public_code_row11_window
 from dggbook.book import savefig
-from dggbook.data import load_dataset
-from dggbook.graph import graph_from_neighbors, nearest_neighbors
-from dggbook.siamese import contrastive_loss, embed, train_siamese
+from dggbook.model.data import load_dataset
+from dggbook.model.graph import graph_from_neighbors, nearest_neighbors
+from dggbook.model.siamese import contrastive_loss, embed, train_siamese
 
 plt.rcParams.update({"figure.dpi": 80, "savefig.dpi": 110})
 

@@ -3,7 +3,7 @@
 #
 # The earlier notebooks took DGG apart: the bound and its four terms (eq. (4), (5)), the
 # closed-form prior update (31), the graph and the Siamese embedding (eq. (19)). Here the
-# parts run together, through the one estimator `dggbook.estimator.DGG`:
+# parts run together, through the one estimator `dggbook.model.estimator.DGG`:
 #
 # 1. **initialisation** (notes §7): a stacked denoising autoencoder trained layer by layer,
 #    fine-tuned end to end and then as a VAE; k-means on the latent means $\tilde\mu$ sets the
@@ -39,10 +39,11 @@ import torch
 from sklearn.cluster import KMeans
 
 from dggbook.book import savefig
-from dggbook.data import load_dataset
-from dggbook.estimator import DGG, settings_for
-from dggbook.metrics import clustering_scores
-from dggbook.plots import (decode_gmm_means, history_table, match_clusters, plot_image_grid, plot_latent_2d,
+from dggbook.model.data import load_dataset
+from dggbook.model.estimator import DGG
+from dggbook.model.presets import settings_for
+from dggbook.model.metrics import clustering_scores
+from dggbook.book.plots import (decode_gmm_means, history_table, match_clusters, plot_image_grid, plot_latent_2d,
                            plot_latent_3d, plot_training_curves)
 
 plt.rcParams.update({"figure.dpi": 80, "savefig.dpi": 110})
@@ -71,7 +72,7 @@ X, y, K = data.X, data.y, data.n_clusters
 params = settings_for(dataset_name, settings.device)
 print(data)
 shown = ("likelihood", "hidden_dims", "latent_dim", "n_neighbors", "neighbor_selection", "weights", "use_siamese",
-         "n_neighbor_samples", "layerwise_epochs", "pretrain_epochs", "vae_epochs", "classifier_epochs", "epochs",
+         "n_neighbor_samples", "layerwise_epochs", "autoencoder_epochs", "vae_epochs", "classifier_epochs", "epochs",
          "batch_size", "lr")
 for key in shown:
     print(f"  {key:<20} {params.get(key, DGG().get_params()[key])}")

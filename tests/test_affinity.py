@@ -1,4 +1,4 @@
-"""Tests for dggbook.affinity: the w_ij of DGG §5."""
+"""Tests for dggbook.derivation.affinity: the w_ij of DGG §5."""
 import math
 
 import numpy as np
@@ -8,12 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from dggbook.affinity import (
+from dggbook.derivation.reproductions import public_code_gauss_weights, public_code_row11_window
+from dggbook.derivation.affinity import (
     gaussian_weights,
     local_scaling_window,
     normalize_rows,
-    public_code_gauss_weights,
-    public_code_row11_window,
     uniform_weights,
 )
 

@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from dggbook import book, cache, paths
+from dggbook import paths
+from dggbook.book import setup as book
+from dggbook.model import cache
 
 
 @pytest.mark.parametrize("value", ["1", "true", "yes", "on", "TRUE", " 1 ", "quick"])
@@ -96,7 +98,7 @@ def test_figures_default_to_a_scratch_folder_not_the_committed_one(monkeypatch):
     monkeypatch.delenv(book.FIGURES_ENV, raising=False)
     folder = book.figures_dir()
     assert folder.parts[-2:] == ("build", "figures")
-    assert (folder.parent.parent / "dggbook" / "book.py").exists()
+    assert (folder.parent.parent / "dggbook" / "book" / "setup.py").exists()
     assert folder != paths.committed_figures_dir()
 
 

@@ -1,4 +1,4 @@
-"""``make book`` / ``make book-check`` (dggbook.book_runner) on tiny notebooks: progress, failures kept, outputs compared."""
+"""``make book`` / ``make book-check`` (dggbook.book.runner) on tiny notebooks: progress, failures kept, outputs compared."""
 from __future__ import annotations
 
 import os
@@ -7,7 +7,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from dggbook import book_runner
+from dggbook.book import runner as book_runner
 
 
 def write_notebook(path, *sources):

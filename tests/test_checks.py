@@ -1,11 +1,11 @@
-"""Tests for dggbook.checks: the registry of numeric derivation checks (DGG §2–§4, §8, §9)."""
+"""Tests for dggbook.derivation.checks: the registry of numeric derivation checks (DGG §2–§4, §8, §9)."""
 import math
 
 import pytest
 import torch
 
-import dggbook.checks as checks
-from dggbook.checks import REGISTRY, Check, CheckResult, check, run_checks
+import dggbook.derivation.checks as checks
+from dggbook.derivation.checks import REGISTRY, Check, CheckResult, check, run_checks
 
 FIELDS = ("name", "equation", "lhs", "rhs", "error", "tolerance", "passed")
 

@@ -1,7 +1,7 @@
 import json
 
 
-from dggbook import checks
+from dggbook.derivation import checks
 from dggbook.cli import main
 
 

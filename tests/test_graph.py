@@ -1,10 +1,10 @@
-"""Tests for dggbook.graph: exact chunked kNN and the neighbour graph of DGG §5."""
+"""Tests for dggbook.model.graph: exact chunked kNN and the neighbour graph of DGG §5."""
 import numpy as np
 import pytest
 import torch
 from sklearn.neighbors import NearestNeighbors
 
-from dggbook.graph import NeighborGraph, build_graph, graph_from_neighbors, nearest_neighbors, self_graph
+from dggbook.model.graph import NeighborGraph, build_graph, graph_from_neighbors, nearest_neighbors, self_graph
 
 
 @pytest.fixture(scope="module")

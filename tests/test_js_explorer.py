@@ -1,4 +1,4 @@
-"""Quick tests for dggbook.js_explorer: the two readings of DGG §9, the figures and the widget."""
+"""Quick tests for dggbook.book.js_explorer: the two readings of DGG §9, the figures and the widget."""
 import math
 
 import matplotlib.figure
@@ -7,9 +7,9 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from dggbook import js_explorer as jx
+from dggbook.book import js_explorer as jx
 from dggbook.book import savefig
-from dggbook.divergence import LN2, js_divergence_gaussians, js_rotated_covariance, js_rotated_offset
+from dggbook.derivation.divergence import LN2, js_divergence_gaussians, js_rotated_covariance, js_rotated_offset
 
 AXES = (1.0, 0.3)
 

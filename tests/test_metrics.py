@@ -1,9 +1,9 @@
-"""Tests for dggbook.metrics: Hungarian-matched ACC, NMI, ARI."""
+"""Tests for dggbook.model.metrics: Hungarian-matched ACC, NMI, ARI."""
 import numpy as np
 import pytest
 import torch
 
-from dggbook.metrics import cluster_accuracy, clustering_scores
+from dggbook.model.metrics import cluster_accuracy, clustering_scores
 
 
 def test_accuracy_of_a_permuted_labelling_is_one():

@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from dggbook.networks import (
+from dggbook.model.networks import (
     PAPER_HIDDEN_DIMS,
     Classifier,
     Decoder,

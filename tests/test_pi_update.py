@@ -1,4 +1,4 @@
-"""Tests for dggbook.pi_update: the closed-form π update of DGG eq. (31) (notes §4)."""
+"""Tests for dggbook.derivation.pi_update: the closed-form π update of DGG eq. (31) (notes §4)."""
 import numpy as np
 import pytest
 import torch
@@ -6,7 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from dggbook.pi_update import blog_printed_pi, pi_objective_weights, pi_update_numeric, public_code_pi, update_pi
+from dggbook.derivation.pi_update import pi_objective_weights, pi_update_numeric, update_pi
+from dggbook.derivation.reproductions import blog_printed_pi, public_code_pi
 
 F64 = torch.float64
 

@@ -1,4 +1,4 @@
-"""dggbook.plots: training curves, cluster matching, latent projections, decoded GMM means."""
+"""dggbook.book.plots: training curves, cluster matching, latent projections, decoded GMM means."""
 from types import SimpleNamespace
 
 import matplotlib
@@ -10,9 +10,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from dggbook import plots  # noqa: E402
-from dggbook.metrics import cluster_accuracy  # noqa: E402
-from dggbook.networks import DGGNetworks  # noqa: E402
+from dggbook.book import plots  # noqa: E402
+from dggbook.model.metrics import cluster_accuracy  # noqa: E402
+from dggbook.model.networks import DGGNetworks  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -3,12 +3,12 @@ import numpy as np
 import pytest
 import torch
 
-from dggbook import elbo
+from dggbook.derivation import elbo
 from dggbook.book import seed_everything
-from dggbook.cache import CACHE_ENV, cache_key, data_fingerprint
-from dggbook.data import make_blobs_data
-from dggbook.gaussian import kl_normal_diag
-from dggbook.pretrain import (
+from dggbook.model.cache import CACHE_ENV, cache_key, data_fingerprint
+from dggbook.model.data import make_blobs_data
+from dggbook.derivation.gaussian import kl_normal_diag
+from dggbook.model.pretrain import (
     PretrainSettings,
     build_networks,
     finetune_autoencoder,
@@ -19,8 +19,8 @@ from dggbook.pretrain import (
 
 
 
-TINY = dict(latent_dim=3, hidden_dims=(16, 16, 32), layerwise_epochs=3, finetune_epochs=15, vae_epochs=3,
-            classifier_epochs=60, batch_size=32, likelihood="gaussian", noise_var=0.01)
+TINY = dict(latent_dim=3, hidden_dims=(16, 16, 32), layerwise_epochs=3, autoencoder_epochs=15, vae_epochs=3,
+            classifier_epochs=60, pretrain_batch_size=32, likelihood="gaussian", noise_var=0.01)
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +100,7 @@ def test_cache_key_depends_on_data_settings_and_seed(blobs):
     base = cache_key("pretrain", fp, PretrainSettings(**TINY), 0)
     assert base == cache_key("pretrain", data_fingerprint(blobs.X.copy()), PretrainSettings(**TINY), 0)
     assert base != cache_key("pretrain", fp, PretrainSettings(**TINY), 1)
-    assert base != cache_key("pretrain", fp, PretrainSettings(**{**TINY, "finetune_epochs": 16}), 0)
+    assert base != cache_key("pretrain", fp, PretrainSettings(**{**TINY, "autoencoder_epochs": 16}), 0)
     changed = blobs.X.copy()
     changed[0, 0] += 1e-3
     assert base != cache_key("pretrain", data_fingerprint(changed), PretrainSettings(**TINY), 0)
@@ -108,7 +108,7 @@ def test_cache_key_depends_on_data_settings_and_seed(blobs):
 
 def test_cache_is_opt_in_and_its_folder_comes_from_the_environment(blobs, tmp_path, monkeypatch):
     monkeypatch.setenv(CACHE_ENV, str(tmp_path / "env-cache"))
-    settings = PretrainSettings(**{**TINY, "finetune_epochs": 1, "classifier_epochs": 1})
+    settings = PretrainSettings(**{**TINY, "autoencoder_epochs": 1, "classifier_epochs": 1})
     pretrain(blobs.X, 3, settings, random_state=0, device="cpu", dataset_name="b")  # cache_dir=None: no cache
     assert not (tmp_path / "env-cache").exists()
     pretrain(blobs.X, 3, settings, random_state=0, device="cpu", dataset_name="b", cache_dir=True)
@@ -116,7 +116,7 @@ def test_cache_is_opt_in_and_its_folder_comes_from_the_environment(blobs, tmp_pa
 
 
 def test_no_cache_without_a_seed(blobs, tmp_path):
-    settings = PretrainSettings(**{**TINY, "finetune_epochs": 1, "classifier_epochs": 1})
+    settings = PretrainSettings(**{**TINY, "autoencoder_epochs": 1, "classifier_epochs": 1})
     pretrain(blobs.X, 3, settings, random_state=None, device="cpu", cache_dir=tmp_path)
     assert not list(tmp_path.iterdir())
 

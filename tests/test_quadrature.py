@@ -1,10 +1,10 @@
-"""Tests for dggbook.quadrature: tensor-product Gauss–Hermite rules under a Gaussian (DGG §8)."""
+"""Tests for dggbook.derivation.quadrature: tensor-product Gauss–Hermite rules under a Gaussian (DGG §8)."""
 import itertools
 
 import numpy as np
 import pytest
 
-from dggbook.quadrature import MAX_DIM, gaussian_expectation, gaussian_nodes, standard_normal_rule
+from dggbook.derivation.quadrature import MAX_DIM, gaussian_expectation, gaussian_nodes, standard_normal_rule
 
 
 def _std_moment(p: int) -> float:

@@ -1,12 +1,12 @@
-"""Tests for dggbook.siamese: DGG eq. (19) and the Siamese embedding of DGG §6."""
+"""Tests for dggbook.model.siamese: DGG eq. (19) and the Siamese embedding of DGG §6."""
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from dggbook.data import make_blobs_data
-from dggbook.graph import build_graph
-from dggbook.siamese import SiameseNet, contrastive_loss, embed, make_pairs, train_siamese
+from dggbook.model.data import make_blobs_data
+from dggbook.model.graph import build_graph
+from dggbook.model.siamese import SiameseNet, contrastive_loss, embed, make_pairs, train_siamese
 
 TINY = dict(hidden_dims=(32,), embedding_dim=1, batch_size=128, progress=False)
 

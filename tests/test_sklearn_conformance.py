@@ -6,10 +6,10 @@ passing fail the suite, so the list cannot go stale.
 """
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from dggbook.estimator import DGG
+from dggbook.model.estimator import DGG
 
 TINY = dict(likelihood="gaussian", noise_var=0.05, latent_dim=2, hidden_dims=(16, 16, 32), n_neighbors=3,
-            neighbor_selection="nearest", n_neighbor_samples=1, layerwise_epochs=2, pretrain_epochs=20,
+            neighbor_selection="nearest", n_neighbor_samples=1, layerwise_epochs=2, autoencoder_epochs=20,
             vae_epochs=2, classifier_epochs=20, pretrain_batch_size=32, epochs=5, batch_size=32, device="cpu")
 
 EXPECTED_FAILURES = {

@@ -1,12 +1,12 @@
-"""Tests for dggbook.tractable: the linear-Gaussian mixture with an exact posterior (DGG §8)."""
+"""Tests for dggbook.derivation.tractable: the linear-Gaussian mixture with an exact posterior (DGG §8)."""
 import math
 
 import numpy as np
 import pytest
 
-from dggbook.joint import log_mvn
-from dggbook.quadrature import gaussian_expectation
-from dggbook.tractable import LinearGaussianMixture
+from dggbook.derivation.joint import log_mvn
+from dggbook.derivation.quadrature import gaussian_expectation
+from dggbook.derivation.tractable import LinearGaussianMixture
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from dggbook.estimator import DGG
+from dggbook.model.estimator import DGG
 from dggbook.cli import main
 from dggbook.train_cli import add_train_arguments, run_train
 

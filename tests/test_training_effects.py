@@ -7,14 +7,14 @@ makes each mistake on purpose and lists the tests that go red (README,
 import numpy as np
 import torch
 
-import dggbook.estimator as estimator_module
+import dggbook.model.estimator as estimator_module
 from dggbook.book import seed_everything
-from dggbook.data import make_blobs_data
-from dggbook.dgg import TrainSettings, cluster_posterior, graph_objective, sample_neighbors, train_dgg
-from dggbook.estimator import DGG
-from dggbook.graph import build_graph
-from dggbook.pretrain import PretrainSettings, build_networks, finetune_autoencoder, pretrain
-from dggbook.pretrain import latent_means
+from dggbook.model.data import make_blobs_data
+from dggbook.model.algorithm1 import TrainSettings, cluster_posterior, graph_objective, sample_neighbors, train_dgg
+from dggbook.model.estimator import DGG
+from dggbook.model.graph import build_graph
+from dggbook.model.pretrain import PretrainSettings, build_networks, finetune_autoencoder, pretrain
+from dggbook.model.pretrain import latent_means
 from tiny_model import data, deterministic_posterior, tiny_networks
 
 
@@ -99,7 +99,7 @@ def test_estimator_trains_on_the_knn_graph(monkeypatch):
 
     monkeypatch.setattr(estimator_module, "train_dgg", spy)
     model = DGG(3, likelihood="gaussian", noise_var=0.05, latent_dim=2, hidden_dims=(16, 16, 32), n_neighbors=5,
-                neighbor_selection="nearest", weights="uniform", layerwise_epochs=1, pretrain_epochs=2,
+                neighbor_selection="nearest", weights="uniform", layerwise_epochs=1, autoencoder_epochs=2,
                 vae_epochs=1, classifier_epochs=2, epochs=1, device="cpu", cache_dir=False, random_state=0)
     model.fit(blobs.X)
     expected = build_graph(blobs.X, 5, selection="nearest", weights="uniform")
@@ -111,8 +111,8 @@ def test_estimator_trains_on_the_knn_graph(monkeypatch):
 def test_every_pretraining_stage_runs_its_epochs():
     """Catches: a stage (here the end-to-end fine-tuning, the second one) running zero epochs."""
     blobs = make_blobs_data(150, 3, 6, random_state=0)
-    settings = PretrainSettings(latent_dim=2, hidden_dims=(16, 16, 32), layerwise_epochs=2, finetune_epochs=4,
-                                vae_epochs=3, classifier_epochs=5, batch_size=50, likelihood="gaussian",
+    settings = PretrainSettings(latent_dim=2, hidden_dims=(16, 16, 32), layerwise_epochs=2, autoencoder_epochs=4,
+                                vae_epochs=3, classifier_epochs=5, pretrain_batch_size=50, likelihood="gaussian",
                                 noise_var=0.05)
     result = pretrain(blobs.X, 3, settings, random_state=0, device="cpu", cache_dir=False)
     assert {k: len(v) for k, v in result.history.items() if k != "layerwise"} == \
@@ -123,7 +123,7 @@ def test_every_pretraining_stage_runs_its_epochs():
 def test_end_to_end_fine_tuning_changes_the_latent_means():
     """Catches: the second pretraining stage skipped (mu~ would be the layer-wise one)."""
     seed_everything(0)
-    settings = PretrainSettings(latent_dim=2, hidden_dims=(16, 16, 32), finetune_epochs=3, batch_size=50,
+    settings = PretrainSettings(latent_dim=2, hidden_dims=(16, 16, 32), autoencoder_epochs=3, pretrain_batch_size=50,
                                 likelihood="gaussian", noise_var=0.05)
     X = torch.as_tensor(make_blobs_data(150, 3, 6, random_state=0).X)
     net = build_networks(6, 3, settings)

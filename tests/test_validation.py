@@ -1,9 +1,9 @@
-"""Tests for dggbook._validation: every check names the offending argument in its ValueError."""
+"""Tests for dggbook.validation: every check names the offending argument in its ValueError."""
 import numpy as np
 import pytest
 import torch
 
-from dggbook._validation import (
+from dggbook.validation import (
     check_covariance,
     check_finite,
     check_ndim,

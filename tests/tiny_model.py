@@ -2,7 +2,7 @@
 import numpy as np
 import torch
 
-from dggbook.networks import DGGNetworks
+from dggbook.model.networks import DGGNetworks
 
 
 def tiny_networks(D=6, K=3, M=2, seed=0):

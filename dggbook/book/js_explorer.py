@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from .divergence import LN2, js_divergence_gaussians, rotation_2d
+from ..derivation.divergence import LN2, js_divergence_gaussians, rotation_2d
 
 READINGS = ("a", "b")
 READING_LABELS = {

@@ -21,11 +21,11 @@ from typing import Sequence
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
-from ._validation import check_ndim, check_shape
-from .book import pick_device
-from .graph import _as_feature_tensor, nearest_neighbors
+from ..validation import as_feature_matrix, check_ndim, check_positive_int, check_positive_number, check_shape
+from .runtime import pick_device
+from .graph import nearest_neighbors
+from .runtime import run_epochs
 
 __all__ = ["contrastive_loss", "make_pairs", "SiameseNet", "train_siamese", "embed"]
 
@@ -94,7 +94,7 @@ def make_pairs(neighbor_indices, n_positive: int, *, random_state=None):
 
     Args:
         neighbor_indices: (N, k) neighbour indices sorted by distance, self
-            excluded, k >= n_positive (from :func:`dggbook.graph.nearest_neighbors`).
+            excluded, k >= n_positive (from :func:`dggbook.model.graph.nearest_neighbors`).
         n_positive: N_t (2, 5, 3, 3 for MNIST, STL-10, Reuters, HHAR).
         random_state: seed or ``numpy.random.Generator`` for the negatives.
 
@@ -106,10 +106,7 @@ def make_pairs(neighbor_indices, n_positive: int, *, random_state=None):
                            else neighbor_indices).cpu()
     check_ndim("neighbor_indices", nbrs, 2)
     n, k = nbrs.shape
-    if not isinstance(n_positive, numbers.Integral) or isinstance(n_positive, bool) or not 1 <= n_positive <= k:
-        raise ValueError(
-            f"n_positive must be an integer in [1, {k}] (the neighbour columns available), got {n_positive!r}."
-        )
+    check_positive_int("n_positive", n_positive, upper=k, upper_text="the neighbour columns available")
     if n < 2:
         raise ValueError(f"neighbor_indices must have at least 2 rows to draw negatives, got {n}.")
     if nbrs.dtype.is_floating_point or bool(((nbrs < 0) | (nbrs >= n)).any()):
@@ -143,11 +140,9 @@ class SiameseNet(nn.Module):
     def __init__(self, input_dim: int, hidden_dims: Sequence[int] = (500, 500, 2000), embedding_dim: int = 10):
         super().__init__()
         sizes = [input_dim, *hidden_dims, embedding_dim]
-        for size in sizes:
-            if not isinstance(size, numbers.Integral) or isinstance(size, bool) or size < 1:
-                raise ValueError(
-                    f"input_dim, hidden_dims and embedding_dim must be positive integers, got sizes {sizes}."
-                )
+        for name, size in zip(["input_dim", *[f"hidden_dims[{i}]" for i in range(len(hidden_dims))],
+                               "embedding_dim"], sizes):
+            check_positive_int(name, size)
         blocks: list[nn.Module] = []
         for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             blocks.append(nn.Linear(int(fan_in), int(fan_out)))
@@ -183,13 +178,6 @@ class SiameseNet(nn.Module):
             dst.weight.copy_(src.weight)
             dst.bias.copy_(src.bias)
         return self
-
-
-def _check_positive(name: str, value, *, integer: bool) -> None:
-    kind = numbers.Integral if integer else numbers.Real
-    if not isinstance(value, kind) or isinstance(value, bool) or not value > 0:
-        what = "a positive integer" if integer else "a positive number"
-        raise ValueError(f"{name} must be {what}, got {value!r}.")
 
 
 def _seed_from(random_state) -> int:
@@ -240,16 +228,14 @@ def train_siamese(
         The trained :class:`SiameseNet` in eval mode, on ``device``; its
         ``history`` lists the mean loss of every epoch.
     """
-    feats = _as_feature_tensor("X", X).to(torch.float32)
+    feats = as_feature_matrix("X", X).to(torch.float32)
     n = feats.shape[0]
     if n < 3:
         raise ValueError(f"X must have at least 3 rows to form pairs, got {n}.")
-    _check_positive("n_positive", n_positive, integer=True)
-    if n_positive >= n:
-        raise ValueError(f"n_positive must be < N = {n}, got {n_positive}.")
+    check_positive_int("n_positive", n_positive, upper=n - 1, upper_text="N - 1")
     for name, value in (("epochs", epochs), ("lr_step", lr_step), ("batch_size", batch_size)):
-        _check_positive(name, value, integer=True)
-    _check_positive("lr", lr, integer=False)
+        check_positive_int(name, value)
+    check_positive_number("lr", lr)
     if not (isinstance(weight_decay, numbers.Real) and weight_decay >= 0):
         raise ValueError(f"weight_decay must be a number >= 0, got {weight_decay!r}.")
     if variant not in VARIANTS:
@@ -271,26 +257,16 @@ def train_siamese(
 
     optimizer = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=lr_step, gamma=0.1)
-    shuffler = torch.Generator().manual_seed(seed)
-    n_pairs = anchors.shape[0]
+    anchors, partners, is_positive = anchors.to(dev), partners.to(dev), is_positive.to(dev)
+
+    def batch_loss(batch):
+        emb_a, emb_b = net(feats[anchors[batch]]), net(feats[partners[batch]])
+        return contrastive_loss(emb_a, emb_b, is_positive[batch], margin=margin, variant=variant)
+
     net.train()
-    bar = tqdm(range(epochs), desc="siamese", disable=not progress, leave=False)
-    for _ in bar:
-        order = torch.randperm(n_pairs, generator=shuffler)
-        total, count = 0.0, 0
-        for start in range(0, n_pairs, batch_size):
-            batch = order[start:start + batch_size]
-            emb_a = net(feats[anchors[batch].to(dev)])
-            emb_b = net(feats[partners[batch].to(dev)])
-            loss = contrastive_loss(emb_a, emb_b, is_positive[batch].to(dev), margin=margin, variant=variant)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * batch.shape[0]
-            count += batch.shape[0]
-        scheduler.step()
-        net.history.append(total / count)
-        bar.set_postfix(loss=f"{net.history[-1]:.4f}")
+    net.history.extend(run_epochs("siamese", optimizer, batch_loss, anchors.shape[0], batch_size, epochs,
+                                  device=dev, scheduler=scheduler, generator=torch.Generator().manual_seed(seed),
+                                  verbose=progress))
     net.eval()
     return net
 
@@ -302,9 +278,9 @@ def embed(net: nn.Module, X, batch_size: int = 4096):
     Returns a NumPy array for array input and a tensor (on ``X``'s device) for
     tensor input.
     """
-    _check_positive("batch_size", batch_size, integer=True)
+    check_positive_int("batch_size", batch_size)
     was_tensor = isinstance(X, torch.Tensor)
-    feats = _as_feature_tensor("X", X).to(torch.float32)
+    feats = as_feature_matrix("X", X).to(torch.float32)
     param = next(net.parameters(), None)
     dev = param.device if param is not None else torch.device("cpu")
     was_training = net.training

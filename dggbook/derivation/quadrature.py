@@ -4,18 +4,30 @@ A rule with n nodes per dimension integrates polynomials of degree ≤ 2n − 1
 exactly, so expectations of quadratics (the ELBO's Gaussian terms) are exact
 with n = 2, and smooth integrands such as a log-sum-exp converge quickly.
 These are the reference values every closed form in dggbook is checked against.
+
+Also here, shared by :mod:`.joint` and :mod:`.divergence`: the full-covariance
+log-density :func:`log_mvn` and the constant ``LN2`` (JS <= ln 2).
 """
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from typing import Callable
 
 import numpy as np
 from scipy.special import roots_hermitenorm
 
-from ._validation import check_covariance, check_finite
+from ..validation import check_covariance, check_finite, check_positive_int
 
 MAX_DIM = 3
+LN2 = math.log(2.0)  # the largest JS divergence, in nats
+
+
+def log_mvn(z: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """ln N(z; mean, cov) for a (P, M) array of points, full covariance, through its Cholesky factor."""
+    chol = np.linalg.cholesky(cov)
+    sol = np.linalg.solve(chol, (z - mean).T)
+    return -0.5 * ((sol**2).sum(0) + 2.0 * np.log(np.diag(chol)).sum() + mean.size * math.log(2 * math.pi))
 
 
 @lru_cache(maxsize=64)
@@ -23,8 +35,7 @@ def standard_normal_rule(n_points: int, dim: int) -> tuple[np.ndarray, np.ndarra
     """Nodes (n^dim, dim) and weights (n^dim,) with Σ w f(ξ) ≈ E_{N(0, I)}[f(ξ)]."""
     if not 1 <= dim <= MAX_DIM:
         raise ValueError(f"dim must be 1, 2 or 3 for tensor-product quadrature, got {dim}.")
-    if n_points < 1:
-        raise ValueError(f"n_points must be a positive integer, got {n_points}.")
+    check_positive_int("n_points", n_points)
     x, w = roots_hermitenorm(n_points)  # stable for large n, unlike numpy's hermegauss
     w = w / w.sum()
     grids = np.meshgrid(*([x] * dim), indexing="ij")

@@ -14,30 +14,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .environment import DEFAULT_TORCH_THREADS, check_threads, describe, env_flag
-from .paths import FIGURES_ENV, figures_dir, project_root  # noqa: F401  (FIGURES_ENV: public name)
-
-QUICK_ENV = "DGGBOOK_QUICK"
-
-
-def quick_mode() -> bool:
-    """True when ``DGGBOOK_QUICK`` is set to anything but '', '0', 'false' or 'no'."""
-    return env_flag(QUICK_ENV)
-
-
-DEVICES = ("auto", "cpu", "cuda")  # the names the estimator and the CLI accept
-
-
-def pick_device(device: str | torch.device = "auto") -> torch.device:
-    """Resolve ``"auto"`` to CUDA when available, else CPU; pass other names through."""
-    if isinstance(device, torch.device):
-        return device
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if str(device).startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} was requested but CUDA is not available; use device='auto' or 'cpu'.")
-    return torch.device(device)
-
+from ..environment import DEFAULT_TORCH_THREADS, QUICK_ENV, check_threads, describe, quick_mode  # noqa: F401
+from ..model.runtime import DEVICES, pick_device  # noqa: F401  (re-exported for notebooks)
+from ..paths import FIGURES_ENV, figures_dir, project_root  # noqa: F401  (FIGURES_ENV: public name)
 
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch (CPU and CUDA) from one integer."""

@@ -1,25 +1,17 @@
 """Pick the observation model p(x|z) by name: "bernoulli" or "gaussian" (DGG notes §1, §3).
 
-Both log-likelihoods live in :mod:`dggbook.elbo`; this module only maps a
+Both log-likelihoods live in :mod:`dggbook.derivation.elbo`; this module only maps a
 name to one of them, so the trainer and the pretrainer share one switch.
 """
 from __future__ import annotations
 
 import torch
 
-from . import elbo
+from ..derivation import elbo
 
-__all__ = ["LIKELIHOODS", "check_likelihood", "reconstruction_log_likelihood", "decoder_mean"]
+__all__ = ["LIKELIHOODS", "reconstruction_log_likelihood", "decoder_mean"]
 
 LIKELIHOODS = ("bernoulli", "gaussian")
-
-
-def check_likelihood(likelihood: str, noise_var: float = 1.0) -> None:
-    """Raise ValueError for an unknown likelihood name or a non-positive noise variance."""
-    if likelihood not in LIKELIHOODS:
-        raise ValueError(f"likelihood={likelihood!r} is not one of {LIKELIHOODS}.")
-    if not noise_var > 0:
-        raise ValueError(f"noise_var={noise_var!r} must be positive (the lambda of N(g(z), lambda I)).")
 
 
 def reconstruction_log_likelihood(

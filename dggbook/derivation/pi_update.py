@@ -2,6 +2,9 @@
 
 Maximising ½ Σ_j w_ij Σ_k (γ_ik + γ_jk) ln π_ik subject to Σ_k π_ik = 1 with a
 Lagrange multiplier gives π_ik = Σ_j w_ij (γ_ik + γ_jk) / (2 Σ_j w_ij).
+
+The blog's printed formula and the public code's update are in
+:mod:`dggbook.derivation.reproductions`.
 """
 from __future__ import annotations
 
@@ -9,10 +12,10 @@ import numpy as np
 import torch
 from scipy.optimize import minimize
 
-from ._validation import check_finite, check_ndim, check_nonnegative, check_rows_positive
+from ..validation import check_finite, check_ndim, check_nonnegative, check_rows_positive
 
 
-def _validate(gamma_self, gamma_neighbors, weights) -> None:
+def check_pi_inputs(gamma_self, gamma_neighbors, weights) -> None:
     check_ndim("gamma_self", gamma_self, 2)
     check_ndim("gamma_neighbors", gamma_neighbors, 3)
     check_ndim("weights", weights, 2)
@@ -41,23 +44,9 @@ def update_pi(gamma_self, gamma_neighbors, weights, *, validate: bool = True) ->
     Rows of the result lie on the simplex whether or not the rows of ``weights`` sum to 1.
     """
     if validate:
-        _validate(gamma_self, gamma_neighbors, weights)
+        check_pi_inputs(gamma_self, gamma_neighbors, weights)
     a = pi_objective_weights(gamma_self, gamma_neighbors, weights)
     return a / weights.sum(-1, keepdim=True)
-
-
-def blog_printed_pi(gamma_self, gamma_neighbors, weights) -> torch.Tensor:
-    """The formula as the blog prints it: Σ_j w_ij γ_jk / Σ_j w_ij (γ_ik + γ_jk). Not normalised (DGG §4)."""
-    _validate(gamma_self, gamma_neighbors, weights)
-    num = (weights[..., None] * gamma_neighbors).sum(1)
-    den = (weights[..., None] * (gamma_self[:, None, :] + gamma_neighbors)).sum(1)
-    return num / den
-
-
-def public_code_pi(gamma_self, gamma_neighbors) -> torch.Tensor:
-    """The public code's update π_i = ½ f2(μ̃_i) + Σ_j (1/(2J)) f2(μ̃_j) (DGG §4)."""
-    n_neighbors = gamma_neighbors.shape[1]
-    return 0.5 * gamma_self + gamma_neighbors.sum(1) / (2 * n_neighbors)
 
 
 def pi_update_numeric(gamma_self, gamma_neighbors, weights) -> np.ndarray:
@@ -65,7 +54,7 @@ def pi_update_numeric(gamma_self, gamma_neighbors, weights) -> np.ndarray:
 
     The independent check of the closed form: no Lagrangian involved.
     """
-    _validate(gamma_self, gamma_neighbors, weights)
+    check_pi_inputs(gamma_self, gamma_neighbors, weights)
     a = pi_objective_weights(
         torch.as_tensor(gamma_self, dtype=torch.float64),
         torch.as_tensor(gamma_neighbors, dtype=torch.float64),

@@ -11,20 +11,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import log_softmax, logsumexp
+from scipy.special import log_softmax
 
-from ._validation import check_covariance, check_finite
-from .quadrature import gaussian_nodes
+from ..validation import check_covariance, check_finite
+from .quadrature import LN2, gaussian_nodes, log_mvn
 
-LN2 = math.log(2.0)
 DEFAULT_POINTS = 40
-
-
-def log_mvn(z: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> np.ndarray:
-    """ln N(z; mean, cov) for an (P, M) array of points (full covariance)."""
-    chol = np.linalg.cholesky(cov)
-    sol = np.linalg.solve(chol, (z - mean).T)
-    return -0.5 * ((sol**2).sum(0) + 2.0 * np.log(np.diag(chol)).sum() + mean.size * math.log(2 * math.pi))
 
 
 class GaussianSoftmaxJoint:
@@ -132,8 +124,3 @@ def elbo_joint(q, log_joint, n_points: int = DEFAULT_POINTS) -> float:
     with the neighbour's q_j it is the cross ELBO L(x_i, x_j).
     """
     return q.expect(lambda z: log_joint(z) - q.log_prob(z), n_points)
-
-
-def log_sum_exp(values) -> float:
-    """ln Σ exp(values), re-exported for notebooks that build ln p(x) by hand."""
-    return float(logsumexp(values))

@@ -11,7 +11,7 @@ import math
 
 import torch
 
-from ._validation import check_finite, check_ndim
+from ..validation import check_finite, check_ndim
 
 LOG_2PI = math.log(2.0 * math.pi)
 

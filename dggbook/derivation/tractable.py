@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import logsumexp
 
-from ._validation import check_covariance, check_finite, check_nonnegative
-from .joint import GaussianMixtureJoint, log_mvn
+from ..validation import check_covariance, check_finite, check_nonnegative
+from .joint import GaussianMixtureJoint
+from .quadrature import log_mvn
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ with q(c|z) evaluated at the sampled z_i (a mean-field step), giving γ_i.
 The cross ELBO (5), L(x_i, x_j), is the *same function* called with the
 neighbour's posterior (μ̃_j, σ̃_j, γ_j), the neighbour's reconstruction g(z_j)
 scored against x_i, and the anchor's prior π_i. The training loss in
-``dggbook.dgg`` calls exactly these functions.
+``dggbook.model.algorithm1`` calls exactly these functions.
 """
 from __future__ import annotations
 
@@ -16,11 +16,10 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from ._validation import check_finite, check_ndim, check_unit_interval
+from ..validation import check_finite, check_ndim, check_unit_interval
 from .gaussian import LOG_2PI, entropy_normal_diag, expected_log_gaussian
 
 CORRECT_COEFFICIENT = 0.5
-PRINTED_COEFFICIENT = 1.0  # as printed in the paper's eq. (21)
 
 
 class ElboTerms(NamedTuple):

@@ -1,7 +1,7 @@
 """``make book`` and ``make book-check``: execute every notebook headless at full settings.
 
-    python -m dggbook.book_runner notebooks/*.ipynb            # make book: in place, figures -> figures/
-    python -m dggbook.book_runner --check notebooks/*.ipynb    # make book-check: copies, tracked files untouched
+    python -m dggbook.book.runner notebooks/*.ipynb            # make book: in place, figures -> figures/
+    python -m dggbook.book.runner --check notebooks/*.ipynb    # make book-check: copies, tracked files untouched
 
 Both run each notebook with quick mode off, a fresh empty cache (so nothing
 computed by an older version of the code is reused) and the thread default of
@@ -33,8 +33,8 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from .book import QUICK_ENV
-from .paths import CACHE_ENV, FIGURES_ENV, build_dir, committed_figures_dir
+from ..environment import QUICK_ENV
+from ..paths import CACHE_ENV, FIGURES_ENV, build_dir, committed_figures_dir
 
 CHECK_MARKER = "# BOOK_CHECK_OUTPUT"
 
@@ -115,7 +115,7 @@ def execute(source: Path, target: Path, failed_dir: Path, timeout: int = 3600) -
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m dggbook.book_runner",
+        prog="python -m dggbook.book.runner",
         description="Execute notebooks headless at full settings. Default (make book): in place, figures to "
                     "figures/. --check (make book-check): copies under build/book-check/, then compare the marked "
                     "outputs and the figures with the committed ones. A failed notebook is kept in build/failed/.")

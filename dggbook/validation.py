@@ -1,9 +1,11 @@
-"""Input checks shared by every public function.
+"""Input checks and conversions shared by every layer.
 
 Each check raises ``ValueError`` whose message names the offending argument and
 says how to fix it, so a bad call fails loudly before any state is touched.
 """
 from __future__ import annotations
+
+import numbers
 
 import numpy as np
 import torch
@@ -15,6 +17,25 @@ def _as_numpy(value) -> np.ndarray:
     if isinstance(value, torch.Tensor):
         return value.detach().cpu().numpy()
     return np.asarray(value)
+
+
+def check_positive_int(name: str, value, *, upper: int | None = None, upper_text: str = "") -> int:
+    """``value`` as an ``int`` after checking 1 <= value (<= ``upper``); bools and floats are refused.
+
+    ``upper_text`` says what the bound is, e.g. "N - 1, since self is excluded".
+    """
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    if upper is not None and value > upper:
+        raise ValueError(f"{name} must be <= {upper} ({upper_text}), got {value}; pass a smaller {name}.")
+    return int(value)
+
+
+def check_positive_number(name: str, value) -> float:
+    """``value`` as a ``float`` after checking it is a real number > 0 (bools refused)."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not value > 0:
+        raise ValueError(f"{name} must be a positive number, got {value!r}.")
+    return float(value)
 
 
 def check_finite(name: str, value) -> None:
@@ -88,3 +109,33 @@ def check_covariance(name: str, cov: np.ndarray, *, tol: float = 1e-12) -> np.nd
             "add a small multiple of the identity or fix its construction."
         )
     return cov
+
+
+def as_feature_matrix(name: str, X) -> torch.Tensor:
+    """``X`` as a finite 2-D floating tensor (float64 stays float64, everything else becomes float32)."""
+    if isinstance(X, torch.Tensor):
+        t = X.detach()
+    else:
+        arr = np.asarray(X)
+        if arr.dtype == object:
+            raise ValueError(f"{name} must be a numeric array, got dtype object.")
+        t = torch.from_numpy(np.ascontiguousarray(arr))
+    if t.dtype != torch.float64:
+        t = t.to(torch.float32)
+    check_ndim(name, t, 2)
+    check_finite(name, t)
+    return t
+
+
+def as_float_tensor(value) -> tuple[torch.Tensor, bool]:
+    """``value`` as a floating tensor (integers become float64) and whether it came in as NumPy."""
+    if isinstance(value, torch.Tensor):
+        return (value if value.is_floating_point() else value.double()), False
+    arr = np.asarray(value)
+    dtype = arr.dtype if arr.dtype in (np.float32, np.float64) else np.float64
+    return torch.from_numpy(np.ascontiguousarray(arr, dtype=dtype)), True
+
+
+def same_kind_as_input(result: torch.Tensor, was_numpy: bool):
+    """``result`` back as NumPy when the input was NumPy (see :func:`as_float_tensor`)."""
+    return result.detach().cpu().numpy() if was_numpy else result

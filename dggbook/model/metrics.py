@@ -10,7 +10,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
-from ._validation import check_ndim
+from ..validation import check_ndim
 
 __all__ = ["cluster_accuracy", "clustering_scores", "match_clusters"]
 

@@ -16,11 +16,12 @@ import numpy as np
 import torch
 
 from .divergence import js_divergence_gaussians, js_divergence_monte_carlo, rotation_2d
-from .elbo import PRINTED_COEFFICIENT, bernoulli_log_likelihood, constant_shift, elbo_terms, gaussian_log_likelihood
+from .elbo import bernoulli_log_likelihood, constant_shift, elbo_terms, gaussian_log_likelihood
 from .gaussian import entropy_normal_diag, expected_log_gaussian, kl_normal_diag, log_normal_diag
 from .joint import GaussianSoftmaxJoint, elbo_joint, g_bound, js_joint, kl_joint, kl_mixture
-from .pi_update import blog_printed_pi, pi_update_numeric, public_code_pi, update_pi
+from .pi_update import pi_update_numeric, update_pi
 from .quadrature import gaussian_expectation
+from .reproductions import PRINTED_COEFFICIENT, blog_printed_pi, public_code_pi
 from .tractable import LinearGaussianMixture
 
 

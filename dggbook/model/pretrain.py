@@ -24,65 +24,21 @@ import torch
 import torch.nn.functional as F
 from sklearn.cluster import KMeans
 
-from . import elbo
-from ._loops import map_in_batches, minibatch_indices, progress
-from .book import pick_device
-from .environment import torch_seeded
+from ..derivation import elbo
+from .runtime import map_in_batches, pick_device, run_epochs
+from ..environment import torch_seeded
 from .cache import cache_file, cache_key, data_fingerprint, load_cached, resolve_cache_dir, save_atomic
-from .likelihoods import check_likelihood, reconstruction_log_likelihood
-from .networks import PAPER_HIDDEN_DIMS, DGGNetworks, reparameterize
+from .likelihoods import reconstruction_log_likelihood
+from .networks import DGGNetworks, reparameterize
+from .settings import PretrainSettings
 
 __all__ = [
     "PretrainSettings", "PretrainResult", "build_networks", "pretrain_layerwise", "finetune_autoencoder",
     "finetune_vae", "latent_means", "init_gmm_from_kmeans", "pretrain_classifier", "pretrain",
 ]
 
-F2_INPUTS = ("mean", "sample")
-GMM_VARIANCES = ("aggregate", "means")
+CACHE_VERSION = "pretrain-v3"  # bump when the algorithm or the settings change, so old cache files are not reused
 MIN_VARIANCE = 1e-6
-CACHE_VERSION = "pretrain-v2"  # bump when the algorithm changes, so old cache files are not reused
-
-
-@dataclass(frozen=True)
-class PretrainSettings:
-    """Everything that determines the pretrained weights (and hence the cache key).
-
-    Defaults are the paper-scale MNIST values; :func:`dggbook.estimator.settings_for`
-    shrinks them for CPU and quick mode.
-    """
-
-    latent_dim: int = 10
-    hidden_dims: tuple = PAPER_HIDDEN_DIMS
-    classifier_hidden_dims: tuple = ()
-    likelihood: str = "bernoulli"
-    noise_var: float = 1.0
-    layerwise_epochs: int = 50
-    finetune_epochs: int = 100
-    vae_epochs: int = 10
-    classifier_epochs: int = 30
-    batch_size: int = 256
-    lr: float = 1e-3
-    classifier_lr: float = 1e-2
-    corruption: float = 0.2
-    f2_input: str = "mean"
-    kmeans_n_init: int = 10
-    gmm_variance: str = "aggregate"
-
-    def __post_init__(self):
-        check_likelihood(self.likelihood, self.noise_var)
-        if self.f2_input not in F2_INPUTS:
-            raise ValueError(f"f2_input={self.f2_input!r} is not one of {F2_INPUTS}.")
-        if self.gmm_variance not in GMM_VARIANCES:
-            raise ValueError(f"gmm_variance={self.gmm_variance!r} is not one of {GMM_VARIANCES}.")
-        for name in ("layerwise_epochs", "finetune_epochs", "vae_epochs", "classifier_epochs"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name}={getattr(self, name)} must be >= 0.")
-        if self.batch_size < 1 or self.latent_dim < 1:
-            raise ValueError("batch_size and latent_dim must be positive.")
-        if not 0 <= self.corruption < 1:
-            raise ValueError(f"corruption={self.corruption} must lie in [0, 1) (a dropout rate).")
-        object.__setattr__(self, "hidden_dims", tuple(int(h) for h in self.hidden_dims))
-        object.__setattr__(self, "classifier_hidden_dims", tuple(int(h) for h in self.classifier_hidden_dims))
 
 
 @dataclass
@@ -111,32 +67,14 @@ def _reconstruction_loss(settings: PretrainSettings, x: torch.Tensor, output: to
     return -reconstruction_log_likelihood(settings.likelihood, x, output, settings.noise_var).mean()
 
 
-def _run_epochs(stage: str, params, loss_fn, X: torch.Tensor, settings: PretrainSettings, epochs: int, verbose: bool,
-                lr: float | None = None):
-    """Adam over mini-batches of rows of X for ``epochs``; returns the per-epoch mean losses.
-
-    ``loss_fn(rows, idx)`` gets the batch and its row indices. Losses are
-    summed on the device and read once per epoch (one host sync).
-    """
+def _train(stage: str, params, loss_fn, X: torch.Tensor, settings: PretrainSettings, epochs: int, verbose: bool,
+           lr: float | None = None) -> list:
+    """Adam over mini-batches of rows of X (:func:`dggbook.model.runtime.run_epochs`); ``loss_fn(rows, idx)``."""
     if epochs == 0:
         return []
-    optimizer = torch.optim.Adam(params, lr=settings.lr if lr is None else lr)
-    losses = []
-    bar = progress(range(epochs), desc=stage, verbose=verbose)
-    for epoch in bar:
-        total = torch.zeros((), device=X.device)
-        for idx in minibatch_indices(X.shape[0], settings.batch_size, X.device):
-            loss = loss_fn(X[idx], idx)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += loss.detach() * idx.numel()
-        mean = float(total) / X.shape[0]
-        if not np.isfinite(mean):
-            raise FloatingPointError(f"pretraining stage {stage!r} produced a non-finite loss at epoch {epoch + 1}.")
-        losses.append(mean)
-        bar.set_postfix(loss=f"{mean:.4g}", refresh=False)
-    return losses
+    optimizer = torch.optim.Adam(params, lr=settings.pretrain_lr if lr is None else lr)
+    return run_epochs(stage, optimizer, lambda idx: loss_fn(X[idx], idx), X.shape[0], settings.pretrain_batch_size,
+                      epochs, device=X.device, verbose=verbose)
 
 
 def pretrain_layerwise(networks: DGGNetworks, X: torch.Tensor, settings: PretrainSettings, *, verbose=False) -> dict:
@@ -167,7 +105,7 @@ def pretrain_layerwise(networks: DGGNetworks, X: torch.Tensor, settings: Pretrai
             return F.mse_loss(torch.relu(out), h, reduction="none").sum(dim=1).mean()
 
         params = list(enc.parameters()) + list(dec.parameters())
-        history[f"layer{level}"] = _run_epochs(
+        history[f"layer{level}"] = _train(
             f"SDAE layer {level + 1}/{n_layers}", params, loss_fn, inputs, settings, settings.layerwise_epochs, verbose
         )
         with torch.no_grad():
@@ -184,14 +122,14 @@ def finetune_autoencoder(networks: DGGNetworks, X: torch.Tensor, settings: Pretr
         return _reconstruction_loss(settings, x, decoder(mu))
 
     params = list(encoder.hidden.parameters()) + list(encoder.mean_head.parameters()) + list(decoder.parameters())
-    return _run_epochs("autoencoder", params, loss_fn, X, settings, settings.finetune_epochs, verbose)
+    return _train("autoencoder", params, loss_fn, X, settings, settings.autoencoder_epochs, verbose)
 
 
 def finetune_vae(networks: DGGNetworks, X: torch.Tensor, settings: PretrainSettings, *, verbose=False) -> list:
     """Fine-tune f1 and g as a VAE with prior N(0, I).
 
     The loss is minus the DGG ELBO (4) with one cluster (K = 1, mu_1 = 0,
-    sigma_1 = 1, gamma = pi = 1), evaluated by :func:`dggbook.elbo.elbo_terms`,
+    sigma_1 = 1, gamma = pi = 1), evaluated by :func:`dggbook.derivation.elbo.elbo_terms`,
     so this step and Algorithm 1 share one implementation of the ELBO.
     """
     encoder, decoder = networks.encoder, networks.decoder
@@ -208,7 +146,7 @@ def finetune_vae(networks: DGGNetworks, X: torch.Tensor, settings: PretrainSetti
         ones = torch.ones(x.shape[0], 1, device=x.device)
         return -elbo.elbo_terms(recon, mu, logvar, ones, ones, zeros, zeros, validate=False).total.mean()
 
-    return _run_epochs("VAE", list(encoder.parameters()) + list(decoder.parameters()), loss_fn, X, settings,
+    return _train("VAE", list(encoder.parameters()) + list(decoder.parameters()), loss_fn, X, settings,
                        settings.vae_epochs, verbose)
 
 
@@ -276,7 +214,7 @@ def pretrain_classifier(networks: DGGNetworks, X: torch.Tensor, labels: np.ndarr
         inputs = classifier_input(rows[:, :M], rows[:, M:], settings.f2_input)
         return F.cross_entropy(networks.classifier(inputs), targets[idx])
 
-    return _run_epochs("classifier f2", networks.classifier.parameters(), loss_fn, posterior, settings,
+    return _train("classifier f2", networks.classifier.parameters(), loss_fn, posterior, settings,
                        settings.classifier_epochs, verbose, lr=settings.classifier_lr)
 
 
@@ -293,8 +231,8 @@ def pretrain(
 ) -> PretrainResult:
     """Run the whole initialisation (DGG notes §7) or load it from the cache.
 
-    Caching is opt-in (:func:`dggbook.cache.resolve_cache_dir`): ``cache_dir=True``
-    uses :func:`dggbook.cache.cache_root`, a path uses that folder, None or False
+    Caching is opt-in (:func:`dggbook.model.cache.resolve_cache_dir`): ``cache_dir=True``
+    uses :func:`dggbook.model.cache.cache_root`, a path uses that folder, None or False
     none (it is also off when ``random_state`` is None, since such a run is not
     reproducible). The stages draw from a forked torch generator seeded
     from ``random_state`` (the caller's generators are left as they were), so a

@@ -1,4 +1,4 @@
-"""Pictures of a fitted :class:`dggbook.estimator.DGG`: training curves, the latent space, decoded GMM means.
+"""Pictures of a fitted :class:`dggbook.model.estimator.DGG`: training curves, the latent space, decoded GMM means.
 
 Every function reads only public attributes of a fitted estimator
 (``history_``, ``networks_``, ``likelihood``) or plain arrays, so the notebooks
@@ -6,7 +6,7 @@ draw without touching the training code:
 
 - :func:`history_table` and :func:`plot_training_curves`: the per-epoch terms
   of eq. (4)/(5) recorded by Algorithm 1, and ACC/NMI when labels were given;
-- :func:`dggbook.metrics.match_clusters` (re-exported here): the one-to-one map
+- :func:`dggbook.model.metrics.match_clusters` (re-exported here): the one-to-one map
   from cluster ids to classes behind Hungarian accuracy, so a cluster and its class share a colour;
 - :func:`project_latent`, :func:`plot_latent_2d`, :func:`plot_latent_3d`:
   a PCA of the latent means mu~ with the GMM means mu_k projected by the same map;
@@ -19,9 +19,9 @@ import numpy as np
 import torch
 from sklearn.decomposition import PCA
 
-from ._validation import check_ndim
-from .likelihoods import decoder_mean
-from .metrics import match_clusters
+from ..validation import check_ndim
+from ..model.likelihoods import decoder_mean
+from ..model.metrics import match_clusters
 
 __all__ = [
     "TERM_TITLES",
@@ -221,8 +221,8 @@ def plot_latent_3d(Z, labels, y=None, means=None, *, title: str = "", max_points
 def decode_gmm_means(model) -> np.ndarray:
     """E[x | z = mu_k] for each cluster k: the decoder g at the GMM means, shape (K, D).
 
-    ``model`` is a fitted :class:`dggbook.estimator.DGG`; the decoder output is turned
-    into a mean with :func:`dggbook.likelihoods.decoder_mean` (sigmoid for Bernoulli,
+    ``model`` is a fitted :class:`dggbook.model.estimator.DGG`; the decoder output is turned
+    into a mean with :func:`dggbook.model.likelihoods.decoder_mean` (sigmoid for Bernoulli,
     the identity for Gaussian), so Gaussian images may leave [0, 1] slightly.
     """
     networks = getattr(model, "networks_", None)

@@ -96,7 +96,7 @@ class Classifier(nn.Module):
     on the latent space; each extra width adds one ReLU layer.
 
     The input is standardised, (z - shift) / scale, with fixed buffers that
-    :func:`dggbook.pretrain.pretrain_classifier` sets from the pretrained
+    :func:`dggbook.model.pretrain.pretrain_classifier` sets from the pretrained
     latent means. An autoencoder's latent scale is arbitrary (0.1 or 10); the
     buffers let f2's weights start at a sensible scale either way. They are
     saved in the ``state_dict`` and never trained.

@@ -8,10 +8,10 @@ one), DGG maximises (blog step (3))
 where L(x_i) is the ELBO (4)/(21) and L(x_i, x_j) the cross ELBO (5): x_i scored
 under its neighbour's posterior q(z, c | x_j), with the anchor's prior pi_i.
 Both come from one function, :func:`elbo_of_pairs`, which calls
-:func:`dggbook.elbo.elbo_terms`; nothing here re-derives a term.
+:func:`dggbook.derivation.elbo.elbo_terms`; nothing here re-derives a term.
 
 After each gradient step the per-sample priors pi_i of the batch are replaced
-by the closed form (31), :func:`dggbook.pi_update.update_pi`, detached.
+by the closed form (31), :func:`dggbook.derivation.pi_update.update_pi`, detached.
 
 Cost. With ``n_neighbor_samples=None`` every anchor costs J + 1 encoder and
 decoder passes, as in the paper. With ``n_neighbor_samples=S`` each anchor
@@ -26,59 +26,28 @@ device and read back once per epoch.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, NamedTuple
 
 import numpy as np
 import torch
 
-from . import elbo
-from ._loops import map_in_batches, minibatch_indices, progress
+from ..derivation import elbo
+from .runtime import map_in_batches, minibatch_indices, progress
 from .cache import load_cached, save_atomic
-from .likelihoods import check_likelihood, reconstruction_log_likelihood
+from .likelihoods import reconstruction_log_likelihood
 from .networks import DGGNetworks, reparameterize
-from .pi_update import update_pi
+from .settings import TrainSettings
+from ..derivation.pi_update import update_pi
 
 __all__ = [
     "TrainSettings", "TrainResult", "TERM_NAMES", "elbo_of_pairs", "sample_neighbors", "graph_objective",
     "closed_form_pi", "initial_pi", "cluster_posterior", "make_optimizer", "run_epoch", "train_dgg",
 ]
 
-F2_INPUTS = ("mean", "sample")
 TERM_NAMES = ("reconstruction", "prior_z", "prior_c", "entropy_z", "total")
 CHECKPOINT_VERSION = 1
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    """Settings of Algorithm 1. Defaults: the public MNIST run (DGG notes §7)."""
-
-    epochs: int = 300
-    batch_size: int = 100
-    lr: float = 2e-3
-    weight_decay: float = 1e-4
-    lr_decay: float = 0.9
-    lr_decay_every: int = 10
-    likelihood: str = "bernoulli"
-    noise_var: float = 1.0
-    f2_input: str = "mean"
-    n_neighbor_samples: int | None = None
-
-    def __post_init__(self):
-        check_likelihood(self.likelihood, self.noise_var)
-        if self.f2_input not in F2_INPUTS:
-            raise ValueError(f"f2_input={self.f2_input!r} is not one of {F2_INPUTS}.")
-        if self.epochs < 0 or self.batch_size < 1 or self.lr_decay_every < 1:
-            raise ValueError("epochs must be >= 0; batch_size and lr_decay_every must be >= 1.")
-        if self.n_neighbor_samples is not None and self.n_neighbor_samples < 1:
-            raise ValueError(f"n_neighbor_samples={self.n_neighbor_samples} must be None (all J) or >= 1.")
-
-    def resume_key(self) -> dict:
-        """The settings a checkpoint must share to be resumed: all but ``epochs``."""
-        d = asdict(self)
-        d.pop("epochs")
-        return d
 
 
 class PairElbo(NamedTuple):
@@ -181,7 +150,7 @@ def cluster_posterior(networks: DGGNetworks, X: torch.Tensor, batch_size: int = 
 
 
 def closed_form_pi(gamma_self: torch.Tensor, gamma_neighbors: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """pi_i by eq. (31) (:func:`dggbook.pi_update.update_pi`), detached and floored at the smallest normal float.
+    """pi_i by eq. (31) (:func:`dggbook.derivation.pi_update.update_pi`), detached and floored at the smallest normal float.
 
     A softmax can underflow to exactly 0 in float32; the next step's gamma_ik > 0
     would then meet ln pi_ik = -inf in term 3 of eq. (4). The floor keeps that
@@ -200,11 +169,10 @@ def initial_pi(networks: DGGNetworks, X: torch.Tensor, indices: torch.Tensor, we
 
 @dataclass
 class TrainResult:
-    """What Algorithm 1 leaves behind: the priors pi (N, K), per-epoch history, epochs run."""
+    """What Algorithm 1 leaves behind: the priors pi (N, K), the per-epoch history, the epoch it resumed after."""
 
     pi: torch.Tensor
     history: list = field(default_factory=list)
-    epochs_done: int = 0
     resumed_from: int = 0
 
 
@@ -224,7 +192,7 @@ def _set_rng_states(states: dict, device: torch.device) -> None:
 
 
 def make_optimizer(networks: DGGNetworks, settings: TrainSettings):
-    """Adam on f1, g, f2 and {mu_k, sigma_k} with weight decay (also on the GMM), lr x0.9 every 10 epochs."""
+    """Adam on f1, g, f2 and {mu_k, sigma_k} with weight decay (also on the GMM); lr x lr_decay every lr_decay_every epochs."""
     optimizer = torch.optim.Adam(networks.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=settings.lr_decay_every, gamma=settings.lr_decay)
     return optimizer, scheduler
@@ -299,7 +267,7 @@ def train_dgg(
         networks: pretrained f1, g, f2 and GMM (modified in place).
         X: (N, D) data tensor on the networks' device.
         graph: anything with ``indices`` (N, J) and ``weights`` (N, J) tensors
-            (:class:`dggbook.graph.NeighborGraph`; ``self_graph`` gives the VaDE baseline).
+            (:class:`dggbook.model.graph.NeighborGraph`; ``self_graph`` gives the VaDE baseline).
         settings: :class:`TrainSettings`.
         y: optional true labels, used only to record ACC/NMI per epoch.
         checkpoint_path: written after every epoch (state dicts, optimizer,
@@ -337,7 +305,7 @@ def train_dgg(
         started = time.perf_counter()
         lr = optimizer.param_groups[0]["lr"]
         term_means = run_epoch(networks, X, indices, weights, pi, optimizer, settings, epoch=epoch)
-        scheduler.step()  # lr x 0.9 every 10 epochs
+        scheduler.step()  # lr x lr_decay every lr_decay_every epochs
 
         record = {"epoch": epoch + 1, "lr": lr}
         record.update({name: v for name, v in zip(TERM_NAMES, term_means.tolist())})
@@ -361,7 +329,7 @@ def train_dgg(
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1, record)
     networks.eval()
-    return TrainResult(pi=pi, history=history, epochs_done=settings.epochs, resumed_from=start_epoch)
+    return TrainResult(pi=pi, history=history, resumed_from=start_epoch)
 
 
 def _monitor(networks: DGGNetworks, X: torch.Tensor, y: np.ndarray) -> dict:

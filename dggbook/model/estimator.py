@@ -2,11 +2,11 @@
 
 ``fit`` runs, in order (DGG notes §5-§7):
 
-1. :func:`dggbook.pretrain.pretrain` - SDAE, VAE fine-tuning, k-means -> GMM, f2 on k-means labels;
+1. :func:`dggbook.model.pretrain.pretrain` - SDAE, VAE fine-tuning, k-means -> GMM, f2 on k-means labels;
 2. the graph: J neighbours in raw space or in a Siamese embedding (eq. (19)),
-   :func:`dggbook.graph.build_graph`; ``use_graph=False`` swaps in
-   :func:`dggbook.graph.self_graph`, the like-for-like VaDE baseline;
-3. Algorithm 1, :func:`dggbook.dgg.train_dgg`.
+   :func:`dggbook.model.graph.build_graph`; ``use_graph=False`` swaps in
+   :func:`dggbook.model.graph.self_graph`, the like-for-like VaDE baseline;
+3. Algorithm 1, :func:`dggbook.model.algorithm1.train_dgg`.
 
 With ``cache_dir`` set (opt-in; ``True`` means ``$DGGBOOK_CACHE`` or
 ``build/cache/``) and ``random_state`` an int, pretrained weights, the Siamese
@@ -19,9 +19,10 @@ is forked and seeded locally; numpy's and Python's are not used).
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
-from numbers import Integral, Real
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
@@ -30,49 +31,52 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Cluster
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._loops import map_in_batches
-from ._validation import check_unit_interval
-from .book import DEVICES, pick_device, quick_mode
+from .runtime import map_in_batches
+from ..validation import check_unit_interval
+from .runtime import DEVICES, pick_device
 from .cache import cache_file, cache_key, data_fingerprint, load_cached, resolve_cache_dir, save_atomic
-from .environment import DEFAULT_TORCH_THREADS, torch_seeded, torch_threads
-from .dgg import F2_INPUTS, TrainSettings, cluster_posterior, train_dgg
+from ..environment import DEFAULT_TORCH_THREADS, torch_seeded, torch_threads
+from .algorithm1 import cluster_posterior, train_dgg
 from .graph import SELECTIONS, WEIGHTINGS, NeighborGraph, build_graph, self_graph
-from .likelihoods import LIKELIHOODS
-from .networks import PAPER_HIDDEN_DIMS, DGGNetworks
-from .pretrain import PretrainSettings, build_networks, pretrain
+from .networks import DGGNetworks
+from .pretrain import build_networks, pretrain
+from .settings import COUNT, POSITIVE_INT, PretrainSettings, TrainSettings, constraints_of
 from .siamese import SiameseNet, embed, train_siamese
 
-__all__ = ["DGG", "settings_for"]
+__all__ = ["DGG"]
 
-SAVE_VERSION = 2  # 2: every fitted attribute, pi_ as numpy
+SAVE_VERSION = 3  # 2: every fitted attribute, pi_ as numpy; 3: parameter names of dggbook.model.settings
 FIT_CACHE_VERSION = "dgg-fit-v1"  # bump when Algorithm 1's code changes, so old checkpoints are not resumed
 SIAMESE_CACHE_VERSION = "siamese-v1"
 
 
-POSITIVE_INT = Interval(Integral, 1, None, closed="left")
-COUNT = Interval(Integral, 0, None, closed="left")
-POSITIVE_REAL = Interval(Real, 0, None, closed="neither")
+_PRE, _TRAIN = PretrainSettings, TrainSettings  # the defaults of their fields are the estimator's defaults
 
 
 class DGG(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator):
     """Deep clustering by Gaussian-mixture VAEs with graph embedding (Yang et al., ICCV 2019).
 
-    Parameters (every one is stored as given; see :func:`settings_for` for presets)
+    Parameters (every one is stored as given; :func:`dggbook.model.presets.settings_for` gives presets).
+    Those of pretraining and Algorithm 1 are the fields of :class:`PretrainSettings`
+    and :class:`TrainSettings` (:mod:`dggbook.model.settings`), with the same names and defaults.
+
         n_clusters: K.
-        likelihood: "bernoulli" (x in [0, 1]) or "gaussian" with variance ``noise_var``.
+        likelihood, noise_var: p(x|z), "bernoulli" (x in [0, 1]) or "gaussian" N(g(z), noise_var I).
+        f2_input: "mean" (f2 sees mu~, public MNIST code) or "sample" (a sample z, the paper).
         latent_dim, hidden_dims, classifier_hidden_dims: network sizes
-            (paper: 10, (500, 500, 2000), f2 small).
-        use_graph: False gives the no-graph VaDE baseline (``self_graph``).
+            (paper: 10, (500, 500, 2000), f2 linear).
+        layerwise_epochs, autoencoder_epochs, vae_epochs, classifier_epochs, pretrain_batch_size,
+        pretrain_lr, classifier_lr, corruption, kmeans_n_init, gmm_variance: the initialisation
+            (DGG notes §7; :func:`dggbook.model.pretrain.pretrain`).
+        use_graph: False gives the no-graph baseline (``self_graph``).
         n_neighbors, neighbor_selection, pool_size, weights: the graph (J = 20,
-            "random_top" of 100 in the public code; see :func:`dggbook.graph.build_graph`).
+            "random_top" of 100 in the public code; see :func:`dggbook.model.graph.build_graph`).
         use_siamese, siamese_epochs, n_positive: neighbours in a Siamese
             embedding (eq. (19)) instead of raw space.
+        epochs, batch_size, lr, weight_decay, lr_decay, lr_decay_every: Algorithm 1
+            (paper: 300, 100, 2e-3, 1e-4, x0.9 every 10 epochs).
         n_neighbor_samples: None uses all J neighbours per anchor (J + 1
             passes); S draws S neighbours in proportion to w_ij (unbiased, S + 1 passes).
-        f2_input: "mean" (f2 sees mu~, public MNIST code) or "sample" (a sample z, the paper).
-        layerwise_epochs, pretrain_epochs, vae_epochs, classifier_epochs,
-        pretrain_lr, pretrain_batch_size: the initialisation (DGG notes §7).
-        epochs, batch_size, lr, weight_decay: Algorithm 1 (paper: 300, 100, 2e-3, 1e-4).
         device: "auto", "cpu" or "cuda".
         n_threads: torch CPU threads while fitting and predicting (default 1, the
             fastest on a shared machine: benchmarks/bench_threads.py); None keeps
@@ -93,11 +97,7 @@ class DGG(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseE
 
     _parameter_constraints: dict = {
         "n_clusters": [POSITIVE_INT],
-        "likelihood": [StrOptions(set(LIKELIHOODS))],
-        "noise_var": [POSITIVE_REAL],
-        "latent_dim": [POSITIVE_INT],
-        "hidden_dims": [tuple, list],  # of positive ints: checked in _check_params_against_data
-        "classifier_hidden_dims": [tuple, list],
+        **constraints_of(PretrainSettings, TrainSettings),
         "use_graph": ["boolean"],
         "n_neighbors": [POSITIVE_INT],
         "neighbor_selection": [StrOptions(set(SELECTIONS))],
@@ -106,18 +106,6 @@ class DGG(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseE
         "use_siamese": ["boolean"],
         "siamese_epochs": [COUNT],
         "n_positive": [POSITIVE_INT],
-        "n_neighbor_samples": [None, POSITIVE_INT],
-        "f2_input": [StrOptions(set(F2_INPUTS))],
-        "layerwise_epochs": [COUNT],
-        "pretrain_epochs": [COUNT],
-        "vae_epochs": [COUNT],
-        "classifier_epochs": [COUNT],
-        "pretrain_lr": [POSITIVE_REAL],
-        "pretrain_batch_size": [POSITIVE_INT],
-        "epochs": [COUNT],
-        "batch_size": [POSITIVE_INT],
-        "lr": [POSITIVE_REAL],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
         "device": [StrOptions(set(DEVICES))],
         "n_threads": [None, POSITIVE_INT],
         "random_state": [None, Interval(Integral, 0, 2**32 - 1, closed="both")],
@@ -130,11 +118,25 @@ class DGG(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseE
         self,
         n_clusters: int = 10,
         *,
-        likelihood: str = "bernoulli",
-        noise_var: float = 1.0,
-        latent_dim: int = 10,
-        hidden_dims=PAPER_HIDDEN_DIMS,
-        classifier_hidden_dims=(),
+        # p(x|z) and f2's input (ModelSettings)
+        likelihood: str = _PRE.likelihood,
+        noise_var: float = _PRE.noise_var,
+        f2_input: str = _PRE.f2_input,
+        # networks and pretraining (PretrainSettings)
+        latent_dim: int = _PRE.latent_dim,
+        hidden_dims=_PRE.hidden_dims,
+        classifier_hidden_dims=_PRE.classifier_hidden_dims,
+        layerwise_epochs: int = _PRE.layerwise_epochs,
+        autoencoder_epochs: int = _PRE.autoencoder_epochs,
+        vae_epochs: int = _PRE.vae_epochs,
+        classifier_epochs: int = _PRE.classifier_epochs,
+        pretrain_batch_size: int = _PRE.pretrain_batch_size,
+        pretrain_lr: float = _PRE.pretrain_lr,
+        classifier_lr: float = _PRE.classifier_lr,
+        corruption: float = _PRE.corruption,
+        kmeans_n_init: int = _PRE.kmeans_n_init,
+        gmm_variance: str = _PRE.gmm_variance,
+        # the graph
         use_graph: bool = True,
         n_neighbors: int = 20,
         neighbor_selection: str = "random_top",
@@ -143,18 +145,15 @@ class DGG(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseE
         use_siamese: bool = False,
         siamese_epochs: int = 50,
         n_positive: int = 2,
-        n_neighbor_samples: int | None = None,
-        f2_input: str = "mean",
-        layerwise_epochs: int = 50,
-        pretrain_epochs: int = 100,
-        vae_epochs: int = 10,
-        classifier_epochs: int = 30,
-        pretrain_lr: float = 1e-3,
-        pretrain_batch_size: int = 256,
-        epochs: int = 300,
-        batch_size: int = 100,
-        lr: float = 2e-3,
-        weight_decay: float = 1e-4,
+        # Algorithm 1 (TrainSettings)
+        epochs: int = _TRAIN.epochs,
+        batch_size: int = _TRAIN.batch_size,
+        lr: float = _TRAIN.lr,
+        weight_decay: float = _TRAIN.weight_decay,
+        lr_decay: float = _TRAIN.lr_decay,
+        lr_decay_every: int = _TRAIN.lr_decay_every,
+        n_neighbor_samples: int | None = _TRAIN.n_neighbor_samples,
+        # how to run
         device: str = "auto",
         n_threads: int | None = DEFAULT_TORCH_THREADS,
         random_state: int | None = None,
@@ -165,9 +164,20 @@ class DGG(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseE
         self.n_clusters = n_clusters
         self.likelihood = likelihood
         self.noise_var = noise_var
+        self.f2_input = f2_input
         self.latent_dim = latent_dim
         self.hidden_dims = hidden_dims
         self.classifier_hidden_dims = classifier_hidden_dims
+        self.layerwise_epochs = layerwise_epochs
+        self.autoencoder_epochs = autoencoder_epochs
+        self.vae_epochs = vae_epochs
+        self.classifier_epochs = classifier_epochs
+        self.pretrain_batch_size = pretrain_batch_size
+        self.pretrain_lr = pretrain_lr
+        self.classifier_lr = classifier_lr
+        self.corruption = corruption
+        self.kmeans_n_init = kmeans_n_init
+        self.gmm_variance = gmm_variance
         self.use_graph = use_graph
         self.n_neighbors = n_neighbors
         self.neighbor_selection = neighbor_selection
@@ -176,18 +186,13 @@ class DGG(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseE
         self.use_siamese = use_siamese
         self.siamese_epochs = siamese_epochs
         self.n_positive = n_positive
-        self.n_neighbor_samples = n_neighbor_samples
-        self.f2_input = f2_input
-        self.layerwise_epochs = layerwise_epochs
-        self.pretrain_epochs = pretrain_epochs
-        self.vae_epochs = vae_epochs
-        self.classifier_epochs = classifier_epochs
-        self.pretrain_lr = pretrain_lr
-        self.pretrain_batch_size = pretrain_batch_size
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
+        self.lr_decay = lr_decay
+        self.lr_decay_every = lr_decay_every
+        self.n_neighbor_samples = n_neighbor_samples
         self.device = device
         self.n_threads = n_threads
         self.random_state = random_state
@@ -196,23 +201,17 @@ class DGG(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseE
         self.verbose = verbose
 
     # ----------------------------------------------------------------- settings
+    def _settings(self, record: type):
+        """``record`` (a settings class) filled from the parameters of the same names."""
+        return record(**{f.name: getattr(self, f.name) for f in dataclasses.fields(record)})
+
     def pretrain_settings(self) -> PretrainSettings:
         """The :class:`PretrainSettings` these parameters imply."""
-        return PretrainSettings(
-            latent_dim=self.latent_dim, hidden_dims=tuple(self.hidden_dims),
-            classifier_hidden_dims=tuple(self.classifier_hidden_dims), likelihood=self.likelihood,
-            noise_var=self.noise_var, layerwise_epochs=self.layerwise_epochs, finetune_epochs=self.pretrain_epochs,
-            vae_epochs=self.vae_epochs, classifier_epochs=self.classifier_epochs,
-            batch_size=self.pretrain_batch_size, lr=self.pretrain_lr, f2_input=self.f2_input,
-        )
+        return self._settings(PretrainSettings)
 
     def train_settings(self) -> TrainSettings:
         """The :class:`TrainSettings` of Algorithm 1 these parameters imply."""
-        return TrainSettings(
-            epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay,
-            likelihood=self.likelihood, noise_var=self.noise_var, f2_input=self.f2_input,
-            n_neighbor_samples=self.n_neighbor_samples,
-        )
+        return self._settings(TrainSettings)
 
     # --------------------------------------------------------------- validation
     def _check_X(self, X, *, reset: bool) -> np.ndarray:
@@ -227,11 +226,7 @@ class DGG(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseE
 
     def _check_params_against_data(self, n_samples: int) -> None:
         """The checks ``_parameter_constraints`` cannot express: layer sizes, and those that need the data size."""
-        for name, allow_empty in (("hidden_dims", False), ("classifier_hidden_dims", True)):
-            sizes = getattr(self, name)
-            if not all(isinstance(v, Integral) and not isinstance(v, bool) and v >= 1 for v in sizes) or \
-                    (not sizes and not allow_empty):
-                raise ValueError(f"{name} must be a tuple of positive ints (layer sizes), got {sizes!r}.")
+        self.pretrain_settings(), self.train_settings()  # layer sizes (and everything else in the records)
         if self.n_clusters > n_samples:
             raise ValueError(f"n_clusters={self.n_clusters} exceeds the number of samples ({n_samples}).")
         if self.use_graph and self.n_neighbors >= n_samples:
@@ -403,42 +398,3 @@ class DGG(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseE
         if state["feature_names_in"] is not None:
             est.feature_names_in_ = state["feature_names_in"]
         return est
-
-
-# ---------------------------------------------------------------------- presets
-def settings_for(dataset_name: str, device="auto", quick: bool | None = None) -> dict:
-    """Keyword arguments of :class:`DGG` for a dataset, a device and quick mode.
-
-    - quick mode (``DGGBOOK_QUICK`` or ``quick=True``): tiny networks, a few epochs (seconds).
-    - CUDA + "mnist": the public MNIST run (DGG notes §7): 500-500-2000-10, J = 20
-      of the top 100 in a Siamese embedding, 300 epochs of 100 anchors, lr 2e-3.
-    - CPU + "mnist": the paper's network and Bernoulli likelihood, Euclidean neighbours,
-      S = 1 and tens of epochs (about half an hour on one core).
-    - otherwise (CPU, small data such as "digits"): minute-scale settings.
-    """
-    quick = quick_mode() if quick is None else bool(quick)
-    device = pick_device(device) if str(device) == "auto" else torch.device(device)  # no CUDA needed to ask
-    common = dict(dataset_name=dataset_name, device=device.type)
-    if quick:
-        return dict(common, likelihood="gaussian", noise_var=0.05, latent_dim=10, hidden_dims=(64, 64, 128),
-                    n_neighbors=10, neighbor_selection="nearest", weights="local_scaling", n_neighbor_samples=1,
-                    layerwise_epochs=3, pretrain_epochs=50, vae_epochs=3, classifier_epochs=100,
-                    epochs=10, batch_size=100, lr=5e-3)
-    if device.type == "cuda" and dataset_name == "mnist":
-        return dict(common, latent_dim=10, hidden_dims=PAPER_HIDDEN_DIMS, n_neighbors=20,
-                    neighbor_selection="random_top", pool_size=100, weights="uniform", use_siamese=True,
-                    siamese_epochs=300, n_positive=2, f2_input="mean", layerwise_epochs=50, pretrain_epochs=100,
-                    vae_epochs=10, classifier_epochs=30, epochs=300, batch_size=100, lr=2e-3)
-    if dataset_name == "mnist":
-        # MNIST-70k on a CPU: the paper's network and likelihood, Euclidean neighbours (no Siamese
-        # stage), S = 1 sampled neighbour per anchor and far fewer epochs, so that the whole run
-        # takes well under an hour on one core (README, "Measured results").
-        return dict(common, likelihood="bernoulli", latent_dim=10, hidden_dims=PAPER_HIDDEN_DIMS, n_neighbors=20,
-                    neighbor_selection="nearest", weights="local_scaling", n_neighbor_samples=1,
-                    layerwise_epochs=2, pretrain_epochs=30, vae_epochs=3, classifier_epochs=30,
-                    epochs=20, batch_size=100, lr=2e-3)
-    # Tuned on CPU + digits (benchmarks/bench_clustering.py); see the benchmark for mean +- std over seeds.
-    return dict(common, likelihood="gaussian", noise_var=0.05, latent_dim=10, hidden_dims=(256, 256, 512),
-                n_neighbors=20, neighbor_selection="nearest", weights="local_scaling", n_neighbor_samples=1,
-                layerwise_epochs=10, pretrain_epochs=150, vae_epochs=10, classifier_epochs=200,
-                epochs=60, batch_size=100, lr=5e-3)

@@ -23,7 +23,7 @@ __all__ = [
     "save_atomic", "write_atomic",
 ]
 
-from .paths import CACHE_ENV, cache_root  # noqa: F401  (public names, kept here)
+from ..paths import CACHE_ENV, cache_root  # noqa: F401  (public names, kept here)
 
 
 def resolve_cache_dir(cache_dir) -> Path | None:

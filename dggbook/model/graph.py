@@ -12,44 +12,19 @@ is its own only neighbour, so the cross-ELBO L(x_i, x_j) collapses to L(x_i).
 """
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from ._validation import check_finite, check_ndim
-from .affinity import gaussian_weights, local_scaling_window, uniform_weights
-from .book import pick_device
+from ..validation import as_feature_matrix, check_finite, check_ndim, check_positive_int
+from ..derivation.affinity import gaussian_weights, local_scaling_window, uniform_weights
+from .runtime import pick_device
 
 __all__ = ["NeighborGraph", "nearest_neighbors", "graph_from_neighbors", "build_graph", "self_graph"]
 
 SELECTIONS = ("nearest", "random_top")
 WEIGHTINGS = ("uniform", "gaussian", "local_scaling")
-
-
-def _check_positive_int(name: str, value, *, upper: int | None = None, upper_text: str = "") -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    if upper is not None and value > upper:
-        raise ValueError(f"{name} must be <= {upper} ({upper_text}), got {value}; pass a smaller {name}.")
-    return int(value)
-
-
-def _as_feature_tensor(name: str, X) -> torch.Tensor:
-    """Return ``X`` as a 2-D floating tensor (float64 stays float64, everything else float32)."""
-    if isinstance(X, torch.Tensor):
-        t = X.detach()
-    else:
-        arr = np.asarray(X)
-        if arr.dtype == object:
-            raise ValueError(f"{name} must be a numeric array, got dtype object.")
-        t = torch.from_numpy(np.ascontiguousarray(arr))
-    if t.dtype != torch.float64:
-        t = t.to(torch.float32)
-    check_ndim(name, t, 2)
-    check_finite(name, t)
-    return t
 
 
 def nearest_neighbors(X, k: int, *, chunk_size: int = 2048, device="cpu") -> tuple[torch.Tensor, torch.Tensor]:
@@ -74,10 +49,10 @@ def nearest_neighbors(X, k: int, *, chunk_size: int = 2048, device="cpu") -> tup
         ``(indices, distances)``: (N, k) int64 and (N, k) float32 CPU tensors,
         sorted by increasing distance. ``distances`` are Euclidean (not squared).
     """
-    feats = _as_feature_tensor("X", X)
+    feats = as_feature_matrix("X", X)
     n = feats.shape[0]
-    k = _check_positive_int("k", k, upper=n - 1, upper_text="N - 1, since self is excluded")
-    chunk_size = _check_positive_int("chunk_size", chunk_size)
+    k = check_positive_int("k", k, upper=n - 1, upper_text="N - 1, since self is excluded")
+    chunk_size = check_positive_int("chunk_size", chunk_size)
     dev = pick_device(device)
 
     feats = feats.to(dev)
@@ -159,14 +134,14 @@ def _columns_needed(
     n: int, n_neighbors, selection: str, pool_size, weights: str, window, local_scale_k
 ) -> tuple[int, int, int, int]:
     """Validate the graph options for N = ``n`` samples; return them and the kNN columns they need."""
-    n_neighbors = _check_positive_int("n_neighbors", n_neighbors, upper=n - 1, upper_text="N - 1")
+    n_neighbors = check_positive_int("n_neighbors", n_neighbors, upper=n - 1, upper_text="N - 1")
     if selection not in SELECTIONS:
         raise ValueError(f"selection must be one of {SELECTIONS}, got {selection!r}.")
     if weights not in WEIGHTINGS:
         raise ValueError(f"weights must be one of {WEIGHTINGS}, got {weights!r}.")
     needed = n_neighbors
     if selection == "random_top":
-        pool_size = _check_positive_int("pool_size", pool_size, upper=n - 1, upper_text="N - 1")
+        pool_size = check_positive_int("pool_size", pool_size, upper=n - 1, upper_text="N - 1")
         if pool_size < n_neighbors:
             raise ValueError(
                 f"pool_size must be >= n_neighbors ({n_neighbors}), got {pool_size}; "
@@ -174,7 +149,7 @@ def _columns_needed(
             )
         needed = pool_size
     if weights == "local_scaling":
-        local_scale_k = _check_positive_int("local_scale_k", local_scale_k, upper=n - 1, upper_text="N - 1")
+        local_scale_k = check_positive_int("local_scale_k", local_scale_k, upper=n - 1, upper_text="N - 1")
         needed = max(needed, local_scale_k)
     if weights == "gaussian" and window is None:
         raise ValueError(
@@ -288,7 +263,7 @@ def build_graph(
         A :class:`NeighborGraph` on CPU; neighbours in each row are sorted by
         increasing distance.
     """
-    feats = _as_feature_tensor("features", features)
+    feats = as_feature_matrix("features", features)
     n = feats.shape[0]
     if n < 2:
         raise ValueError(f"features must have at least 2 rows to have neighbours, got {n}.")
@@ -307,7 +282,7 @@ def self_graph(n_samples: int) -> NeighborGraph:
     With it, DGG's objective 1/2 sum_j w_ij [L(x_i) + L(x_i, x_j)] reduces to
     the plain ELBO L(x_i), because L(x_i, x_i) = L(x_i).
     """
-    n_samples = _check_positive_int("n_samples", n_samples)
+    n_samples = check_positive_int("n_samples", n_samples)
     return NeighborGraph(
         indices=torch.arange(n_samples, dtype=torch.int64)[:, None],
         weights=torch.ones((n_samples, 1), dtype=torch.float32),

@@ -1,0 +1,15 @@
+"""The book layer: what the notebooks call and nothing else does.
+
+- ``setup``: the first cell of every notebook (:func:`setup_book`), and :func:`savefig`;
+- ``runner``: ``make book`` and ``make book-check``;
+- ``plots``: pictures of a fitted estimator;
+- ``js_explorer``: the JS-between-rotated-Gaussians explorer of notebook 05.
+
+It may import the derivation and the model layer; neither imports it.
+"""
+from __future__ import annotations
+
+from .setup import DEVICES, QUICK_ENV, BookSettings, pick_device, quick_mode, savefig, seed_everything, setup_book
+
+__all__ = ["DEVICES", "QUICK_ENV", "BookSettings", "pick_device", "quick_mode", "savefig", "seed_everything",
+           "setup_book"]

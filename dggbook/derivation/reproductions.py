@@ -1,0 +1,107 @@
+"""Every reproduction of a misprint or of the public code's behaviour, kept apart from the correct library.
+
+Nothing in :mod:`dggbook.derivation` or :mod:`dggbook.model` uses these to
+compute a result; the checks (``expect="differ"``), the notebooks and the tests
+call them to show, with numbers, how each one departs from the derivation
+(DGG notes, "Where the paper, the blog and the public code disagree"):
+
+- :data:`PRINTED_COEFFICIENT`: term 2 of the paper's eq. (21) is printed with 1 where ½ is right;
+- :func:`blog_printed_pi`: the blog's π update, not normalised (DGG §4);
+- :func:`public_code_pi`: the public code's π update, ½ f2(μ̃_i) + Σ_j f2(μ̃_j) / (2J) (DGG §4);
+- :func:`public_code_row11_window`, :func:`public_code_gauss_weights`: the public code's
+  Gaussian weights, ``sigma = dist_temp[11]`` (DGG §5).
+
+The public code's *choices* that are sound options (J random neighbours of the
+top 100, uniform weights, its contrastive loss) stay in the model as options.
+"""
+from __future__ import annotations
+
+import torch
+
+from ..validation import as_float_tensor, check_ndim, same_kind_as_input
+from .pi_update import check_pi_inputs
+
+__all__ = ["PRINTED_COEFFICIENT", "blog_printed_pi", "public_code_pi", "public_code_row11_window",
+           "public_code_gauss_weights"]
+
+PRINTED_COEFFICIENT = 1.0  # term 2 of eq. (21) as printed; the derivation gives elbo.CORRECT_COEFFICIENT = ½
+
+
+def blog_printed_pi(gamma_self, gamma_neighbors, weights) -> torch.Tensor:
+    """The formula as the blog prints it: Σ_j w_ij γ_jk / Σ_j w_ij (γ_ik + γ_jk). Not normalised (DGG §4)."""
+    check_pi_inputs(gamma_self, gamma_neighbors, weights)
+    num = (weights[..., None] * gamma_neighbors).sum(1)
+    den = (weights[..., None] * (gamma_self[:, None, :] + gamma_neighbors)).sum(1)
+    return num / den
+
+
+def public_code_pi(gamma_self, gamma_neighbors) -> torch.Tensor:
+    """The public code's update π_i = ½ f2(μ̃_i) + Σ_j (1/(2J)) f2(μ̃_j) (DGG §4)."""
+    n_neighbors = gamma_neighbors.shape[1]
+    return 0.5 * gamma_self + gamma_neighbors.sum(1) / (2 * n_neighbors)
+
+
+def _check_public_code_batch(distances) -> tuple[torch.Tensor, bool]:
+    dist, was_numpy = as_float_tensor(distances)
+    check_ndim("distances", dist, 2)
+    if dist.shape[0] < 12:
+        raise ValueError(
+            f"distances must have at least 12 rows (a batch of >= 12 anchors) for row 11 to exist, "
+            f"got shape {tuple(dist.shape)}."
+        )
+    return dist, was_numpy
+
+
+def public_code_row11_window(distances):
+    """What ``sigma = dist_temp[11]`` evaluates to in the public DGG code (teaching only).
+
+    The code's ``compute_weight`` builds, for a mini-batch of B anchors, the
+    (B, 1+J) matrix of **squared** distances from each anchor to itself
+    (column 0, always 0) and to its J neighbours, sorts each row, and then
+    takes ``dist_temp[11]``. Indexing a 2-D tensor with one integer selects a
+    **row**: the sorted distances of the 12th anchor of the batch, a vector
+    across the 1+J columns. It is not "each sample's 11th-nearest distance".
+
+    Consequences (shown in a notebook):
+
+    * every anchor in the batch shares the same per-column "windows",
+      borrowed from whichever sample happens to be 12th in the batch;
+    * entry 0 of the returned vector is that anchor's self-distance, 0, so
+      the code's next step ``dist / sigma`` divides column 0 by zero
+      (0/0 = NaN);
+    * the values are squared distances, used without the 2 s^2 of DGG §5.
+
+    Args:
+        distances: (B, 1+J) squared distances with the self-distance in
+            column 0, B >= 12, as the public code lays them out.
+
+    Returns:
+        The (1+J,) vector ``sort(distances, dim=1)[11]``, same kind as the input.
+    """
+    dist, was_numpy = _check_public_code_batch(distances)
+    return same_kind_as_input(torch.sort(dist, dim=1).values[11], was_numpy)
+
+
+def public_code_gauss_weights(distances):
+    """The whole Gaussian branch of the public code's ``compute_weight`` (teaching only).
+
+    Reproduces, on the same (B, 1+J) layout as :func:`public_code_row11_window`:
+
+    1. ``scaled = distances / sigma`` with ``sigma`` the row-11 vector, so
+       column j of every row is divided by the same number; column 0 is
+       0/0 = NaN;
+    2. ``w = exp(-scaled)``;
+    3. column 0 (the self weight, NaN so far) is overwritten by the sum of the
+       other columns, which hides the NaN;
+    4. no normalisation (the line that would normalise is commented out in
+       the code), so rows do not sum to one and the ln p(x_i) terms of blog
+       step (3) do not cancel.
+
+    Returns:
+        (B, 1+J) weights, same kind as the input. Column 0 is the self weight.
+    """
+    dist, was_numpy = _check_public_code_batch(distances)
+    sigma = torch.sort(dist, dim=1).values[11]
+    weights = torch.exp(-(dist / sigma))
+    weights[:, 0] = weights[:, 1:].sum(dim=1)
+    return same_kind_as_input(weights, was_numpy)

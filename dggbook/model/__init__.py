@@ -1,0 +1,15 @@
+"""The model layer: data, the graph, the networks, pretraining, Algorithm 1 and the ``DGG`` estimator.
+
+Researchers build on this layer. It may use :mod:`dggbook.derivation` (the
+training loss is made of the functions the derivation checks) and never the
+book layer.
+
+- ``data``, ``metrics``: offline data sets; ACC, NMI, ARI;
+- ``graph``, ``siamese``: the neighbour graph (§5) and the Siamese embedding (eq. (19));
+- ``networks``, ``likelihoods``: f1, g, f2, the GMM; p(x|z) by name;
+- ``settings``: every default of pretraining and Algorithm 1, in one place;
+- ``pretrain``, ``algorithm1``: the initialisation (§7) and Algorithm 1;
+- ``estimator``, ``presets``: the scikit-learn estimator and its settings per data set;
+- ``cache``, ``runtime``: cached weights; device, mini-batches, the epoch loop.
+"""
+from __future__ import annotations

@@ -1,0 +1,146 @@
+"""Every setting of pretraining and Algorithm 1: its name, its default and its allowed values, once.
+
+Three places read these and none repeats them:
+
+- :class:`PretrainSettings` and :class:`TrainSettings`, the frozen records that
+  :func:`dggbook.model.pretrain.pretrain` and :func:`dggbook.model.algorithm1.train_dgg`
+  take (each checks its values when it is built);
+- :class:`dggbook.model.estimator.DGG`, whose parameter of the same name takes
+  its default from the field (``DGG.lr`` defaults to ``TrainSettings.lr``) and
+  whose ``_parameter_constraints`` are :func:`constraints_of` both records;
+- :func:`dggbook.model.presets.settings_for`, which only overrides values.
+
+A field name means one thing everywhere: ``pretrain_lr`` is the learning rate of
+pretraining in the settings, in the estimator and in the presets; ``lr`` is
+Algorithm 1's. Defaults are the public MNIST run (DGG notes §7).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from numbers import Integral, Real
+from typing import ClassVar
+
+from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
+
+from .likelihoods import LIKELIHOODS
+from .networks import PAPER_HIDDEN_DIMS
+
+__all__ = ["F2_INPUTS", "GMM_VARIANCES", "ModelSettings", "PretrainSettings", "TrainSettings", "constraints_of"]
+
+F2_INPUTS = ("mean", "sample")  # what f2 sees: mu~ (public MNIST code) or a sample z (the paper)
+GMM_VARIANCES = ("aggregate", "means")  # see dggbook.model.pretrain.init_gmm_from_kmeans
+
+POSITIVE_INT = Interval(Integral, 1, None, closed="left")
+COUNT = Interval(Integral, 0, None, closed="left")
+POSITIVE_REAL = Interval(Real, 0, None, closed="neither")
+NONNEGATIVE_REAL = Interval(Real, 0, None, closed="left")
+
+
+def _layer_sizes(name: str, sizes, *, allow_empty: bool) -> tuple:
+    """``sizes`` as a tuple of ints after checking every one is a positive int (and that there is one)."""
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
+        raise ValueError(f"{name} must be a tuple of positive ints (layer sizes), got {sizes!r}.")
+    sizes = tuple(sizes)
+    if not all(isinstance(v, Integral) and not isinstance(v, bool) and v >= 1 for v in sizes) or \
+            (not sizes and not allow_empty):
+        raise ValueError(f"{name} must be a tuple of positive ints (layer sizes), got {sizes!r}.")
+    return tuple(int(v) for v in sizes)
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """What pretraining and Algorithm 1 share: the observation model p(x|z) and f2's input."""
+
+    likelihood: str = "bernoulli"  # "bernoulli" (x in [0, 1]) or "gaussian" N(g(z), noise_var I)
+    noise_var: float = 1.0  # lambda of the Gaussian likelihood
+    f2_input: str = "mean"
+
+    CONSTRAINTS: ClassVar[dict] = {
+        "likelihood": [StrOptions(set(LIKELIHOODS))],
+        "noise_var": [POSITIVE_REAL],
+        "f2_input": [StrOptions(set(F2_INPUTS))],
+    }
+
+    def __post_init__(self):
+        validate_parameter_constraints(constraints_of(type(self)), dataclasses.asdict(self),
+                                       caller_name=type(self).__name__)
+
+
+def constraints_of(*records: type) -> dict:
+    """The allowed values of every field of ``records`` (scikit-learn's ``_parameter_constraints`` form)."""
+    merged: dict = {}
+    for record in records:
+        for klass in reversed(record.__mro__):
+            merged.update(vars(klass).get("CONSTRAINTS", {}))
+    return merged
+
+
+@dataclass(frozen=True)
+class PretrainSettings(ModelSettings):
+    """Everything that determines the pretrained weights (and hence their cache key); DGG notes §7."""
+
+    latent_dim: int = 10
+    hidden_dims: tuple = PAPER_HIDDEN_DIMS  # encoder D-h1-h2-h3-M, decoder its mirror
+    classifier_hidden_dims: tuple = ()  # f2: () is linear, as in the public MNIST code
+    layerwise_epochs: int = 50  # each SDAE layer pair, with dropout
+    autoencoder_epochs: int = 100  # the whole SDAE end to end
+    vae_epochs: int = 10  # f1 and g as a VAE with prior N(0, I)
+    classifier_epochs: int = 30  # f2 on the start's labels
+    pretrain_batch_size: int = 256
+    pretrain_lr: float = 1e-3
+    classifier_lr: float = 1e-2
+    corruption: float = 0.2  # the SDAE's dropout rate
+    kmeans_n_init: int = 10
+    gmm_variance: str = "aggregate"
+
+    CONSTRAINTS: ClassVar[dict] = {
+        "latent_dim": [POSITIVE_INT],
+        "hidden_dims": [tuple, list],  # of positive ints: checked in __post_init__
+        "classifier_hidden_dims": [tuple, list],
+        "layerwise_epochs": [COUNT],
+        "autoencoder_epochs": [COUNT],
+        "vae_epochs": [COUNT],
+        "classifier_epochs": [COUNT],
+        "pretrain_batch_size": [POSITIVE_INT],
+        "pretrain_lr": [POSITIVE_REAL],
+        "classifier_lr": [POSITIVE_REAL],
+        "corruption": [Interval(Real, 0, 1, closed="left")],
+        "kmeans_n_init": [POSITIVE_INT],
+        "gmm_variance": [StrOptions(set(GMM_VARIANCES))],
+    }
+
+    def __post_init__(self):
+        super().__post_init__()
+        object.__setattr__(self, "hidden_dims", _layer_sizes("hidden_dims", self.hidden_dims, allow_empty=False))
+        object.__setattr__(self, "classifier_hidden_dims",
+                           _layer_sizes("classifier_hidden_dims", self.classifier_hidden_dims, allow_empty=True))
+
+
+@dataclass(frozen=True)
+class TrainSettings(ModelSettings):
+    """Settings of Algorithm 1 (DGG notes §7): Adam with weight decay, lr x lr_decay every lr_decay_every epochs."""
+
+    epochs: int = 300
+    batch_size: int = 100  # anchors per step
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    lr_decay: float = 0.9
+    lr_decay_every: int = 10
+    n_neighbor_samples: int | None = None  # None: all J neighbours; S: S drawn in proportion to w_ij
+
+    CONSTRAINTS: ClassVar[dict] = {
+        "epochs": [COUNT],
+        "batch_size": [POSITIVE_INT],
+        "lr": [POSITIVE_REAL],
+        "weight_decay": [NONNEGATIVE_REAL],
+        "lr_decay": [Interval(Real, 0, 1, closed="right")],
+        "lr_decay_every": [POSITIVE_INT],
+        "n_neighbor_samples": [None, POSITIVE_INT],
+    }
+
+    def resume_key(self) -> dict:
+        """The settings a checkpoint must share to be resumed: all but ``epochs``."""
+        d = dataclasses.asdict(self)
+        d.pop("epochs")
+        return d
