@@ -34,8 +34,8 @@ from sklearn.mixture import GaussianMixture
 from dggbook.book import seed_everything
 from dggbook.model.data import load_dataset
 from dggbook.model.estimator import DGG
-from dggbook.model.presets import settings_for
 from dggbook.model.metrics import cluster_accuracy, clustering_scores
+from dggbook.model.presets import settings_for
 from dggbook.model.pretrain import build_networks, finetune_autoencoder, latent_means, pretrain_layerwise
 
 METHODS = ("dgg", "vade", "ae_gmm", "kmeans")

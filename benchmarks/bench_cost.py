@@ -25,27 +25,28 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from dggbook.model.runtime import minibatch_indices
+from dggbook.model.algorithm1 import elbo_of_pairs, initial_pi, make_optimizer, run_epoch
 from dggbook.model.data import load_dataset
-from dggbook.model.algorithm1 import TrainSettings, elbo_of_pairs, initial_pi, make_optimizer, run_epoch
 from dggbook.model.estimator import DGG
-from dggbook.model.presets import settings_for
 from dggbook.model.graph import build_graph
 from dggbook.model.metrics import clustering_scores
+from dggbook.model.presets import settings_for
 from dggbook.model.pretrain import pretrain
+from dggbook.model.runtime import run_epochs
+from dggbook.model.settings import TrainSettings
 
 
 def vae_epoch(networks, X, pi, optimizer, settings: TrainSettings) -> None:
     """One epoch of the plain ELBO L(x_i): the same terms and networks, no neighbours."""
     networks.train()
-    for anchors in minibatch_indices(X.shape[0], settings.batch_size, X.device):
+
+    def batch_loss(anchors):
         x = X[anchors]
         pair = elbo_of_pairs(networks, x, x, pi[anchors], likelihood=settings.likelihood,
                              noise_var=settings.noise_var, f2_input=settings.f2_input)
-        loss = -pair.terms.total.mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        return -pair.terms.total.mean()
+
+    run_epochs("VAE", optimizer, batch_loss, X.shape[0], settings.batch_size, 1, device=X.device)
 
 
 def time_epochs(networks, X, graph, settings: TrainSettings, repeats: int) -> dict:

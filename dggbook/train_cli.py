@@ -15,11 +15,10 @@ import sys
 import time
 from pathlib import Path
 
-from .environment import quick_mode
-from .model.runtime import DEVICES
-from .model.data import DATASET_NAMES
+from .environment import DEFAULT_TORCH_THREADS, quick_mode, versions
 from .model.cache import write_atomic
-from .environment import DEFAULT_TORCH_THREADS, versions
+from .model.data import DATASET_NAMES
+from .model.runtime import DEVICES
 from .paths import build_dir
 
 __all__ = ["add_train_arguments", "run_train"]
@@ -77,12 +76,12 @@ def run_train(args: argparse.Namespace) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .model.runtime import pick_device
+    from .book.plots import plot_latent_2d, plot_training_curves
     from .model.data import load_dataset
     from .model.estimator import DGG
-    from .model.presets import settings_for
-    from .book.plots import plot_latent_2d, plot_training_curves
     from .model.metrics import cluster_accuracy, clustering_scores
+    from .model.presets import settings_for
+    from .model.runtime import pick_device
 
     try:
         data = load_dataset(args.dataset, data_dir=args.data_dir)

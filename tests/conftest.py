@@ -1,5 +1,5 @@
 """Shared test set-up."""
-import dggbook  # noqa: F401  first, so the tests run on the pinned AVX2 kernels like the book and the CLI
+import dggbook  # noqa: F401, I001  first, so the tests run on the pinned AVX2 kernels like the book and the CLI
 import pytest
 import torch
 

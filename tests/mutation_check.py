@@ -24,25 +24,25 @@ ROOT = Path(__file__).resolve().parent.parent
 # name -> (file, the exact text to replace, its replacement)
 MUTATIONS = {
     "no gradient step in Algorithm 1": (
-        "dggbook/dgg.py", "        optimizer.step()\n        pi[anchors]", "        pass\n        pi[anchors]"),
+        "dggbook/model/algorithm1.py", "        optimizer.step()\n        pi[anchors]", "        pass\n        pi[anchors]"),
     "estimator trains on the self graph": (
-        "dggbook/estimator.py", "result = train_dgg(networks, Xt, graph,",
+        "dggbook/model/estimator.py", "result = train_dgg(networks, Xt, graph,",
         "result = train_dgg(networks, Xt, self_graph(X.shape[0]),"),
     "cross ELBO uses x_i's own posterior": (
-        "dggbook/dgg.py", "x_encoded = torch.cat([x_anchor, X[neighbor_indices.reshape(-1)]])",
+        "dggbook/model/algorithm1.py", "x_encoded = torch.cat([x_anchor, X[neighbor_indices.reshape(-1)]])",
         "x_encoded = torch.cat([x_anchor, x_anchor.repeat_interleave(S, dim=0)])"),
     "pi updated by the global average, not (31)": (
-        "dggbook/dgg.py",
+        "dggbook/model/algorithm1.py",
         "pi[anchors] = closed_form_pi(out.gamma_anchor, out.gamma_neighbors, out.neighbor_weights)",
         "pi[anchors] = out.gamma_anchor.mean(0).expand_as(pi[anchors])"),
     "neighbours sampled uniformly, not by w_ij": (
-        "dggbook/dgg.py", "draws = torch.multinomial(weights, n_samples, replacement=True)",
+        "dggbook/model/algorithm1.py", "draws = torch.multinomial(weights, n_samples, replacement=True)",
         "draws = torch.multinomial(torch.ones_like(weights), n_samples, replacement=True)"),
     "GMM prior parameters never updated": (
-        "dggbook/dgg.py", "torch.optim.Adam(networks.parameters(),",
+        "dggbook/model/algorithm1.py", "torch.optim.Adam(networks.parameters(),",
         "torch.optim.Adam([p for n, p in networks.named_parameters() if not n.startswith('gmm.')],"),
     "pretraining runs zero epochs of its second stage": (
-        "dggbook/pretrain.py", 'loss_fn, X, settings, settings.finetune_epochs, verbose)',
+        "dggbook/model/pretrain.py", "loss_fn, X, settings, settings.autoencoder_epochs, verbose)",
         'loss_fn, X, settings, 0, verbose)'),
 }
 

@@ -8,14 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from dggbook.derivation.reproductions import public_code_gauss_weights, public_code_row11_window
 from dggbook.derivation.affinity import (
     gaussian_weights,
     local_scaling_window,
     normalize_rows,
     uniform_weights,
 )
-
+from dggbook.derivation.reproductions import public_code_gauss_weights, public_code_row11_window
 
 # --- gaussian_weights ------------------------------------------------------
 

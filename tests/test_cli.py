@@ -1,8 +1,7 @@
 import json
 
-
-from dggbook.derivation import checks
 from dggbook.cli import main
+from dggbook.derivation import checks
 
 
 def test_check_table_passes(capsys):

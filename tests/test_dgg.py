@@ -2,8 +2,10 @@
 import numpy as np
 import pytest
 import torch
+from tiny_model import data, deterministic_posterior, tiny_networks
 
 from dggbook.derivation import elbo
+from dggbook.derivation.pi_update import update_pi
 from dggbook.model.algorithm1 import (
     TrainSettings,
     cluster_posterior,
@@ -13,9 +15,6 @@ from dggbook.model.algorithm1 import (
     train_dgg,
 )
 from dggbook.model.graph import NeighborGraph, build_graph, self_graph
-from dggbook.derivation.pi_update import update_pi
-from tiny_model import data, deterministic_posterior, tiny_networks
-
 
 
 def test_elbo_of_pairs_is_elbo_terms_with_the_neighbours_posterior_and_the_anchors_prior():

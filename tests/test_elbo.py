@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 import torch
 
-from dggbook.derivation.reproductions import PRINTED_COEFFICIENT
 from dggbook.derivation.elbo import (
     CORRECT_COEFFICIENT,
     bernoulli_log_likelihood,
@@ -15,6 +14,7 @@ from dggbook.derivation.elbo import (
     gaussian_log_likelihood,
 )
 from dggbook.derivation.gaussian import LOG_2PI, log_normal_diag
+from dggbook.derivation.reproductions import PRINTED_COEFFICIENT
 
 F64 = torch.float64
 

@@ -130,3 +130,24 @@ def test_importing_dggbook_first_pins_the_avx2_kernels():
     late = subprocess.run([sys.executable, "-c", "import torch, dggbook"], capture_output=True, text=True, env=env,
                           check=True)
     assert late.stderr == ""
+
+
+def first_library_import(path: Path) -> str:
+    """The first top-level import in ``path`` that is neither ``__future__`` nor the standard library."""
+    import ast
+
+    for node in ast.parse(path.read_text()).body:
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+            [node.module] if isinstance(node, ast.ImportFrom) and not node.level else []
+        for name in names:
+            root = name.split(".")[0]
+            if root != "__future__" and root not in sys.stdlib_module_names:
+                return root
+    return ""
+
+
+@pytest.mark.parametrize("script", [ROOT / "tests" / "conftest.py", *sorted((ROOT / "benchmarks").glob("*.py"))],
+                         ids=lambda p: p.name)
+def test_scripts_import_dggbook_before_torch(script):
+    """An import sorter that moves ``import dggbook`` below ``import torch`` silently unpins the kernels."""
+    assert first_library_import(script) in ("dggbook", "")  # "": the script imports no library itself

@@ -10,10 +10,8 @@ from sklearn.exceptions import NotFittedError
 import dggbook.model.algorithm1 as dgg_module
 from dggbook.model.data import make_blobs_data
 from dggbook.model.estimator import DGG
-from dggbook.model.presets import settings_for
 from dggbook.model.metrics import clustering_scores
-
-
+from dggbook.model.presets import settings_for
 
 FAST = dict(likelihood="gaussian", noise_var=0.01, latent_dim=4, hidden_dims=(32, 32, 64), n_neighbors=5,
             neighbor_selection="nearest", n_neighbor_samples=1, layerwise_epochs=3, autoencoder_epochs=30,

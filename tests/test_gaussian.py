@@ -6,7 +6,13 @@ import pytest
 import torch
 from torch.distributions import Independent, Normal, kl_divergence
 
-from dggbook.derivation.gaussian import LOG_2PI, entropy_normal_diag, expected_log_gaussian, kl_normal_diag, log_normal_diag
+from dggbook.derivation.gaussian import (
+    LOG_2PI,
+    entropy_normal_diag,
+    expected_log_gaussian,
+    kl_normal_diag,
+    log_normal_diag,
+)
 from dggbook.derivation.quadrature import gaussian_expectation
 
 

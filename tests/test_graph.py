@@ -1,4 +1,4 @@
-"""Tests for dggbook.model.graph: exact chunked kNN and the neighbour graph of DGG §5."""
+"""Tests for dggbook.model.graph: exact kNN (scikit-learn on the CPU, chunked torch for CUDA) and the graph of DGG §5."""
 import numpy as np
 import pytest
 import torch
@@ -12,8 +12,9 @@ def points():
     return np.random.default_rng(0).normal(size=(240, 6))
 
 
-def test_knn_equals_sklearn_brute_force(points):
-    idx, dist = nearest_neighbors(points, 9, chunk_size=50)
+@pytest.mark.parametrize("method", ["auto", "sklearn", "chunked"])
+def test_knn_equals_sklearn_brute_force(points, method):
+    idx, dist = nearest_neighbors(points, 9, chunk_size=50, method=method)
     ref_dist, ref_idx = NearestNeighbors(n_neighbors=9, algorithm="brute").fit(points).kneighbors()
     assert idx.dtype == torch.int64 and dist.dtype == torch.float32
     assert idx.shape == (240, 9)
@@ -21,8 +22,9 @@ def test_knn_equals_sklearn_brute_force(points):
     np.testing.assert_allclose(dist.numpy(), ref_dist, rtol=1e-6, atol=1e-6)
 
 
-def test_knn_in_float32_agrees_with_sklearn(points):
-    idx, dist = nearest_neighbors(torch.from_numpy(points.astype(np.float32)), 5)
+@pytest.mark.parametrize("method", ["auto", "chunked"])
+def test_knn_in_float32_agrees_with_sklearn(points, method):
+    idx, dist = nearest_neighbors(torch.from_numpy(points.astype(np.float32)), 5, method=method)
     ref_dist, ref_idx = NearestNeighbors(n_neighbors=5).fit(points).kneighbors()
     np.testing.assert_array_equal(idx.numpy(), ref_idx)
     np.testing.assert_allclose(dist.numpy(), ref_dist, rtol=1e-4, atol=1e-5)
@@ -30,15 +32,16 @@ def test_knn_in_float32_agrees_with_sklearn(points):
 
 @pytest.mark.parametrize("chunk_size", [1, 7, 64, 1000])
 def test_knn_does_not_depend_on_chunk_size(points, chunk_size):
-    ref_idx, ref_dist = nearest_neighbors(points, 6, chunk_size=240)
-    idx, dist = nearest_neighbors(points, 6, chunk_size=chunk_size)
+    ref_idx, ref_dist = nearest_neighbors(points, 6, chunk_size=240, method="chunked")
+    idx, dist = nearest_neighbors(points, 6, chunk_size=chunk_size, method="chunked")
     torch.testing.assert_close(idx, ref_idx)
     torch.testing.assert_close(dist, ref_dist)
 
 
-def test_knn_excludes_self_but_keeps_duplicates():
+@pytest.mark.parametrize("method", ["auto", "chunked"])
+def test_knn_excludes_self_but_keeps_duplicates(method):
     X = np.array([[0.0, 0.0], [0.0, 0.0], [5.0, 5.0], [9.0, 9.0]])
-    idx, dist = nearest_neighbors(X, 2)
+    idx, dist = nearest_neighbors(X, 2, method=method)
     assert (idx != torch.arange(4)[:, None]).all()
     assert idx[0, 0] == 1 and idx[1, 0] == 0
     assert dist[0, 0] == 0.0
@@ -57,6 +60,11 @@ def test_knn_excludes_self_but_keeps_duplicates():
 def test_knn_rejects_bad_input(X, k, argument):
     with pytest.raises(ValueError, match=argument):
         nearest_neighbors(X, k)
+
+
+def test_knn_rejects_an_unknown_method(points):
+    with pytest.raises(ValueError, match="method"):
+        nearest_neighbors(points, 3, method="annoy")
 
 
 def test_nearest_graph_has_uniform_rows_and_sorted_neighbours(points):

@@ -8,7 +8,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dggbook.derivation.gaussian import kl_normal_diag
-from dggbook.derivation.quadrature import LN2, log_mvn
 from dggbook.derivation.joint import (
     GaussianMixtureJoint,
     GaussianSoftmaxJoint,
@@ -18,6 +17,7 @@ from dggbook.derivation.joint import (
     kl_joint,
     kl_mixture,
 )
+from dggbook.derivation.quadrature import LN2, log_mvn
 from dggbook.derivation.tractable import LinearGaussianMixture
 
 N = 24  # quadrature nodes per dimension: plenty for these smooth integrands, fast enough for hypothesis

@@ -14,7 +14,6 @@ from dggbook.model.networks import (
 )
 
 
-
 def test_paper_architecture_sizes():
     enc = Encoder(784, 10)
     dec = Decoder(10, 784)

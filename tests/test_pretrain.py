@@ -3,11 +3,11 @@ import numpy as np
 import pytest
 import torch
 
-from dggbook.derivation import elbo
 from dggbook.book import seed_everything
+from dggbook.derivation import elbo
+from dggbook.derivation.gaussian import kl_normal_diag
 from dggbook.model.cache import CACHE_ENV, cache_key, data_fingerprint
 from dggbook.model.data import make_blobs_data
-from dggbook.derivation.gaussian import kl_normal_diag
 from dggbook.model.pretrain import (
     PretrainSettings,
     build_networks,
@@ -16,8 +16,6 @@ from dggbook.model.pretrain import (
     pretrain,
     pretrain_layerwise,
 )
-
-
 
 TINY = dict(latent_dim=3, hidden_dims=(16, 16, 32), layerwise_epochs=3, autoencoder_epochs=15, vae_epochs=3,
             classifier_epochs=60, pretrain_batch_size=32, likelihood="gaussian", noise_var=0.01)

@@ -49,3 +49,14 @@ def test_license_file_matches_the_spdx_expression():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["license"] == "MIT" and project["license-files"] == ["LICENSE"]
     assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+
+
+def test_the_wheel_ships_every_subpackage():
+    """A wheel built from pyproject.toml holds dggbook.derivation, .model and .book, not only dggbook."""
+    from fnmatch import fnmatch
+
+    find = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
+    packages = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "dggbook").rglob("__init__.py")}
+    assert {"dggbook", "dggbook.derivation", "dggbook.model", "dggbook.book"} <= packages
+    shipped = {p for p in packages if any(fnmatch(p, pattern) for pattern in find["include"])}
+    assert shipped == packages

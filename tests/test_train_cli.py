@@ -4,10 +4,9 @@ import json
 
 import pytest
 
-from dggbook.model.estimator import DGG
 from dggbook.cli import main
+from dggbook.model.estimator import DGG
 from dggbook.train_cli import add_train_arguments, run_train
-
 
 
 def parse(argv):

@@ -6,16 +6,15 @@ makes each mistake on purpose and lists the tests that go red (README,
 """
 import numpy as np
 import torch
+from tiny_model import data, deterministic_posterior, tiny_networks
 
 import dggbook.model.estimator as estimator_module
 from dggbook.book import seed_everything
-from dggbook.model.data import make_blobs_data
 from dggbook.model.algorithm1 import TrainSettings, cluster_posterior, graph_objective, sample_neighbors, train_dgg
+from dggbook.model.data import make_blobs_data
 from dggbook.model.estimator import DGG
 from dggbook.model.graph import build_graph
-from dggbook.model.pretrain import PretrainSettings, build_networks, finetune_autoencoder, pretrain
-from dggbook.model.pretrain import latent_means
-from tiny_model import data, deterministic_posterior, tiny_networks
+from dggbook.model.pretrain import PretrainSettings, build_networks, finetune_autoencoder, latent_means, pretrain
 
 
 def tiny():

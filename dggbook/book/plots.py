@@ -19,9 +19,9 @@ import numpy as np
 import torch
 from sklearn.decomposition import PCA
 
-from ..validation import check_ndim
 from ..model.likelihoods import decoder_mean
 from ..model.metrics import match_clusters
+from ..validation import check_ndim
 
 __all__ = [
     "TERM_TITLES",
@@ -130,6 +130,15 @@ def _colour_ids(labels, y, n_clusters):
     return mapping[labels], mapping
 
 
+def _latent_view(Z, labels, y, means, n_components: int, max_points: int | None, random_state: int):
+    """What both latent plots draw: the PCA projection, colour ids matched to classes, the points shown."""
+    labels = np.asarray(labels)
+    n_clusters = len(means) if means is not None else int(labels.max()) + 1
+    P, P_means, explained = project_latent(Z, means, n_components, random_state)
+    colour_pred, mapping = _colour_ids(labels, y, n_clusters)
+    return P, P_means, explained, colour_pred, mapping, _subsample(len(P), max_points, random_state)
+
+
 def plot_latent_2d(Z, labels, y=None, means=None, *, title: str = "", max_points: int | None = 20000,
                    random_state: int = 0):
     """PCA of mu~ coloured by predicted cluster and (if ``y``) by true class; GMM means mu_k as stars.
@@ -140,11 +149,8 @@ def plot_latent_2d(Z, labels, y=None, means=None, *, title: str = "", max_points
     """
     import matplotlib.pyplot as plt
 
-    labels = np.asarray(labels)
-    n_clusters = len(means) if means is not None else int(labels.max()) + 1
-    P, P_means, explained = project_latent(Z, means, 2, random_state)
-    colour_pred, mapping = _colour_ids(labels, y, n_clusters)
-    shown = _subsample(len(P), max_points, random_state)
+    P, P_means, explained, colour_pred, mapping, shown = _latent_view(Z, labels, y, means, 2, max_points,
+                                                                      random_state)
     cmap = plt.get_cmap("tab10" if max(mapping.max(), 0 if y is None else np.max(y)) < 10 else "tab20")
     panels = [("predicted cluster", colour_pred)] + ([("true class", np.asarray(y))] if y is not None else [])
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.6), squeeze=False)
@@ -184,11 +190,8 @@ def plot_latent_3d(Z, labels, y=None, means=None, *, title: str = "", max_points
     from plotly.colors import qualitative
     from plotly.subplots import make_subplots
 
-    labels = np.asarray(labels)
-    n_clusters = len(means) if means is not None else int(labels.max()) + 1
-    P, P_means, explained = project_latent(Z, means, 3, random_state)
-    colour_pred, mapping = _colour_ids(labels, y, n_clusters)
-    shown = _subsample(len(P), max_points, random_state)
+    P, P_means, explained, colour_pred, mapping, shown = _latent_view(Z, labels, y, means, 3, max_points,
+                                                                      random_state)
     palette = qualitative.D3 + qualitative.Alphabet
     panels = [("predicted cluster", colour_pred, labels)]
     if y is not None:

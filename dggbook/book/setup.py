@@ -18,6 +18,7 @@ from ..environment import DEFAULT_TORCH_THREADS, QUICK_ENV, check_threads, descr
 from ..model.runtime import DEVICES, pick_device  # noqa: F401  (re-exported for notebooks)
 from ..paths import FIGURES_ENV, figures_dir, project_root  # noqa: F401  (FIGURES_ENV: public name)
 
+
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch (CPU and CUDA) from one integer."""
     random.seed(seed)

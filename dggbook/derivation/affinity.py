@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import numbers
 
-import numpy as np
 import torch
 
 from ..validation import (
@@ -77,11 +76,11 @@ def gaussian_weights(sq_distances, window, *, normalize: bool = True):
     Returns:
         (N, J) weights, same kind (tensor / array) as ``sq_distances``.
 
-    Numerics: with ``normalize=True`` each row's smallest distance is
-    subtracted before the exponential (the shift cancels in the ratio), so the
-    nearest neighbour always gets exp(0) = 1 before normalising and no row can
-    underflow to all zeros. With ``normalize=False`` the raw kernel is
-    returned and may underflow for large d / s.
+    Numerics: with ``normalize=True`` the row is ``torch.softmax`` of
+    -d_ij^2 / (2 s_i^2), which subtracts the row's largest logit (its nearest
+    neighbour's) before the exponential, so no row can underflow to all zeros.
+    With ``normalize=False`` the raw kernel is returned and may underflow for
+    large d / s.
     """
     d2, was_numpy = as_float_tensor(sq_distances)
     check_ndim("sq_distances", d2, 2)
@@ -90,12 +89,8 @@ def gaussian_weights(sq_distances, window, *, normalize: bool = True):
     if d2.shape[1] == 0:
         raise ValueError("sq_distances has no columns; every row needs at least one neighbour.")
     s = _window_column(window, d2.shape[0], d2)
-    if normalize:
-        shifted = d2 - d2.min(dim=1, keepdim=True).values
-        kernel = torch.exp(-shifted / (2.0 * s**2))
-        result = kernel / kernel.sum(dim=1, keepdim=True)
-    else:
-        result = torch.exp(-d2 / (2.0 * s**2))
+    logits = -d2 / (2.0 * s**2)
+    result = torch.softmax(logits, dim=1) if normalize else torch.exp(logits)
     return same_kind_as_input(result, was_numpy)
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from ..validation import check_covariance, check_finite
 from .quadrature import LN2, MAX_DIM, gaussian_nodes, log_mvn
 
+
 def _softplus(t: np.ndarray) -> np.ndarray:
     return np.logaddexp(0.0, t)
 

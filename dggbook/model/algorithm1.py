@@ -34,12 +34,12 @@ import numpy as np
 import torch
 
 from ..derivation import elbo
-from .runtime import map_in_batches, minibatch_indices, progress
+from ..derivation.pi_update import update_pi
 from .cache import load_cached, save_atomic
 from .likelihoods import reconstruction_log_likelihood
 from .networks import DGGNetworks, reparameterize
+from .runtime import map_in_batches, minibatch_indices, progress
 from .settings import TrainSettings
-from ..derivation.pi_update import update_pi
 
 __all__ = [
     "TrainSettings", "TrainResult", "TERM_NAMES", "elbo_of_pairs", "sample_neighbors", "graph_objective",

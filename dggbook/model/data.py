@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..validation import check_finite, check_ndim, check_unit_interval
 from ..paths import project_root
+from ..validation import check_finite, check_ndim, check_unit_interval
 
 __all__ = [
     "Dataset",

@@ -31,15 +31,14 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Cluster
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .runtime import map_in_batches
-from ..validation import check_unit_interval
-from .runtime import DEVICES, pick_device
-from .cache import cache_file, cache_key, data_fingerprint, load_cached, resolve_cache_dir, save_atomic
 from ..environment import DEFAULT_TORCH_THREADS, torch_seeded, torch_threads
+from ..validation import check_unit_interval
 from .algorithm1 import cluster_posterior, train_dgg
+from .cache import cache_file, cache_key, data_fingerprint, load_cached, resolve_cache_dir, save_atomic
 from .graph import SELECTIONS, WEIGHTINGS, NeighborGraph, build_graph, self_graph
 from .networks import DGGNetworks
 from .pretrain import build_networks, pretrain
+from .runtime import DEVICES, map_in_batches, pick_device
 from .settings import COUNT, POSITIVE_INT, PretrainSettings, TrainSettings, constraints_of
 from .siamese import SiameseNet, embed, train_siamese
 

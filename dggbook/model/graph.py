@@ -1,4 +1,4 @@
-"""The neighbour graph N(i) and its weights w_ij (DGG §5), in O(chunk * N) memory.
+"""The neighbour graph N(i) and its weights w_ij (DGG §5).
 
 DGG connects each sample x_i to J neighbours and weights them by w_ij with
 rows summing to one. The public code finds the top-100 neighbours in the
@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from sklearn.neighbors import NearestNeighbors
 
-from ..validation import as_feature_matrix, check_finite, check_ndim, check_positive_int
 from ..derivation.affinity import gaussian_weights, local_scaling_window, uniform_weights
+from ..validation import as_feature_matrix, check_finite, check_ndim, check_positive_int
 from .runtime import pick_device
 
 __all__ = ["NeighborGraph", "nearest_neighbors", "graph_from_neighbors", "build_graph", "self_graph"]
@@ -27,23 +28,29 @@ SELECTIONS = ("nearest", "random_top")
 WEIGHTINGS = ("uniform", "gaussian", "local_scaling")
 
 
-def nearest_neighbors(X, k: int, *, chunk_size: int = 2048, device="cpu") -> tuple[torch.Tensor, torch.Tensor]:
+KNN_METHODS = ("auto", "sklearn", "chunked")
+
+
+def nearest_neighbors(X, k: int, *, chunk_size: int = 2048, device="cpu", method: str = "auto",
+                      ) -> tuple[torch.Tensor, torch.Tensor]:
     """Exact Euclidean k nearest neighbours of every row of ``X``, self excluded.
 
-    Distances are computed a chunk of rows at a time with
-    ||a - b||^2 = ||a||^2 - 2 a.b + ||b||^2 (clamped at 0) and reduced with
-    ``torch.topk``, so memory is O(chunk_size * N) rather than O(N^2).
-    The arithmetic follows ``X``'s dtype: float64 input is searched in
-    float64, anything else in float32.
+    On the CPU this is scikit-learn's :class:`~sklearn.neighbors.NearestNeighbors`
+    (a k-d tree in low dimensions, blocked brute force in high ones). On CUDA
+    (``method="chunked"``) the distances are computed a chunk of rows at a time, ||a - b||^2 = ||a||^2 -
+    2 a.b + ||b||^2 (clamped at 0), and reduced with ``torch.topk``: memory
+    O(chunk_size * N), not O(N^2). float64 input is searched in float64.
 
     Self is excluded by index, so an exact duplicate of x_i is still found as
-    a neighbour at distance 0.
+    a neighbour at distance 0. Among equal distances the order is the backend's.
 
     Args:
         X: (N, D) features, tensor or array.
         k: neighbours per row, 1 <= k < N.
-        chunk_size: rows per chunk; lower it if memory is short.
+        chunk_size: rows per chunk of the chunked search; lower it if memory is short.
         device: where to compute ("cpu", "cuda", "auto"); results come back on CPU.
+        method: "auto" (scikit-learn on the CPU, chunked on CUDA), "sklearn" (CPU only) or
+            "chunked" (either device; the tests run the CUDA code path on the CPU with it).
 
     Returns:
         ``(indices, distances)``: (N, k) int64 and (N, k) float32 CPU tensors,
@@ -54,8 +61,19 @@ def nearest_neighbors(X, k: int, *, chunk_size: int = 2048, device="cpu") -> tup
     k = check_positive_int("k", k, upper=n - 1, upper_text="N - 1, since self is excluded")
     chunk_size = check_positive_int("chunk_size", chunk_size)
     dev = pick_device(device)
+    if method not in KNN_METHODS:
+        raise ValueError(f"method must be one of {KNN_METHODS}, got {method!r}.")
+    if method == "sklearn" and dev.type != "cpu":
+        raise ValueError(f"method='sklearn' runs on the CPU only, got device={device!r}; use method='auto'.")
+    if method == "sklearn" or (method == "auto" and dev.type == "cpu"):
+        distances, indices = NearestNeighbors(n_neighbors=k).fit(feats.numpy()).kneighbors()  # no X: self excluded
+        return torch.from_numpy(indices.astype(np.int64)), torch.from_numpy(distances.astype(np.float32))
+    return _nearest_neighbors_chunked(feats.to(dev), k, chunk_size)
 
-    feats = feats.to(dev)
+
+def _nearest_neighbors_chunked(feats: torch.Tensor, k: int, chunk_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The torch search of :func:`nearest_neighbors` (CUDA's): one (chunk, N) block of squared distances at a time."""
+    n, dev = feats.shape[0], feats.device
     sq_norms = (feats * feats).sum(dim=1)
     indices = torch.empty((n, k), dtype=torch.int64)
     distances = torch.empty((n, k), dtype=torch.float32)

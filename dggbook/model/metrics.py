@@ -2,13 +2,15 @@
 
 Cluster ids are arbitrary, so accuracy first matches predicted clusters to
 true classes one-to-one so as to maximise agreement (the Hungarian algorithm,
-``scipy.optimize.linear_sum_assignment``) and then counts matches.
+``scipy.optimize.linear_sum_assignment``, on scikit-learn's ``contingency_matrix``)
+and then counts matches.
 """
 from __future__ import annotations
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+from sklearn.metrics.cluster import contingency_matrix
 
 from ..validation import check_ndim
 
@@ -32,10 +34,9 @@ def _check_labelings(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
     return true, pred
 
 
-def _matched_contingency(pred_codes: np.ndarray, n_clusters: int, true_codes: np.ndarray, n_classes: int):
-    """Contingency table counts[k, c] and its one-to-one matching of most agreement (Hungarian)."""
-    counts = np.zeros((n_clusters, n_classes), dtype=np.int64)
-    np.add.at(counts, (pred_codes.reshape(-1), true_codes.reshape(-1)), 1)
+def _matched_contingency(pred: np.ndarray, true: np.ndarray):
+    """Contingency table counts[k, c] (cluster k of sorted unique ``pred``, class c) and its Hungarian matching."""
+    counts = contingency_matrix(pred, true)
     rows, cols = linear_sum_assignment(counts, maximize=True)
     return counts, rows, cols
 
@@ -49,9 +50,7 @@ def cluster_accuracy(y_true, y_pred) -> float:
     count as wrong. Labels may be any values (ints, strings).
     """
     true, pred = _check_labelings(y_true, y_pred)
-    true_ids, true_codes = np.unique(true, return_inverse=True)
-    pred_ids, pred_codes = np.unique(pred, return_inverse=True)
-    counts, rows, cols = _matched_contingency(pred_codes, pred_ids.size, true_codes, true_ids.size)
+    counts, rows, cols = _matched_contingency(pred, true)
     return float(counts[rows, cols].sum() / true.shape[0])
 
 
@@ -71,11 +70,11 @@ def match_clusters(y_true, y_pred, n_clusters: int | None = None) -> np.ndarray:
         raise ValueError(f"y_pred has cluster id {int(pred.max())}, not below n_clusters={K}.")
     if not np.issubdtype(true.dtype, np.integer):
         raise ValueError(f"y_true must hold integer class labels, got dtype {true.dtype}.")
-    classes, true_codes = np.unique(true, return_inverse=True)
-    _, rows, cols = _matched_contingency(pred, K, true_codes, classes.size)
+    classes = np.unique(true)
+    _, rows, cols = _matched_contingency(pred, true)  # rows index the clusters present, np.unique(pred)
     mapping = np.empty(K, dtype=np.int64)
-    mapping[rows] = classes[cols]
-    unmatched = np.setdiff1d(np.arange(K), rows)
+    mapping[np.unique(pred)[rows]] = classes[cols]
+    unmatched = np.setdiff1d(np.arange(K), np.unique(pred)[rows])
     mapping[unmatched] = int(classes.max()) + 1 + np.arange(unmatched.size)
     return mapping
 

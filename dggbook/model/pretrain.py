@@ -25,11 +25,11 @@ import torch.nn.functional as F
 from sklearn.cluster import KMeans
 
 from ..derivation import elbo
-from .runtime import map_in_batches, pick_device, run_epochs
 from ..environment import torch_seeded
 from .cache import cache_file, cache_key, data_fingerprint, load_cached, resolve_cache_dir, save_atomic
 from .likelihoods import reconstruction_log_likelihood
 from .networks import DGGNetworks, reparameterize
+from .runtime import map_in_batches, pick_device, run_epochs
 from .settings import PretrainSettings
 
 __all__ = [

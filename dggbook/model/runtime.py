@@ -7,7 +7,6 @@ from typing import Callable, Iterator
 import torch
 from tqdm.auto import tqdm
 
-
 DEVICES = ("auto", "cpu", "cuda")  # the names the estimator and the CLI accept
 
 

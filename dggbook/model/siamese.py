@@ -23,9 +23,8 @@ import torch
 from torch import nn
 
 from ..validation import as_feature_matrix, check_ndim, check_positive_int, check_positive_number, check_shape
-from .runtime import pick_device
 from .graph import nearest_neighbors
-from .runtime import run_epochs
+from .runtime import pick_device, run_epochs
 
 __all__ = ["contrastive_loss", "make_pairs", "SiameseNet", "train_siamese", "embed"]
 

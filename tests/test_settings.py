@@ -1,0 +1,58 @@
+"""One source of defaults: dggbook.model.settings; the estimator and the presets only read it."""
+import dataclasses
+import inspect
+
+import pytest
+
+from dggbook.model.estimator import DGG
+from dggbook.model.presets import settings_for
+from dggbook.model.settings import ModelSettings, PretrainSettings, TrainSettings, constraints_of
+
+RECORDS = (PretrainSettings, TrainSettings)
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=lambda r: r.__name__)
+def test_every_setting_is_an_estimator_parameter_with_the_same_default(record):
+    params = inspect.signature(DGG).parameters
+    for field in dataclasses.fields(record):
+        assert field.name in params, f"{record.__name__}.{field.name} cannot be reached from DGG"
+        assert params[field.name].default == field.default, field.name
+
+
+def test_every_setting_has_its_allowed_values_and_the_estimator_uses_them():
+    for record in RECORDS:
+        assert set(constraints_of(record)) == {f.name for f in dataclasses.fields(record)}
+    for name, allowed in constraints_of(*RECORDS).items():
+        assert DGG._parameter_constraints[name] is allowed
+
+
+def test_the_estimator_passes_each_parameter_to_its_setting():
+    changed = dict(likelihood="gaussian", noise_var=0.3, f2_input="sample", latent_dim=4, hidden_dims=[8, 8],
+                   classifier_hidden_dims=(5,), layerwise_epochs=1, autoencoder_epochs=2, vae_epochs=3,
+                   classifier_epochs=4, pretrain_batch_size=17, pretrain_lr=0.02, classifier_lr=0.03, corruption=0.1,
+                   kmeans_n_init=3, gmm_variance="means", epochs=5, batch_size=19, lr=0.04, weight_decay=0.0,
+                   lr_decay=0.5, lr_decay_every=7, n_neighbor_samples=2)
+    est = DGG(3, **changed)
+    built = {**dataclasses.asdict(est.pretrain_settings()), **dataclasses.asdict(est.train_settings())}
+    assert built == {**changed, "hidden_dims": (8, 8)}
+
+
+@pytest.mark.parametrize("quick", [True, False])
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+@pytest.mark.parametrize("dataset", ["digits", "mnist", "blobs"])
+def test_presets_only_set_estimator_parameters(dataset, device, quick):
+    preset = settings_for(dataset, device, quick=quick)
+    assert set(preset) <= set(DGG().get_params())
+    DGG(**preset).train_settings(), DGG(**preset).pretrain_settings()  # and their values are allowed
+
+
+@pytest.mark.parametrize("record, field, value", [
+    (PretrainSettings, "corruption", 1.0), (PretrainSettings, "gmm_variance", "median"),
+    (PretrainSettings, "kmeans_n_init", 0), (PretrainSettings, "hidden_dims", (16, 0)),
+    (PretrainSettings, "hidden_dims", ()), (PretrainSettings, "autoencoder_epochs", 2.5),
+    (TrainSettings, "lr_decay", 0.0), (TrainSettings, "lr_decay_every", 0), (TrainSettings, "n_neighbor_samples", 0),
+    (ModelSettings, "likelihood", "poisson"), (TrainSettings, "noise_var", 0.0), (TrainSettings, "f2_input", "z"),
+])
+def test_a_bad_setting_fails_at_once_naming_the_field(record, field, value):
+    with pytest.raises(ValueError, match=field):
+        record(**{field: value})
