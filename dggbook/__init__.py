@@ -36,6 +36,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "DGG": "dggbook.model.estimator",
+    "VaDE": "dggbook.model.vade",
     "load_dataset": "dggbook.model.data",
     "build_graph": "dggbook.model.graph",
     "clustering_scores": "dggbook.model.metrics",
@@ -53,6 +54,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "DGG",
+    "VaDE",
     "LinearGaussianMixture",
     "bernoulli_log_likelihood",
     "build_graph",

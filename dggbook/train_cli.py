@@ -19,6 +19,7 @@ from .environment import DEFAULT_TORCH_THREADS, quick_mode, versions
 from .model.cache import write_atomic
 from .model.data import DATASET_NAMES
 from .model.runtime import DEVICES
+from .model.start import STARTS
 from .paths import build_dir
 
 __all__ = ["add_train_arguments", "run_train"]
@@ -62,6 +63,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     parser.add_argument("--out", type=Path, default=None, help="output folder (default build/runs/<dataset>-seed<N>)")
     parser.add_argument("--quick", action="store_true", help="tiny settings (also on when DGGBOOK_QUICK is set)")
     parser.add_argument("--epochs", type=_count(1), default=None, help="override the preset's number of DGG epochs")
+    parser.add_argument("--init", choices=STARTS, default=None,
+                        help="starting partition of the latent means: kmeans (the paper), gmm or umap "
+                             "(default: the preset's; README, 'Measured results')")
     parser.add_argument("--threads", type=_count(1), default=DEFAULT_TORCH_THREADS,
                         help=f"torch CPU threads (default {DEFAULT_TORCH_THREADS}, the fastest on a shared machine; "
                              "README, 'Threads')")
@@ -93,6 +97,8 @@ def run_train(args: argparse.Namespace) -> int:
     settings = settings_for(args.dataset, device, quick)
     if args.epochs is not None:
         settings["epochs"] = args.epochs
+    if args.init is not None:
+        settings["init"] = args.init
     settings["cache_dir"] = not args.no_cache  # True: $DGGBOOK_CACHE or build/cache/ (the estimator's is opt-in)
     out = args.out or build_dir() / "runs" / f"{args.dataset}-seed{args.seed}"
 
@@ -107,7 +113,7 @@ def run_train(args: argparse.Namespace) -> int:
                "device": device.type, "quick": quick, "n_samples": data.n_samples,
                "stage_seconds": {k: round(v, 2) for k, v in model.stage_seconds_.items()},
                "pretrain_from_cache": model.pretrain_from_cache_, "resumed_from_epoch": model.resumed_from_epoch_,
-               "kmeans_start_acc": cluster_accuracy(data.y, model.pretrain_labels_),
+               "start_acc": cluster_accuracy(data.y, model.start_labels_), "f2_agreement": model.f2_agreement_,
                "torch_threads": args.threads, "versions": versions()}
     # Written only now, after a successful fit, and atomically: no partial outputs.
     text = json.dumps(metrics, indent=2) + "\n"

@@ -27,8 +27,38 @@ def test_every_method_reports_every_seed(bench, tmp_path, capsys):
     for method, rows in results.items():
         assert [r["seed"] for r in rows] == [0, 1]
         assert all(r["acc"] >= 0.5 and r["nmi"] >= 0.5 for r in rows), (method, rows)  # chance: 0.1
-        assert ("start_acc" in rows[0]) == (method in ("dgg", "vade"))
+        assert ("start_acc" in rows[0]) == (method not in ("ae_gmm", "kmeans"))
     assert all(r["acc"] > r["start_acc"] for r in results["dgg"]), "Algorithm 1 should improve on its start"
     assert json.loads(out.read_text()) == json.loads(json.dumps(results))
     table = capsys.readouterr().out
     assert "| DGG" in table and "±" in table
+
+
+GPU_SCRIPT = SCRIPT.parent / "bench_gpu.py"
+
+
+@pytest.fixture(scope="module")
+def bench_gpu():
+    spec = importlib.util.spec_from_file_location("bench_gpu", GPU_SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_gpu_check_runs_its_cuda_code_path_on_the_cpu(bench_gpu, tmp_path):
+    """The same quick fit, kNN and Algorithm 1 epochs as on a GPU, on 300 rows, so the script is known to run."""
+    out = tmp_path / "gpu.json"
+    assert bench_gpu.main(["--device", "cpu", "--n-samples", "300", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["n_samples"] == 300 and report["quick_fit"]["acc"] > 0.5
+    epochs = report["algorithm1"]
+    assert {"knn_seconds", "S=1", "S=J=20"} <= set(epochs)
+    assert all(epochs[k]["epoch_seconds"] > 0 for k in ("S=1", "S=J=20"))
+
+
+def test_the_gpu_check_stops_with_one_line_without_cuda(bench_gpu, capsys):
+    if bench_gpu.torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    assert bench_gpu.main(["--device", "cuda"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "CUDA is not available" in err

@@ -58,7 +58,7 @@ def test_rng_use_outside_dggbook_does_not_change_the_result(blobs):
     np.random.rand(1000), torch.rand(1000), __import__("random").random()  # a user's own cells in between
     b = DGG(4, **FAST, random_state=3).fit(X)
     np.testing.assert_array_equal(a.labels_, b.labels_)
-    np.testing.assert_array_equal(a.pretrain_labels_, b.pretrain_labels_)
+    np.testing.assert_array_equal(a.start_labels_, b.start_labels_)
     assert a.history_[-1]["total"] == b.history_[-1]["total"]
 
 

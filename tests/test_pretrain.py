@@ -12,7 +12,7 @@ from dggbook.model.pretrain import (
     PretrainSettings,
     build_networks,
     finetune_autoencoder,
-    init_gmm_from_kmeans,
+    init_gmm_from_labels,
     pretrain,
     pretrain_layerwise,
 )
@@ -49,14 +49,15 @@ def test_vae_loss_is_the_one_cluster_elbo():
 
 
 @pytest.mark.parametrize("variance", ["means", "aggregate"])
-def test_gmm_init_uses_kmeans_centres_and_unbiased_variances(blobs, variance):
+def test_gmm_init_uses_each_clusters_mean_and_unbiased_variance(blobs, variance):
     seed_everything(0)
     settings = PretrainSettings(**TINY, gmm_variance=variance)
     net = build_networks(blobs.n_features, 3, settings)
     with torch.no_grad():  # spread the untrained latent so no variance hits the 1e-6 floor
         net.encoder.mean_head.weight.mul_(30.0)
     X = torch.as_tensor(blobs.X)
-    labels = init_gmm_from_kmeans(net, X, settings, random_state=0)
+    labels = np.arange(len(blobs.X)) % 3  # any partition: the prior follows it
+    init_gmm_from_labels(net, X, labels, settings)
     with torch.no_grad():
         mu, logvar = net.encoder(X)
     Z, post_var = mu.double().numpy(), logvar.exp().double().numpy()
@@ -75,18 +76,20 @@ def test_pretrain_end_to_end_and_cache(blobs, tmp_path):
     assert not first.from_cache
     files = list(tmp_path.glob("pretrain-blobs-*.pt"))
     assert len(files) == 1
-    # f2 reproduces the k-means labels it was trained on, and k-means finds the blobs.
+    # f2 reproduces the k-means labels it was trained on, and says so.
     with torch.no_grad():
         X = torch.as_tensor(blobs.X)
         f2_labels = first.networks.classifier(first.networks.encoder(X)[0]).argmax(1).numpy()
-    assert (f2_labels == first.kmeans_labels).mean() > 0.95
+    assert (f2_labels == first.start_labels).mean() > 0.95
+    assert first.f2_agreement == pytest.approx((f2_labels == first.start_labels).mean())
     assert set(first.history) == {"layerwise", "autoencoder", "vae", "classifier"}
 
     second = pretrain(blobs.X, 3, settings, random_state=0, device="cpu", dataset_name="blobs", cache_dir=tmp_path)
     assert second.from_cache
     for key, value in first.networks.state_dict().items():
         torch.testing.assert_close(second.networks.state_dict()[key], value)
-    np.testing.assert_array_equal(second.kmeans_labels, first.kmeans_labels)
+    np.testing.assert_array_equal(second.start_labels, first.start_labels)
+    assert second.f2_agreement == first.f2_agreement
 
     # A fresh run with caching off reproduces the cached weights (stages reseed from the seed).
     fresh = pretrain(blobs.X, 3, settings, random_state=0, device="cpu", cache_dir=False)
@@ -124,3 +127,14 @@ def test_no_cache_without_a_seed(blobs, tmp_path):
 def test_bad_settings_raise(bad):
     with pytest.raises(ValueError):
         PretrainSettings(**bad)
+
+
+def test_f2s_size_does_not_change_the_pretrained_autoencoder_or_the_start(blobs):
+    """Paired comparisons: a bigger f2 must not shift the random draws of the stages before it."""
+    linear = pretrain(blobs.X, 3, PretrainSettings(**TINY), random_state=0, device="cpu", cache_dir=False)
+    wider = pretrain(blobs.X, 3, PretrainSettings(**TINY, classifier_hidden_dims=(32,)), random_state=0,
+                     device="cpu", cache_dir=False)
+    for name in ("encoder", "decoder"):
+        for key, value in getattr(linear.networks, name).state_dict().items():
+            torch.testing.assert_close(getattr(wider.networks, name).state_dict()[key], value)
+    np.testing.assert_array_equal(linear.start_labels, wider.start_labels)

@@ -30,7 +30,7 @@ def test_the_estimator_passes_each_parameter_to_its_setting():
     changed = dict(likelihood="gaussian", noise_var=0.3, f2_input="sample", latent_dim=4, hidden_dims=[8, 8],
                    classifier_hidden_dims=(5,), layerwise_epochs=1, autoencoder_epochs=2, vae_epochs=3,
                    classifier_epochs=4, pretrain_batch_size=17, pretrain_lr=0.02, classifier_lr=0.03, corruption=0.1,
-                   kmeans_n_init=3, gmm_variance="means", epochs=5, batch_size=19, lr=0.04, weight_decay=0.0,
+                   init="gmm", start_n_init=3, umap_components=3, umap_neighbors=5, gmm_variance="means", epochs=5, batch_size=19, lr=0.04, weight_decay=0.0,
                    lr_decay=0.5, lr_decay_every=7, n_neighbor_samples=2)
     est = DGG(3, **changed)
     built = {**dataclasses.asdict(est.pretrain_settings()), **dataclasses.asdict(est.train_settings())}
@@ -48,7 +48,8 @@ def test_presets_only_set_estimator_parameters(dataset, device, quick):
 
 @pytest.mark.parametrize("record, field, value", [
     (PretrainSettings, "corruption", 1.0), (PretrainSettings, "gmm_variance", "median"),
-    (PretrainSettings, "kmeans_n_init", 0), (PretrainSettings, "hidden_dims", (16, 0)),
+    (PretrainSettings, "start_n_init", 0), (PretrainSettings, "init", "spectral"),
+    (PretrainSettings, "umap_neighbors", 1), (PretrainSettings, "hidden_dims", (16, 0)),
     (PretrainSettings, "hidden_dims", ()), (PretrainSettings, "autoencoder_epochs", 2.5),
     (TrainSettings, "lr_decay", 0.0), (TrainSettings, "lr_decay_every", 0), (TrainSettings, "n_neighbor_samples", 0),
     (ModelSettings, "likelihood", "poisson"), (TrainSettings, "noise_var", 0.0), (TrainSettings, "f2_input", "z"),

@@ -1,4 +1,4 @@
-"""scikit-learn's own estimator checks, run on DGG at tiny settings (about 6 s for the 50 checks).
+"""scikit-learn's own estimator checks, run on DGG and VaDE at tiny settings (a few seconds each).
 
 Expected failures, each with its reason, are listed below and in the README
 ("The estimator follows scikit-learn's conventions"). ``xfail_strict`` makes a listed check that starts
@@ -7,6 +7,7 @@ passing fail the suite, so the list cannot go stale.
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from dggbook.model.estimator import DGG
+from dggbook.model.vade import VaDE
 
 TINY = dict(likelihood="gaussian", noise_var=0.05, latent_dim=2, hidden_dims=(16, 16, 32), n_neighbors=3,
             neighbor_selection="nearest", n_neighbor_samples=1, layerwise_epochs=2, autoencoder_epochs=20,
@@ -22,7 +23,17 @@ EXPECTED_FAILURES = {
 }
 
 
-@parametrize_with_checks([DGG(3, **TINY, random_state=0)], expected_failed_checks=lambda est: EXPECTED_FAILURES,
-                         xfail_strict=True)
+VADE_TINY = {k: v for k, v in TINY.items() if k in VaDE().get_params()}
+
+
+def expected_failures(estimator) -> dict:
+    return EXPECTED_FAILURES if isinstance(estimator, DGG) else VADE_EXPECTED_FAILURES
+
+
+VADE_EXPECTED_FAILURES: dict = {}
+
+
+@parametrize_with_checks([DGG(3, **TINY, random_state=0), VaDE(3, **VADE_TINY, random_state=0)],
+                         expected_failed_checks=expected_failures, xfail_strict=True)
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)

@@ -16,18 +16,19 @@ def parse(argv):
 def test_train_writes_metrics_checkpoint_and_figures(tmp_path, capsys):
     out = tmp_path / "run"
     args = parse(["--dataset", "blobs", "--seed", "1", "--device", "cpu", "--quick", "--no-cache",
-                  "--out", str(out), "--json", str(tmp_path / "m.json"), "--epochs", "3"])
+                  "--out", str(out), "--json", str(tmp_path / "m.json"), "--epochs", "3", "--init", "gmm"])
     assert run_train(args) == 0
     line = capsys.readouterr().out.strip().splitlines()[-1]
     assert "ACC" in line and "NMI" in line and "ARI" in line and "time" in line
     metrics = json.loads((tmp_path / "m.json").read_text())
-    assert {"acc", "nmi", "ari", "seconds", "stage_seconds", "kmeans_start_acc", "versions"} <= set(metrics)
+    assert {"acc", "nmi", "ari", "seconds", "stage_seconds", "start_acc", "f2_agreement", "versions"} <= set(metrics)
     assert {"python", "torch", "numpy", "scipy", "scikit-learn", "cpu_math"} <= set(metrics["versions"])
     assert metrics["torch_threads"] == 1  # the default, applied by the CLI itself
-    assert set(metrics["stage_seconds"]) == {"pretrain", "graph", "dgg"} and 0 <= metrics["kmeans_start_acc"] <= 1
+    assert set(metrics["stage_seconds"]) == {"pretrain", "graph", "dgg"} and 0.5 < metrics["f2_agreement"] <= 1
     assert json.loads((out / "metrics.json").read_text()) == metrics
     assert {p.name for p in out.iterdir()} >= {"metrics.json", "model.pt", "latent.png", "history.png"}
     assert len(DGG.load(out / "model.pt").history_) == 3
+    assert DGG.load(out / "model.pt").init == "gmm"
 
 
 @pytest.mark.parametrize("argv, option", [
@@ -37,6 +38,7 @@ def test_train_writes_metrics_checkpoint_and_figures(tmp_path, capsys):
     (["--dataset", "digits", "--epochs", "2.5"], "--epochs"),
     (["--dataset", "digits", "--seed", "-1"], "--seed"),
     (["--dataset", "digits", "--threads", "0"], "--threads"),
+    (["--dataset", "digits", "--init", "spectral"], "--init"),
 ])
 def test_bad_options_exit_2_with_one_line_naming_the_option(argv, option, capsys, tmp_path):
     with pytest.raises(SystemExit) as stop:

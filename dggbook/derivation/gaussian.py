@@ -45,9 +45,9 @@ def _check_latent_dims(*named) -> None:
             )
 
 
-def log_normal_diag(x, mean, logvar, constants: bool = True) -> torch.Tensor:
+def log_normal_diag(x, mean, logvar, constants: bool = True, *, validate: bool = True) -> torch.Tensor:
     """ln N(x; mean, diag e^logvar), summed over the last dimension (broadcasts)."""
-    x, mean, logvar = _tensor("x", x), _tensor("mean", mean), _tensor("logvar", logvar)
+    x, mean, logvar = (_tensor(n, v, validate) for n, v in (("x", x), ("mean", mean), ("logvar", logvar)))
     _check_latent_dims(("x", x), ("mean", mean), ("logvar", logvar))
     quad = (x - mean) ** 2 * torch.exp(-logvar)
     out = -0.5 * (logvar + quad).sum(-1)

@@ -267,7 +267,7 @@ def train_dgg(
         networks: pretrained f1, g, f2 and GMM (modified in place).
         X: (N, D) data tensor on the networks' device.
         graph: anything with ``indices`` (N, J) and ``weights`` (N, J) tensors
-            (:class:`dggbook.model.graph.NeighborGraph`; ``self_graph`` gives the VaDE baseline).
+            (:class:`dggbook.model.graph.NeighborGraph`; ``self_graph`` gives DGG without graph).
         settings: :class:`TrainSettings`.
         y: optional true labels, used only to record ACC/NMI per epoch.
         checkpoint_path: written after every epoch (state dicts, optimizer,

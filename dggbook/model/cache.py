@@ -36,14 +36,15 @@ def resolve_cache_dir(cache_dir) -> Path | None:
     return Path(cache_dir)
 
 
-def data_fingerprint(X) -> str:
-    """SHA-256 of the array's shape, dtype and bytes (first 16 hex digits)."""
-    if isinstance(X, torch.Tensor):
-        X = X.detach().cpu().numpy()
-    X = np.ascontiguousarray(X)
+def data_fingerprint(*arrays) -> str:
+    """SHA-256 of each array's shape, dtype and bytes, in order (first 16 hex digits)."""
     digest = hashlib.sha256()
-    digest.update(repr((X.shape, str(X.dtype))).encode())
-    digest.update(X.tobytes())
+    for X in arrays:
+        if isinstance(X, torch.Tensor):
+            X = X.detach().cpu().numpy()
+        X = np.ascontiguousarray(X)
+        digest.update(repr((X.shape, str(X.dtype))).encode())
+        digest.update(X.tobytes())
     return digest.hexdigest()[:16]
 
 

@@ -2,10 +2,11 @@
 
 ``fit`` runs, in order (DGG notes §5-§7):
 
-1. :func:`dggbook.model.pretrain.pretrain` - SDAE, VAE fine-tuning, k-means -> GMM, f2 on k-means labels;
+1. :func:`dggbook.model.pretrain.pretrain` - SDAE, VAE fine-tuning, the starting partition of mu~
+   (``init``: k-means as in the paper, a GMM, or UMAP then a GMM) -> GMM prior, f2 on its labels;
 2. the graph: J neighbours in raw space or in a Siamese embedding (eq. (19)),
    :func:`dggbook.model.graph.build_graph`; ``use_graph=False`` swaps in
-   :func:`dggbook.model.graph.self_graph`, the like-for-like VaDE baseline;
+   :func:`dggbook.model.graph.self_graph`, "DGG without graph" (not VaDE: :class:`dggbook.model.vade.VaDE`);
 3. Algorithm 1, :func:`dggbook.model.algorithm1.train_dgg`.
 
 With ``cache_dir`` set (opt-in; ``True`` means ``$DGGBOOK_CACHE`` or
@@ -13,38 +14,30 @@ With ``cache_dir`` set (opt-in; ``True`` means ``$DGGBOOK_CACHE`` or
 embedding and per-epoch checkpoints are cached, so re-running a notebook cell
 skips finished work and an interrupted fit resumes from its last epoch.
 
-Every parameter is checked (``_parameter_constraints``) before any work
-starts; ``fit`` leaves the caller's random generators as they were (torch's
-is forked and seeded locally; numpy's and Python's are not used).
+Checks, settings, predict / transform and save / load are shared with
+:class:`dggbook.model.vade.VaDE` (:class:`dggbook.model.clusterer.DeepClusterer`).
 """
 from __future__ import annotations
 
-import dataclasses
-import os
 import time
-from numbers import Integral
 from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils._param_validation import StrOptions
 
-from ..environment import DEFAULT_TORCH_THREADS, torch_seeded, torch_threads
-from ..validation import check_unit_interval
+from ..environment import DEFAULT_TORCH_THREADS
 from .algorithm1 import cluster_posterior, train_dgg
 from .cache import cache_file, cache_key, data_fingerprint, load_cached, resolve_cache_dir, save_atomic
+from .clusterer import RUN_CONSTRAINTS, DeepClusterer
 from .graph import SELECTIONS, WEIGHTINGS, NeighborGraph, build_graph, self_graph
 from .networks import DGGNetworks
-from .pretrain import build_networks, pretrain
-from .runtime import DEVICES, map_in_batches, pick_device
+from .pretrain import pretrain
 from .settings import COUNT, POSITIVE_INT, PretrainSettings, TrainSettings, constraints_of
 from .siamese import SiameseNet, embed, train_siamese
 
 __all__ = ["DGG"]
 
-SAVE_VERSION = 3  # 2: every fitted attribute, pi_ as numpy; 3: parameter names of dggbook.model.settings
 FIT_CACHE_VERSION = "dgg-fit-v1"  # bump when Algorithm 1's code changes, so old checkpoints are not resumed
 SIAMESE_CACHE_VERSION = "siamese-v1"
 
@@ -52,7 +45,7 @@ SIAMESE_CACHE_VERSION = "siamese-v1"
 _PRE, _TRAIN = PretrainSettings, TrainSettings  # the defaults of their fields are the estimator's defaults
 
 
-class DGG(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator):
+class DGG(DeepClusterer):
     """Deep clustering by Gaussian-mixture VAEs with graph embedding (Yang et al., ICCV 2019).
 
     Parameters (every one is stored as given; :func:`dggbook.model.presets.settings_for` gives presets).
@@ -65,9 +58,11 @@ class DGG(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseE
         latent_dim, hidden_dims, classifier_hidden_dims: network sizes
             (paper: 10, (500, 500, 2000), f2 linear).
         layerwise_epochs, autoencoder_epochs, vae_epochs, classifier_epochs, pretrain_batch_size,
-        pretrain_lr, classifier_lr, corruption, kmeans_n_init, gmm_variance: the initialisation
+        pretrain_lr, classifier_lr, corruption, gmm_variance: the initialisation
             (DGG notes §7; :func:`dggbook.model.pretrain.pretrain`).
-        use_graph: False gives the no-graph baseline (``self_graph``).
+        init, start_n_init, umap_components, umap_neighbors: the starting partition of mu~,
+            "kmeans" (the paper), "gmm" or "umap" (:mod:`dggbook.model.start`).
+        use_graph: False gives "DGG without graph" (``self_graph``), a baseline that is not VaDE.
         n_neighbors, neighbor_selection, pool_size, weights: the graph (J = 20,
             "random_top" of 100 in the public code; see :func:`dggbook.model.graph.build_graph`).
         use_siamese, siamese_epochs, n_positive: neighbours in a Siamese
@@ -88,14 +83,15 @@ class DGG(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseE
 
     Fitted attributes (all restored by :meth:`load`)
         networks_, pi_ (N, K numpy array), history_ (list of per-epoch dicts), labels_,
-        graph_, pretrain_labels_ (k-means), n_features_in_, feature_names_in_ (DataFrames), fit_seconds_,
+        graph_, start_labels_ (the starting partition), f2_agreement_ (share of samples where
+        f2 agreed with it before Algorithm 1), n_features_in_, feature_names_in_ (DataFrames), fit_seconds_,
         stage_seconds_ ({"pretrain", "graph", "dgg"} wall seconds of this call),
         pretrain_from_cache_ (True when the initialisation was loaded from disk),
         resumed_from_epoch_ (epochs a checkpoint already held; 0 for a fresh run).
     """
 
     _parameter_constraints: dict = {
-        "n_clusters": [POSITIVE_INT],
+        **RUN_CONSTRAINTS,
         **constraints_of(PretrainSettings, TrainSettings),
         "use_graph": ["boolean"],
         "n_neighbors": [POSITIVE_INT],
@@ -105,12 +101,6 @@ class DGG(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseE
         "use_siamese": ["boolean"],
         "siamese_epochs": [COUNT],
         "n_positive": [POSITIVE_INT],
-        "device": [StrOptions(set(DEVICES))],
-        "n_threads": [None, POSITIVE_INT],
-        "random_state": [None, Interval(Integral, 0, 2**32 - 1, closed="both")],
-        "cache_dir": [None, "boolean", str, os.PathLike],
-        "dataset_name": [str],
-        "verbose": ["boolean"],
     }
 
     def __init__(
@@ -133,7 +123,10 @@ class DGG(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseE
         pretrain_lr: float = _PRE.pretrain_lr,
         classifier_lr: float = _PRE.classifier_lr,
         corruption: float = _PRE.corruption,
-        kmeans_n_init: int = _PRE.kmeans_n_init,
+        init: str = _PRE.init,
+        start_n_init: int = _PRE.start_n_init,
+        umap_components: int = _PRE.umap_components,
+        umap_neighbors: int = _PRE.umap_neighbors,
         gmm_variance: str = _PRE.gmm_variance,
         # the graph
         use_graph: bool = True,
@@ -175,7 +168,10 @@ class DGG(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseE
         self.pretrain_lr = pretrain_lr
         self.classifier_lr = classifier_lr
         self.corruption = corruption
-        self.kmeans_n_init = kmeans_n_init
+        self.init = init
+        self.start_n_init = start_n_init
+        self.umap_components = umap_components
+        self.umap_neighbors = umap_neighbors
         self.gmm_variance = gmm_variance
         self.use_graph = use_graph
         self.n_neighbors = n_neighbors
@@ -199,35 +195,10 @@ class DGG(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseE
         self.dataset_name = dataset_name
         self.verbose = verbose
 
-    # ----------------------------------------------------------------- settings
-    def _settings(self, record: type):
-        """``record`` (a settings class) filled from the parameters of the same names."""
-        return record(**{f.name: getattr(self, f.name) for f in dataclasses.fields(record)})
-
-    def pretrain_settings(self) -> PretrainSettings:
-        """The :class:`PretrainSettings` these parameters imply."""
-        return self._settings(PretrainSettings)
-
-    def train_settings(self) -> TrainSettings:
-        """The :class:`TrainSettings` of Algorithm 1 these parameters imply."""
-        return self._settings(TrainSettings)
-
     # --------------------------------------------------------------- validation
-    def _check_X(self, X, *, reset: bool) -> np.ndarray:
-        """scikit-learn's ``validate_data`` (2-D, finite, dense, real; n_features_in_, feature_names_in_),
-        then the likelihood's own requirement: x in [0, 1] for the Bernoulli one."""
-        if isinstance(X, torch.Tensor):
-            X = X.detach().cpu().numpy()
-        X = validate_data(self, X, reset=reset, dtype=[np.float32, np.float64], ensure_min_samples=2 if reset else 1)
-        if self.likelihood == "bernoulli":
-            check_unit_interval("X", X)
-        return np.ascontiguousarray(X, dtype=np.float32)
-
     def _check_params_against_data(self, n_samples: int) -> None:
-        """The checks ``_parameter_constraints`` cannot express: layer sizes, and those that need the data size."""
-        self.pretrain_settings(), self.train_settings()  # layer sizes (and everything else in the records)
-        if self.n_clusters > n_samples:
-            raise ValueError(f"n_clusters={self.n_clusters} exceeds the number of samples ({n_samples}).")
+        """The shared checks, then the graph's, which need the data size."""
+        super()._check_params_against_data(n_samples)
         if self.use_graph and self.n_neighbors >= n_samples:
             raise ValueError(
                 f"n_neighbors={self.n_neighbors} must be smaller than the number of samples ({n_samples})."
@@ -236,7 +207,6 @@ class DGG(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseE
             raise ValueError(f"pool_size={self.pool_size} must be smaller than the number of samples ({n_samples}).")
         if self.use_graph and self.neighbor_selection == "random_top" and self.pool_size < self.n_neighbors:
             raise ValueError(f"pool_size={self.pool_size} must be at least n_neighbors={self.n_neighbors}.")
-        pick_device(self.device)  # device="cuda" without CUDA fails here, before any work
 
     # -------------------------------------------------------------------- fit
     def _key(self, fingerprint: str) -> str:
@@ -277,32 +247,15 @@ class DGG(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseE
         return build_graph(features, self.n_neighbors, selection=self.neighbor_selection, pool_size=self.pool_size,
                            weights=self.weights, random_state=self.random_state, device=self.device_)
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Pretrain, build the graph and run Algorithm 1. ``y`` is only used to log ACC/NMI per epoch."""
-        started = time.perf_counter()
-        X = self._check_X(X, reset=True)
-        self._check_params_against_data(X.shape[0])
-        if y is not None:
-            y = np.asarray(y)
-            if y.shape[0] != X.shape[0]:
-                raise ValueError(f"y has {y.shape[0]} labels for {X.shape[0]} samples; y only labels the "
-                                 "per-epoch ACC/NMI monitor, so pass the labels of X or None.")
-        self.device_ = pick_device(self.device)
-        with torch_threads(self.n_threads), torch_seeded(self.random_state, self.device_):
-            self._fit(X, y)
-        self.fit_seconds_ = time.perf_counter() - started
-        return self
-
-    def _fit(self, X: np.ndarray, y) -> None:
+    def _fit(self, X: np.ndarray, y, init_labels) -> None:
         pretrain_settings, train_settings = self.pretrain_settings(), self.train_settings()
         seed = self.random_state
         folder = resolve_cache_dir(self.cache_dir) if seed is not None else None
-        fingerprint = data_fingerprint(X)
+        fingerprint = data_fingerprint(X) if init_labels is None else data_fingerprint(X, init_labels)
 
         stage_started = time.perf_counter()
         init = pretrain(X, self.n_clusters, pretrain_settings, random_state=seed, device=self.device_,
-                        dataset_name=self.dataset_name, cache_dir=folder,
+                        dataset_name=self.dataset_name, cache_dir=folder, init_labels=init_labels,
                         verbose=self.verbose)
         networks = init.networks
         stage_seconds = {"pretrain": time.perf_counter() - stage_started}
@@ -322,78 +275,24 @@ class DGG(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseE
         self.networks_ = networks.eval()
         self.pi_ = result.pi.detach().cpu().numpy()
         self.history_ = result.history
-        self.pretrain_labels_ = init.kmeans_labels
+        self.start_labels_ = init.start_labels
+        self.f2_agreement_ = init.f2_agreement
         self.graph_ = graph
         self.pretrain_from_cache_ = init.from_cache
         self.resumed_from_epoch_ = result.resumed_from
         self.labels_ = cluster_posterior(networks, Xt).argmax(dim=1).cpu().numpy()
         self.stage_seconds_ = stage_seconds
 
-    # ---------------------------------------------------------------- predict
-    def _tensor(self, X) -> torch.Tensor:
-        check_is_fitted(self, "networks_")
-        return torch.as_tensor(self._check_X(X, reset=False), device=self.networks_.device)
-
-    def predict_proba(self, X) -> np.ndarray:
-        """gamma = q(c | x) = f2(mu~(x)), shape (N, K); rows sum to one."""
-        X = self._tensor(X)
-        with torch_threads(self.n_threads):
-            return cluster_posterior(self.networks_, X).cpu().numpy()
-
-    def predict(self, X) -> np.ndarray:
-        """Cluster labels argmax_k q(c = k | x)."""
-        return self.predict_proba(X).argmax(axis=1)
-
-    def fit_predict(self, X, y=None) -> np.ndarray:
-        """``fit(X, y)`` then the labels of X."""
-        return self.fit(X, y).labels_
-
-    def transform(self, X) -> np.ndarray:
-        """Latent means mu~(x), shape (N, latent_dim)."""
-        X = self._tensor(X)
-        with torch.no_grad(), torch_threads(self.n_threads):
-            return map_in_batches(lambda x: self.networks_.encoder(x)[0], X).cpu().numpy()
-
-    @property
-    def _n_features_out(self) -> int:
-        """``transform`` returns latent_dim columns, named dgg0, dgg1, ... by get_feature_names_out."""
-        check_is_fitted(self, "networks_")
-        return self.latent_dim
+    def _posterior(self, X: torch.Tensor) -> torch.Tensor:
+        """gamma = q(c | x) = f2(mu~(x)): DGG's cluster posterior."""
+        return cluster_posterior(self.networks_, X)
 
     # ------------------------------------------------------------- save / load
-    FITTED = ("pi_", "history_", "labels_", "pretrain_labels_", "n_features_in_", "fit_seconds_", "stage_seconds_",
-              "pretrain_from_cache_", "resumed_from_epoch_")
+    FITTED = ("pi_", "history_", "labels_", "start_labels_", "f2_agreement_", "n_features_in_", "fit_seconds_",
+              "stage_seconds_", "pretrain_from_cache_", "resumed_from_epoch_")
 
-    def save(self, path) -> Path:
-        """Write parameters and every fitted attribute to ``path`` (a ``torch.save`` file)."""
-        check_is_fitted(self, "networks_")
-        state = {
-            "version": SAVE_VERSION,
-            "params": self.get_params(),
-            "networks": {k: v.cpu() for k, v in self.networks_.state_dict().items()},
-            "fitted": {name: getattr(self, name) for name in self.FITTED},
-            "graph": (self.graph_.indices.cpu(), self.graph_.weights.cpu(), self.graph_.distances.cpu()),
-            "feature_names_in": getattr(self, "feature_names_in_", None),
-        }
-        return save_atomic(state, Path(path))
+    def _save_extra(self) -> dict:
+        return {"graph": (self.graph_.indices.cpu(), self.graph_.weights.cpu(), self.graph_.distances.cpu())}
 
-    @classmethod
-    def load(cls, path, *, device: str | None = None) -> "DGG":
-        """Rebuild a fitted estimator saved by :meth:`save` (on ``device``, default its own)."""
-        state = torch.load(Path(path), map_location="cpu", weights_only=False)
-        if state.get("version") != SAVE_VERSION:
-            raise ValueError(f"{path} is not a DGG file of version {SAVE_VERSION}; refit and save it again.")
-        est = cls(**state["params"])
-        if device is not None:
-            est.device = device
-        est.device_ = pick_device(est.device)
-        fitted = state["fitted"]
-        networks = build_networks(fitted["n_features_in_"], est.n_clusters, est.pretrain_settings())
-        networks.load_state_dict(state["networks"])
-        est.networks_ = networks.to(est.device_).eval()
-        for name, value in fitted.items():
-            setattr(est, name, value)
-        est.graph_ = NeighborGraph(*state["graph"])
-        if state["feature_names_in"] is not None:
-            est.feature_names_in_ = state["feature_names_in"]
-        return est
+    def _load_extra(self, state: dict) -> None:
+        self.graph_ = NeighborGraph(*state["graph"])

@@ -7,7 +7,7 @@ the nearest 20. :func:`build_graph` does both (``selection="random_top"`` or
 ``"nearest"``) so a notebook can measure the difference with
 :meth:`NeighborGraph.purity`.
 
-:func:`self_graph` is the graph of the no-graph baseline (VaDE): every point
+:func:`self_graph` is the graph of "DGG without graph" (not VaDE, see :mod:`dggbook.model.vade`): every point
 is its own only neighbour, so the cross-ELBO L(x_i, x_j) collapses to L(x_i).
 """
 from __future__ import annotations
@@ -295,7 +295,7 @@ def build_graph(
 
 
 def self_graph(n_samples: int) -> NeighborGraph:
-    """The graph of the no-graph baseline (VaDE): N(i) = {i} with w_ii = 1.
+    """The graph of "DGG without graph": N(i) = {i} with w_ii = 1.
 
     With it, DGG's objective 1/2 sum_j w_ij [L(x_i) + L(x_i, x_j)] reduces to
     the plain ELBO L(x_i), because L(x_i, x_i) = L(x_i).

@@ -4,15 +4,19 @@
    (:func:`pretrain_layerwise`), then end to end (:func:`finetune_autoencoder`).
 2. The same encoder/decoder fine-tuned as a VAE with a standard-normal prior
    (:func:`finetune_vae`): the DGG ELBO (4) with a single cluster.
-3. k-means on mu~ (:func:`init_gmm_from_kmeans`): centres -> mu_k, per-cluster
-   unbiased variances -> sigma_k^2. By default the variance is that of z, not
+3. A starting partition of mu~ (:func:`dggbook.model.start.start_partition`:
+   k-means as in the paper, a Gaussian mixture, or UMAP then a Gaussian
+   mixture), or labels the caller gives (``init_labels``, a diagnostic).
+   :func:`init_gmm_from_labels` sets mu_k to each cluster's mean of mu~ and
+   sigma_k^2 to its unbiased variance. By default the variance is that of z, not
    only of mu~: Var_k(mu~) + mean_k(sigma~^2) (``gmm_variance="aggregate"``;
    ``"means"`` is the notes' literal recipe - see the function for why).
-4. f2 trained with cross-entropy on the k-means labels (:func:`pretrain_classifier`),
-   its input standardised with the mean and spread of mu~.
+4. f2 trained with cross-entropy on those labels (:func:`pretrain_classifier`),
+   its input standardised with the mean and spread of mu~. How often f2's argmax
+   agrees with the labels afterwards is the hand-over's fidelity (``f2_agreement``).
 
 :func:`pretrain` runs all four and caches the result on disk, keyed by the
-dataset name, a fingerprint of the data, every setting and the seed.
+dataset name, a fingerprint of the data (and of ``init_labels``), every setting and the seed.
 """
 from __future__ import annotations
 
@@ -22,7 +26,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.cluster import KMeans
 
 from ..derivation import elbo
 from ..environment import torch_seeded
@@ -31,23 +34,25 @@ from .likelihoods import reconstruction_log_likelihood
 from .networks import DGGNetworks, reparameterize
 from .runtime import map_in_batches, pick_device, run_epochs
 from .settings import PretrainSettings
+from .start import start_partition
 
 __all__ = [
     "PretrainSettings", "PretrainResult", "build_networks", "pretrain_layerwise", "finetune_autoencoder",
-    "finetune_vae", "latent_means", "init_gmm_from_kmeans", "pretrain_classifier", "pretrain",
+    "finetune_vae", "latent_means", "init_gmm_from_labels", "f2_agreement", "pretrain_classifier", "pretrain",
 ]
 
-CACHE_VERSION = "pretrain-v3"  # bump when the algorithm or the settings change, so old cache files are not reused
+CACHE_VERSION = "pretrain-v5"  # bump when the algorithm or the settings change, so old cache files are not reused
 MIN_VARIANCE = 1e-6
 
 
 @dataclass
 class PretrainResult:
-    """The initialised model, the k-means labels that trained f2, and per-stage losses."""
+    """The initialised model, the starting partition that trained f2, per-stage losses, f2's agreement with it."""
 
     networks: DGGNetworks
-    kmeans_labels: np.ndarray
+    start_labels: np.ndarray
     history: dict = field(default_factory=dict)
+    f2_agreement: float = float("nan")
     from_cache: bool = False
 
 
@@ -156,8 +161,8 @@ def latent_means(networks: DGGNetworks, X: torch.Tensor) -> torch.Tensor:
     return map_in_batches(lambda x: networks.encoder(x)[0], X)
 
 
-def init_gmm_from_kmeans(networks: DGGNetworks, X: torch.Tensor, settings: PretrainSettings, random_state=None):
-    """k-means on mu~: centres -> mu_k, per-cluster unbiased variances -> sigma_k^2 (DGG notes §7).
+def init_gmm_from_labels(networks: DGGNetworks, X: torch.Tensor, labels: np.ndarray, settings: PretrainSettings):
+    """The GMM prior from a partition of mu~: mu_k = mean, sigma_k^2 = unbiased variance of cluster k (notes §7).
 
     ``settings.gmm_variance`` chooses what the variance describes:
 
@@ -169,26 +174,44 @@ def init_gmm_from_kmeans(networks: DGGNetworks, X: torch.Tensor, settings: Pretr
       sigma~^2 / sigma_k^2 of eq. (4) then dominates the loss and every point
       is assigned to the widest component.
 
-    A cluster with fewer than two members takes the variance of all points.
-    Returns the k-means labels.
+    A cluster with fewer than two members takes the variance of all points (and,
+    when empty, their mean).
     """
     mu, logvar = map_in_batches(networks.encoder, X)
     Z = mu.cpu().double().numpy()
     posterior_var = logvar.exp().cpu().double().numpy()
-    K = networks.gmm.n_clusters
-    kmeans = KMeans(n_clusters=K, n_init=settings.kmeans_n_init, random_state=random_state).fit(Z)
-    labels = kmeans.labels_.astype(np.int64)
-    overall = Z.var(axis=0, ddof=1)
-    variances = []
-    for k in range(K):
+    overall_mean, overall_var = Z.mean(axis=0), Z.var(axis=0, ddof=1)
+    means, variances = [], []
+    for k in range(networks.gmm.n_clusters):
         members = labels == k
-        var = Z[members].var(axis=0, ddof=1) if members.sum() > 1 else overall
+        means.append(Z[members].mean(axis=0) if members.any() else overall_mean)
+        var = Z[members].var(axis=0, ddof=1) if members.sum() > 1 else overall_var
         if settings.gmm_variance == "aggregate":
-            var = var + posterior_var[members].mean(axis=0)
+            var = var + (posterior_var[members] if members.any() else posterior_var).mean(axis=0)
         variances.append(var)
-    networks.gmm.set_(torch.as_tensor(kmeans.cluster_centers_, dtype=torch.float32),
+    networks.gmm.set_(torch.as_tensor(np.stack(means), dtype=torch.float32),
                       torch.as_tensor(np.maximum(np.stack(variances), MIN_VARIANCE), dtype=torch.float32))
-    return labels
+
+
+@torch.no_grad()
+def f2_agreement(networks: DGGNetworks, X: torch.Tensor, labels: np.ndarray) -> float:
+    """Share of rows whose argmax f2(mu~) equals ``labels``: how faithfully f2 hands the start to Algorithm 1."""
+    predicted = map_in_batches(lambda x: networks.classifier.proba(networks.encoder(x)[0]), X).argmax(dim=1)
+    return float((predicted.cpu().numpy() == labels).mean())
+
+
+def check_init_labels(init_labels, n_samples: int, n_clusters: int) -> np.ndarray | None:
+    """``init_labels`` as int64 after checking one label per sample, each in 0..n_clusters-1 (None passes)."""
+    if init_labels is None:
+        return None
+    labels = np.asarray(init_labels)
+    if labels.shape != (n_samples,) or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"init_labels must hold one integer label per sample ({n_samples}), got shape "
+                         f"{labels.shape} and dtype {labels.dtype}.")
+    if labels.min() < 0 or labels.max() >= n_clusters:
+        raise ValueError(f"init_labels must lie in 0..{n_clusters - 1} (n_clusters={n_clusters}), got "
+                         f"{labels.min()}..{labels.max()}.")
+    return labels.astype(np.int64)
 
 
 def classifier_input(mu: torch.Tensor, logvar: torch.Tensor, f2_input: str) -> torch.Tensor:
@@ -198,7 +221,7 @@ def classifier_input(mu: torch.Tensor, logvar: torch.Tensor, f2_input: str) -> t
 
 def pretrain_classifier(networks: DGGNetworks, X: torch.Tensor, labels: np.ndarray, settings: PretrainSettings,
                         *, verbose=False) -> list:
-    """Train f2 alone with cross-entropy on the k-means labels; the encoder stays fixed.
+    """Train f2 alone with cross-entropy on the starting partition's labels; the encoder stays fixed.
 
     The encoder is frozen, so (mu~, log sigma~^2) are computed once and the
     epochs only run the small classifier: cheap even for many epochs. f2's
@@ -227,9 +250,13 @@ def pretrain(
     device="auto",
     dataset_name: str = "",
     cache_dir=None,
+    init_labels=None,
     verbose: bool = False,
 ) -> PretrainResult:
     """Run the whole initialisation (DGG notes §7) or load it from the cache.
+
+    ``init_labels`` (one label in 0..K-1 per row) replaces the starting partition:
+    a diagnostic entry point, e.g. to start from the true classes.
 
     Caching is opt-in (:func:`dggbook.model.cache.resolve_cache_dir`): ``cache_dir=True``
     uses :func:`dggbook.model.cache.cache_root`, a path uses that folder, None or False
@@ -240,21 +267,29 @@ def pretrain(
     """
     device = pick_device(device)
     X_np = np.asarray(X, dtype=np.float32)
+    init_labels = check_init_labels(init_labels, X_np.shape[0], n_clusters)
     folder = resolve_cache_dir(cache_dir) if random_state is not None else None
     key = cache_key(CACHE_VERSION, dataset_name, data_fingerprint(X_np), n_clusters, settings, random_state,
-                    device.type)
+                    device.type, None if init_labels is None else data_fingerprint(init_labels))
     path = cache_file(folder, "pretrain", dataset_name, key)
     with torch_seeded(None if random_state is None else int(random_state), device):
-        return _pretrain(X_np, n_clusters, settings, random_state, device, path, verbose)
+        return _pretrain(X_np, n_clusters, settings, random_state, device, path, init_labels, verbose)
 
 
-def _pretrain(X_np, n_clusters, settings, random_state, device, path, verbose) -> PretrainResult:
-    networks = build_networks(X_np.shape[1], n_clusters, settings)
+def _pretrain(X_np, n_clusters, settings, random_state, device, path, init_labels, verbose) -> PretrainResult:
+    # The initial weights come from a generator of their own, seeded by one draw from the current one, so
+    # that the number of draws they take (which grows with f2's size) does not change any later random draw:
+    # two settings that differ only in f2 share the same pretrained autoencoder and the same start.
+    weights_seed = int(torch.randint(2**62, ()))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(weights_seed)
+        networks = build_networks(X_np.shape[1], n_clusters, settings)
 
     cached = load_cached(path)
     if cached is not None:
         networks.load_state_dict(cached["networks"])
-        return PretrainResult(networks.to(device), cached["kmeans_labels"], cached["history"], from_cache=True)
+        return PretrainResult(networks.to(device), cached["start_labels"], cached["history"],
+                              cached["f2_agreement"], from_cache=True)
 
     networks.to(device).train()
     Xt = torch.as_tensor(X_np, device=device)
@@ -263,13 +298,19 @@ def _pretrain(X_np, n_clusters, settings, random_state, device, path, verbose) -
     history["autoencoder"] = finetune_autoencoder(networks, Xt, settings, verbose=verbose)
     history["vae"] = finetune_vae(networks, Xt, settings, verbose=verbose)
     networks.eval()
-    labels = init_gmm_from_kmeans(networks, Xt, settings, random_state=random_state)
+    labels = init_labels
+    if labels is None:
+        labels = start_partition(latent_means(networks, Xt).cpu().numpy(), n_clusters, settings.init,
+                                 random_state=random_state, n_init=settings.start_n_init,
+                                 umap_components=settings.umap_components, umap_neighbors=settings.umap_neighbors)
+    init_gmm_from_labels(networks, Xt, labels, settings)
     if random_state is not None:
         torch.manual_seed(int(random_state) + 1)  # the forked generator of pretrain, not the caller's
     history["classifier"] = pretrain_classifier(networks, Xt, labels, settings, verbose=verbose)
+    agreement = f2_agreement(networks, Xt, labels)
 
     if path is not None:
         state = {k: v.cpu() for k, v in networks.state_dict().items()}
-        save_atomic({"networks": state, "kmeans_labels": labels, "history": history,
+        save_atomic({"networks": state, "start_labels": labels, "history": history, "f2_agreement": agreement,
                      "settings": dataclasses.asdict(settings)}, path)
-    return PretrainResult(networks, labels, history, from_cache=False)
+    return PretrainResult(networks, labels, history, agreement, from_cache=False)

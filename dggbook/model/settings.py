@@ -25,11 +25,12 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 
 from .likelihoods import LIKELIHOODS
 from .networks import PAPER_HIDDEN_DIMS
+from .start import STARTS
 
 __all__ = ["F2_INPUTS", "GMM_VARIANCES", "ModelSettings", "PretrainSettings", "TrainSettings", "constraints_of"]
 
 F2_INPUTS = ("mean", "sample")  # what f2 sees: mu~ (public MNIST code) or a sample z (the paper)
-GMM_VARIANCES = ("aggregate", "means")  # see dggbook.model.pretrain.init_gmm_from_kmeans
+GMM_VARIANCES = ("aggregate", "means")  # see dggbook.model.pretrain.init_gmm_from_labels
 
 POSITIVE_INT = Interval(Integral, 1, None, closed="left")
 COUNT = Interval(Integral, 0, None, closed="left")
@@ -91,7 +92,10 @@ class PretrainSettings(ModelSettings):
     pretrain_lr: float = 1e-3
     classifier_lr: float = 1e-2
     corruption: float = 0.2  # the SDAE's dropout rate
-    kmeans_n_init: int = 10
+    init: str = "kmeans"  # the starting partition of mu~: "kmeans" (the paper), "gmm" or "umap" (model.start)
+    start_n_init: int = 10  # restarts of the start's k-means or Gaussian mixture
+    umap_components: int = 10  # init="umap": UMAP's output dimension
+    umap_neighbors: int = 20  # init="umap": UMAP's n_neighbors
     gmm_variance: str = "aggregate"
 
     CONSTRAINTS: ClassVar[dict] = {
@@ -106,7 +110,10 @@ class PretrainSettings(ModelSettings):
         "pretrain_lr": [POSITIVE_REAL],
         "classifier_lr": [POSITIVE_REAL],
         "corruption": [Interval(Real, 0, 1, closed="left")],
-        "kmeans_n_init": [POSITIVE_INT],
+        "init": [StrOptions(set(STARTS))],
+        "start_n_init": [POSITIVE_INT],
+        "umap_components": [POSITIVE_INT],
+        "umap_neighbors": [Interval(Integral, 2, None, closed="left")],
         "gmm_variance": [StrOptions(set(GMM_VARIANCES))],
     }
 

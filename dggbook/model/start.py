@@ -1,0 +1,59 @@
+"""The starting partition: the clusters Algorithm 1 (or VaDE) starts from, found in the pretrained latent space.
+
+The paper runs k-means on the latent means mu~ (DGG notes §7). Two stronger starts
+are offered next to it, because Algorithm 1 keeps most of the merges and splits its
+start makes (README, "Measured results"):
+
+- ``"kmeans"``: k-means on mu~, the paper's recipe;
+- ``"gmm"``: a full-covariance Gaussian mixture on mu~ (clusters of any orientation);
+- ``"umap"``: UMAP of mu~ to a few dimensions (``n_neighbors`` 20, ``min_dist`` 0),
+  then a full-covariance Gaussian mixture there: the N2D recipe (McConville et
+  al., 2020), which follows the manifold the autoencoder found.
+
+Every start returns labels only. The GMM prior of the model is then set from
+the labels (:func:`dggbook.model.pretrain.init_gmm_from_labels`), so all three
+feed the model the same way.
+"""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.cluster import KMeans
+from sklearn.mixture import GaussianMixture
+
+__all__ = ["STARTS", "start_partition"]
+
+STARTS = ("kmeans", "gmm", "umap")
+
+
+def _gmm_labels(points: np.ndarray, n_clusters: int, n_init: int, random_state) -> np.ndarray:
+    mixture = GaussianMixture(n_clusters, covariance_type="full", n_init=n_init, reg_covar=1e-6,
+                              random_state=random_state)
+    return mixture.fit(points).predict(points)
+
+
+def umap_embedding(Z: np.ndarray, n_components: int, n_neighbors: int, random_state) -> np.ndarray:
+    """UMAP of ``Z`` with ``min_dist=0`` (tight clusters, as N2D uses it); one thread, so seeded runs repeat."""
+    import umap  # umap-learn: imported here, since it compiles with numba on first use (seconds)
+
+    reducer = umap.UMAP(n_components=n_components, n_neighbors=min(n_neighbors, len(Z) - 1), min_dist=0.0,
+                        random_state=random_state, n_jobs=1 if random_state is not None else -1)
+    return reducer.fit_transform(Z)
+
+
+def start_partition(Z, n_clusters: int, method: str = "kmeans", *, random_state=None, n_init: int = 10,
+                    umap_components: int = 10, umap_neighbors: int = 20) -> np.ndarray:
+    """Labels 0..K-1 for the rows of ``Z`` (the latent means mu~), by ``method`` (one of :data:`STARTS`).
+
+    ``n_init`` restarts k-means, or the Gaussian mixture of ``"gmm"`` and ``"umap"``.
+    """
+    if method not in STARTS:
+        raise ValueError(f"init={method!r} is not one of {STARTS}.")
+    Z = np.asarray(Z, dtype=np.float64)
+    if method == "kmeans":
+        labels = KMeans(n_clusters=n_clusters, n_init=n_init, random_state=random_state).fit_predict(Z)
+    elif method == "gmm":
+        labels = _gmm_labels(Z, n_clusters, n_init, random_state)
+    else:
+        labels = _gmm_labels(umap_embedding(Z, umap_components, umap_neighbors, random_state), n_clusters, n_init,
+                             random_state)
+    return labels.astype(np.int64)
