@@ -248,20 +248,22 @@ for name, r in results.items():
 # bounds, both read off `benchmarks/bench_clustering.py` on digits with this CPU preset,
 # seeds 0 to 4 (README, "Measured results"):
 #
-# - DGG ends above its own k-means start: the gain was +0.036 to +0.056 ACC over the five seeds;
-# - DGG's ACC is at least 0.70: the lowest of the five seeds was 0.746.
+# - DGG ends no more than 0.06 below its own k-means start: over the five seeds the change ran
+#   from −0.055 (seed 4) to +0.060 (seed 0), so Algorithm 1 does not always improve on it;
+# - DGG's ACC is at least 0.70: the lowest of the five seeds was 0.740.
 #
 # We do not assert that DGG beats k-means on pixels. k-means scores 0.79 on every seed, and
-# DGG fell below that on seed 4 (0.747, from a k-means start of 0.711). Whether DGG beats the
-# baselines is printed but not asserted either; against DGG without graph: over the same seeds the gap ran from
-# +0.003 (seed 2) to +0.075 ACC (seed 3).
+# DGG fell below that on seeds 3 and 4. Whether DGG beats the baselines is printed but not
+# asserted either. Paired by seed, DGG minus DGG without graph ran from −0.030 to +0.030, and
+# DGG minus VaDE from −0.038 to +0.024 (VaDE 0.808 ± 0.018, DGG 0.802 ± 0.040).
 #
 # One more reason to distrust a single run: the CPU's math kernels and the number of torch
 # threads change the order and rounding of floating-point sums, and small differences grow
 # over training. With seed 0, DGG reached ACC 0.853 with MKL's own kernels on this machine and
-# 0.805 with the AVX2 kernels that dggbook now asks for (README, "Reproducibility"). Moving the
-# CPU neighbour search to scikit-learn, which orders equally distant neighbours differently,
-# changed a few neighbours of these integer-valued images and moved seed 0 to 0.837.
+# 0.805 with the AVX2 kernels that dggbook now asks for (README, "Reproducibility"). Two later
+# changes that should not matter moved it again. The CPU neighbour search moved to scikit-learn,
+# which orders equally distant neighbours differently (0.837). The initial weights got a random
+# generator of their own, so that f2's size cannot change the pretraining (0.832).
 
 # %%
 proba = model.predict_proba(X)
@@ -272,7 +274,7 @@ assert np.isfinite(means).all() and np.isfinite(model.networks_.gmm.logvars.deta
 for name, r in results.items():
     assert all(0.0 <= r[key] <= 1.0 for key in ("acc", "nmi")) and -1.0 <= r["ari"] <= 1.0, name
 if not settings.quick:  # bounds from benchmarks/bench_clustering.py, 5 seeds (see the text above)
-    assert results["DGG"]["acc"] > init_scores["acc"], "Algorithm 1 should improve on its k-means start"
+    assert results["DGG"]["acc"] >= init_scores["acc"] - 0.06, "Algorithm 1 lost more than the benchmark allows"
     assert results["DGG"]["acc"] >= 0.70, "DGG's ACC fell below the lowest bound the benchmark supports"
 for baseline in ("DGG without graph", "VaDE"):
     if baseline in results:
@@ -287,12 +289,13 @@ for baseline in ("DGG without graph", "VaDE"):
 # the GMM (§7). Right: DGG after Algorithm 1.
 #
 # On digits with the CPU preset and seed 0 (the committed run), 145 of the 180 9s share a
-# cluster with the 3s, and the 1s split, 57 of them forming the cluster matched to 9. Both
-# mistakes are already in the k-means start. Algorithm 1 repairs smaller ones: the 8s go from
-# 152 to 166 of 174 on the diagonal. The other eight classes end at 0.91 or more. Gradient
-# steps on (4)/(5) move points between neighbouring components; they do not pull a new
-# component out of a merged one. This is why the digits ACC from a k-means start stays near
-# 0.82 (mean over five seeds) rather than the 0.93 we aimed for. Quick mode trains too briefly
+# cluster with the 3s. The 1s split three ways: 84 on the diagonal, 57 in the cluster matched
+# to 9 and 41 in the 8s' cluster. Both mistakes are already in the k-means start (142 9s with
+# the 3s; 58 and 40 of the 1s). Algorithm 1 repairs smaller ones: the 2s go from 136 to 166 of
+# 177 on the diagonal, the 4s from 154 to 178 of 181. The other eight classes end at 0.91 or
+# more. Gradient steps on (4)/(5) move points between neighbouring components; they do not pull
+# a new component out of a merged one. This is why the digits ACC from a k-means start stays
+# near 0.80 (mean over five seeds) rather than the 0.93 we aimed for. Quick mode trains too briefly
 # to show the pattern.
 
 # %%
@@ -310,29 +313,45 @@ plt.show()
 assert np.isclose(matched_acc["DGG"], results["DGG"]["acc"])  # the same matching as ACC
 
 # %% [markdown]
-# ## 7. The start decides
+# ## 7. The start, the hand-over and the training
 #
-# If Algorithm 1 keeps the merges of its start, a better start should give a better result.
-# `init` chooses the starting partition of $\tilde\mu$: `"kmeans"` (the paper, used above),
-# `"gmm"` (a full-covariance Gaussian mixture) or `"umap"`: UMAP of $\tilde\mu$ to 10
-# dimensions, then a Gaussian mixture, the recipe of N2D. Everything else stays the same:
-# the pretrained networks come from the cache, and the GMM prior and $f_2$ are set from the new
-# labels. Below, the same seed from a UMAP start. For each start we report four numbers: its ACC;
-# how often $f_2$ agrees with it before Algorithm 1 (the hand-over); the lowest ACC after any
-# epoch; the final ACC.
+# Two questions follow from section 6. Does Algorithm 1 keep a correct partition if it is
+# given one? And does a better start give a better result? `fit(X, init_labels=y)` answers
+# the first: it starts from the true classes (a diagnostic only, never a way to cluster).
+# `init` answers the second. It chooses the starting partition of $\tilde\mu$: `"kmeans"`
+# (the paper, used above), `"gmm"` (a full-covariance Gaussian mixture) or `"umap"` (UMAP to
+# 10 dimensions, then a Gaussian mixture, the N2D recipe). For each run we print four numbers:
 #
-# `benchmarks/bench_start.py` repeats this over five seeds (README, "Measured results"). On
-# digits, the UMAP start scores 0.866 ± 0.029 and DGG ends at 0.871 ± 0.029, against 0.822 ±
-# 0.039 from k-means. The same script can start from the true classes
-# (`fit(X, init_labels=y)`, a diagnostic only). There the linear $f_2$ reproduces just 0.96 of
-# them, and Algorithm 1 ends below 1.0. So both the hand-over and the training lose points
-# from a good start. That is where the remaining work is (README).
+# - the ACC of the start;
+# - how often $f_2$ agrees with the start before Algorithm 1 (the hand-over);
+# - the lowest ACC after any epoch;
+# - the final ACC.
+#
+# `benchmarks/bench_start.py` measured the same over five seeds on digits (README, "Where the
+# accuracy goes"). From the true classes with this preset, the linear $f_2$ reproduces only
+# 0.966 of them, the first epochs fall to 0.832 ± 0.057, and the run ends at 0.929 ± 0.040. So
+# the hand-over and the training both lose points from a correct start. Two changes hold the
+# partition. One is an $f_2$ with one hidden layer of 128 units, which reproduces every label
+# (agreement 1.000). The other is a learning rate of 2e-3 instead of 5e-3. Together they give
+# a lowest ACC of 0.981 ± 0.004 and a final ACC of 0.986 ± 0.005. With the same two changes, a
+# UMAP start (0.856 ± 0.033) ends at 0.858 ± 0.031, against 0.802 ± 0.040 from k-means with
+# this preset. Now the start sets the result.
 
 # %%
-umap_model = DGG(K, **dict(params, init="umap"), cache_dir=True, random_state=settings.seed).fit(X, y)
-for name, fitted in (("k-means start (above)", model), ("UMAP start", umap_model)):
+held = dict(classifier_hidden_dims=(128,), lr=2e-3)  # f2 with one hidden layer, and a lower learning rate
+runs = {
+    "k-means start (above)": model,
+    "true classes, preset": DGG(K, **params, cache_dir=True, random_state=settings.seed).fit(X, y, init_labels=y),
+    "true classes, held": DGG(K, **dict(params, **held), cache_dir=True, random_state=settings.seed)
+    .fit(X, y, init_labels=y),
+    "UMAP start, held": DGG(K, **dict(params, **held, init="umap"), cache_dir=True, random_state=settings.seed)
+    .fit(X, y),
+}
+for name, fitted in runs.items():
     curve = [record["acc"] for record in fitted.history_]
     print(f"{name:<22} start {clustering_scores(y, fitted.start_labels_)['acc']:.4f}  "
           f"f2 agrees {fitted.f2_agreement_:.4f}  lowest {min(curve):.4f}  "
           f"final {clustering_scores(y, fitted.labels_)['acc']:.4f}")
-assert umap_model.f2_agreement_ > 0.5 and len(umap_model.history_) == params["epochs"]
+assert all(len(fitted.history_) == params["epochs"] for fitted in runs.values())
+if not settings.quick:  # bench_start.py, 5 seeds: f2 agreement 1.000 with the hidden layer, 0.966 ± 0.003 without
+    assert runs["true classes, held"].f2_agreement_ > runs["true classes, preset"].f2_agreement_

@@ -8,6 +8,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 import dggbook.model.algorithm1 as dgg_module
+import dggbook.model.estimator as estimator_module
 from dggbook.model.data import make_blobs_data
 from dggbook.model.estimator import DGG
 from dggbook.model.metrics import clustering_scores
@@ -262,3 +263,21 @@ def test_presets():
     assert mnist_cpu["n_neighbor_samples"] == 1 and mnist_cpu["epochs"] < paper["epochs"]
     for preset in (quick, cpu, paper, mnist_cpu):
         DGG(10, **preset)  # every key is a parameter
+
+
+def test_a_checkpoint_is_not_resumed_on_top_of_a_different_start(blobs, tmp_path, monkeypatch):
+    """After the pretraining changes (new code, say), Algorithm 1 starts afresh instead of resuming old epochs."""
+    X = blobs.X[:200]
+    params = {**FAST, "epochs": 2, "cache_dir": tmp_path, "dataset_name": "blobs"}
+    DGG(4, **params, random_state=0).fit(X)
+    real_pretrain = estimator_module.pretrain
+
+    def other_pretraining(*args, **kwargs):
+        result = real_pretrain(*args, **kwargs)
+        with torch.no_grad():
+            result.networks.gmm.means.add_(0.5)  # stands in for a change to the pretraining code
+        return result
+
+    monkeypatch.setattr(estimator_module, "pretrain", other_pretraining)
+    again = DGG(4, **params, random_state=0).fit(X)
+    assert again.pretrain_from_cache_ and again.resumed_from_epoch_ == 0

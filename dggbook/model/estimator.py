@@ -209,13 +209,17 @@ class DGG(DeepClusterer):
             raise ValueError(f"pool_size={self.pool_size} must be at least n_neighbors={self.n_neighbors}.")
 
     # -------------------------------------------------------------------- fit
-    def _key(self, fingerprint: str) -> str:
-        """Names this fit's checkpoint: data, every parameter that changes the result but ``epochs``, device.
+    def _key(self, fingerprint: str, start: DGGNetworks) -> str:
+        """Names this fit's checkpoint: data, every parameter that changes the result but ``epochs``, device,
+        and the pretrained networks Algorithm 1 starts from.
 
-        ``epochs`` is left out so that asking for more epochs continues a finished run.
+        ``epochs`` is left out so that asking for more epochs continues a finished run. The
+        networks are in, so that a checkpoint is never resumed on top of a different start (after
+        a change to the pretraining code, say).
         """
         params = {k: v for k, v in self.get_params().items() if k not in ("verbose", "cache_dir", "device", "epochs")}
-        return cache_key(FIT_CACHE_VERSION, fingerprint, params, self.device_.type)
+        return cache_key(FIT_CACHE_VERSION, fingerprint, params, self.device_.type,
+                         data_fingerprint(*start.state_dict().values()))
 
     def _graph_features(self, X: np.ndarray, networks: DGGNetworks, folder: Path | None, fingerprint: str):
         """Raw X, or its Siamese embedding (DGG eq. (19)) started from the pretrained encoder."""
@@ -265,11 +269,12 @@ class DGG(DeepClusterer):
 
         if seed is not None:
             torch.manual_seed(seed + 2)  # the generator fit forked, not the caller's
-        checkpoint = cache_file(folder, "dgg", self.dataset_name, self._key(fingerprint))
+        key = self._key(fingerprint, networks)
+        checkpoint = cache_file(folder, "dgg", self.dataset_name, key)
         Xt = torch.as_tensor(X, device=self.device_)
         stage_started = time.perf_counter()
         result = train_dgg(networks, Xt, graph, train_settings, y=y, checkpoint_path=checkpoint,
-                           run_key=self._key(fingerprint), verbose=self.verbose)
+                           run_key=key, verbose=self.verbose)
         stage_seconds["dgg"] = time.perf_counter() - stage_started
 
         self.networks_ = networks.eval()
