@@ -12,12 +12,17 @@ import pytest
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_clustering.py"
 
 
-@pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("bench_clustering", SCRIPT)
+def load_script(path: Path):
+    """A benchmark script as a module, without running its main."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def bench():
+    return load_script(SCRIPT)
 
 
 def test_every_method_reports_every_seed(bench, tmp_path, capsys):
@@ -39,10 +44,7 @@ GPU_SCRIPT = SCRIPT.parent / "bench_gpu.py"
 
 @pytest.fixture(scope="module")
 def bench_gpu():
-    spec = importlib.util.spec_from_file_location("bench_gpu", GPU_SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(GPU_SCRIPT)
 
 
 def test_the_gpu_check_runs_its_cuda_code_path_on_the_cpu(bench_gpu, tmp_path):

@@ -32,7 +32,7 @@ from .likelihoods import reconstruction_log_likelihood
 from .metrics import clustering_scores
 from .networks import DGGNetworks, reparameterize
 from .pretrain import pretrain
-from .runtime import map_in_batches, run_epochs
+from .runtime import map_in_batches, progress, run_epochs
 from .settings import PretrainSettings, TrainSettings, constraints_of
 
 __all__ = ["VaDE", "bayes_posterior", "vade_loss", "train_vade"]
@@ -82,11 +82,11 @@ def train_vade(networks: DGGNetworks, pi_logits: torch.Tensor, X: torch.Tensor, 
     optimizer = torch.optim.Adam(groups, lr=settings.lr, weight_decay=settings.weight_decay)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=settings.lr_decay_every, gamma=settings.lr_decay)
     history = []
-    for epoch in range(settings.epochs):
+    for epoch in progress(range(settings.epochs), desc="VaDE", verbose=verbose):
         started, lr = time.perf_counter(), optimizer.param_groups[0]["lr"]
         networks.train()
         loss, = run_epochs("VaDE", optimizer, lambda idx: vade_loss(networks, pi_logits, X[idx], settings),
-                           X.shape[0], settings.batch_size, 1, device=X.device, scheduler=scheduler, verbose=verbose)
+                           X.shape[0], settings.batch_size, 1, device=X.device, scheduler=scheduler)
         record = {"epoch": epoch + 1, "lr": lr, "loss": loss}
         if y is not None:
             networks.eval()
