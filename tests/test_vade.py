@@ -8,7 +8,10 @@ from scipy.stats import multivariate_normal
 import dggbook
 from dggbook.model.data import make_blobs_data
 from dggbook.model.metrics import cluster_accuracy
-from dggbook.model.vade import VaDE, bayes_posterior
+from dggbook.derivation.elbo import elbo_terms, gaussian_log_likelihood
+from dggbook.model.networks import reparameterize
+from dggbook.model.settings import TrainSettings
+from dggbook.model.vade import VaDE, bayes_posterior, vade_loss
 from tiny_model import TINY_DGG, tiny_networks
 
 TINY_VADE = {k: v for k, v in TINY_DGG.items() if k in VaDE().get_params()}
@@ -34,6 +37,24 @@ def test_bayes_posterior_is_pi_times_gaussian_normalised():
     means, variances = net.gmm.means.detach().numpy(), net.gmm.logvars.exp().detach().numpy()
     dens = np.stack([multivariate_normal(means[k], np.diag(variances[k])).logpdf(z.numpy()) for k in range(3)], 1)
     np.testing.assert_allclose(gamma, softmax(np.log([0.5, 0.3, 0.2]) + dens, axis=1), rtol=1e-5)
+
+
+def test_the_loss_is_minus_the_elbo_with_the_global_prior_and_the_bayes_posterior():
+    """VaDE eq. (17), term by term from elbo_terms: pi enters term 3 as the global prior, not as gamma."""
+    net = tiny_networks(K=3, M=2)
+    x = torch.rand(8, 6, generator=torch.Generator().manual_seed(1))
+    pi_logits = torch.tensor([0.4, -0.2, 0.1])
+    settings = TrainSettings(likelihood="gaussian", noise_var=0.5)
+    torch.manual_seed(0)
+    loss = vade_loss(net, pi_logits, x, settings)
+    torch.manual_seed(0)
+    mu, logvar = net.encoder(x)
+    z = reparameterize(mu, logvar)
+    pi = torch.softmax(pi_logits, 0)
+    gamma = bayes_posterior(z, torch.log(pi), net)
+    recon = gaussian_log_likelihood(x, net.decoder(z), noise_var=0.5)
+    terms = elbo_terms(recon, mu, logvar, gamma, pi.expand_as(gamma), net.gmm.means, net.gmm.logvars)
+    torch.testing.assert_close(loss, -terms.total.mean())
 
 
 def test_vade_finds_blobs_and_learns_a_global_prior(fitted, blobs):

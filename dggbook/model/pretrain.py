@@ -29,6 +29,7 @@ import torch.nn.functional as F
 
 from ..derivation import elbo
 from ..environment import torch_seeded
+from .algorithm1 import cluster_posterior
 from .cache import cache_file, cache_key, data_fingerprint, load_cached, resolve_cache_dir, save_atomic
 from .likelihoods import reconstruction_log_likelihood
 from .networks import DGGNetworks, reparameterize
@@ -152,7 +153,7 @@ def finetune_vae(networks: DGGNetworks, X: torch.Tensor, settings: PretrainSetti
         return -elbo.elbo_terms(recon, mu, logvar, ones, ones, zeros, zeros, validate=False).total.mean()
 
     return _train("VAE", list(encoder.parameters()) + list(decoder.parameters()), loss_fn, X, settings,
-                       settings.vae_epochs, verbose)
+                  settings.vae_epochs, verbose)
 
 
 @torch.no_grad()
@@ -193,10 +194,9 @@ def init_gmm_from_labels(networks: DGGNetworks, X: torch.Tensor, labels: np.ndar
                       torch.as_tensor(np.maximum(np.stack(variances), MIN_VARIANCE), dtype=torch.float32))
 
 
-@torch.no_grad()
 def f2_agreement(networks: DGGNetworks, X: torch.Tensor, labels: np.ndarray) -> float:
     """Share of rows whose argmax f2(mu~) equals ``labels``: how faithfully f2 hands the start to Algorithm 1."""
-    predicted = map_in_batches(lambda x: networks.classifier.proba(networks.encoder(x)[0]), X).argmax(dim=1)
+    predicted = cluster_posterior(networks, X).argmax(dim=1)
     return float((predicted.cpu().numpy() == labels).mean())
 
 
@@ -238,7 +238,7 @@ def pretrain_classifier(networks: DGGNetworks, X: torch.Tensor, labels: np.ndarr
         return F.cross_entropy(networks.classifier(inputs), targets[idx])
 
     return _train("classifier f2", networks.classifier.parameters(), loss_fn, posterior, settings,
-                       settings.classifier_epochs, verbose, lr=settings.classifier_lr)
+                  settings.classifier_epochs, verbose, lr=settings.classifier_lr)
 
 
 def pretrain(

@@ -23,6 +23,7 @@ from typing import ClassVar
 
 from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
 
+from ..validation import check_positive_int
 from .likelihoods import LIKELIHOODS
 from .networks import PAPER_HIDDEN_DIMS
 from .start import STARTS
@@ -40,13 +41,13 @@ NONNEGATIVE_REAL = Interval(Real, 0, None, closed="left")
 
 def _layer_sizes(name: str, sizes, *, allow_empty: bool) -> tuple:
     """``sizes`` as a tuple of ints after checking every one is a positive int (and that there is one)."""
+    wrong = ValueError(f"{name} must be a tuple of positive ints (layer sizes), got {sizes!r}.")
     if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
-        raise ValueError(f"{name} must be a tuple of positive ints (layer sizes), got {sizes!r}.")
+        raise wrong
     sizes = tuple(sizes)
-    if not all(isinstance(v, Integral) and not isinstance(v, bool) and v >= 1 for v in sizes) or \
-            (not sizes and not allow_empty):
-        raise ValueError(f"{name} must be a tuple of positive ints (layer sizes), got {sizes!r}.")
-    return tuple(int(v) for v in sizes)
+    if not sizes and not allow_empty:
+        raise wrong
+    return tuple(check_positive_int(f"{name}[{i}]", v) for i, v in enumerate(sizes))
 
 
 @dataclass(frozen=True)

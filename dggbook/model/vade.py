@@ -24,8 +24,8 @@ import numpy as np
 import torch
 
 from ..derivation.elbo import elbo_terms
-from ..environment import DEFAULT_TORCH_THREADS
 from ..derivation.gaussian import log_normal_diag
+from ..environment import DEFAULT_TORCH_THREADS
 from .cache import resolve_cache_dir
 from .clusterer import RUN_CONSTRAINTS, DeepClusterer
 from .likelihoods import reconstruction_log_likelihood
@@ -209,16 +209,13 @@ class VaDE(DeepClusterer):
         stage_seconds["vade"] = time.perf_counter() - started
 
         self.networks_ = networks.eval()
-        self.pi_logits_ = pi_logits.detach()
-        self.pi_ = torch.softmax(self.pi_logits_, dim=0).cpu().numpy()
+        self.pi_ = torch.softmax(pi_logits.detach(), dim=0).cpu().numpy()
         self.start_labels_ = init.start_labels
         self.pretrain_from_cache_ = init.from_cache
-        self.labels_ = mean_posterior(networks, self.pi_logits_, Xt).argmax(dim=1).cpu().numpy()
+        self.labels_ = self._posterior(Xt).argmax(dim=1).cpu().numpy()
         self.stage_seconds_ = stage_seconds
 
     def _posterior(self, X: torch.Tensor) -> torch.Tensor:
         """gamma_k ∝ pi_k N(mu~(x); mu_k, sigma_k^2): VaDE's cluster posterior at the latent mean."""
-        return mean_posterior(self.networks_, self.pi_logits_.to(X.device), X)
-
-    def _load_extra(self, state: dict) -> None:
-        self.pi_logits_ = torch.log(torch.as_tensor(self.pi_, dtype=torch.float32))
+        log_pi = torch.log(torch.as_tensor(self.pi_, device=X.device))  # log pi works as logits: softmax(log pi) = pi
+        return mean_posterior(self.networks_, log_pi, X)
