@@ -4,15 +4,15 @@ import pytest
 import torch
 from scipy.special import softmax
 from scipy.stats import multivariate_normal
+from tiny_model import TINY_DGG, tiny_networks
 
 import dggbook
+from dggbook.derivation.elbo import elbo_terms, gaussian_log_likelihood
 from dggbook.model.data import make_blobs_data
 from dggbook.model.metrics import cluster_accuracy
-from dggbook.derivation.elbo import elbo_terms, gaussian_log_likelihood
 from dggbook.model.networks import reparameterize
 from dggbook.model.settings import TrainSettings
 from dggbook.model.vade import VaDE, bayes_posterior, vade_loss
-from tiny_model import TINY_DGG, tiny_networks
 
 TINY_VADE = {k: v for k, v in TINY_DGG.items() if k in VaDE().get_params()}
 
