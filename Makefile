@@ -90,6 +90,7 @@ mnist: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_clustering.py
+	$(BIN)/python benchmarks/bench_defaults.py
 	$(BIN)/python benchmarks/bench_start.py
 	$(BIN)/python benchmarks/bench_cost.py
 	$(BIN)/python benchmarks/bench_threads.py

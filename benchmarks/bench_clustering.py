@@ -5,12 +5,12 @@ the CPU preset ``settings_for(dataset, "cpu")`` (digits by default; ``--dataset
 mnist`` gives the 70,000-image preset, about 25 min per DGG seed on one core):
 
 - DGG:          pretraining + Euclidean kNN graph + Algorithm 1, from the preset's start
-                (k-means on mu~ unless the preset says otherwise, DGG notes §7); the table
-                also gives the ACC of that start;
-- DGG (init=gmm), DGG (init=umap): the same, from the other starting partitions
-                (dggbook.model.start);
+                (UMAP of mu~ then a GMM on the CPU presets); the table also gives the ACC
+                of that start;
+- DGG (paper init), DGG (init=gmm): the same, from the paper's k-means start or a
+                GMM on mu~ (dggbook.model.start), all else as in the preset;
 - DGG w/o graph: the same code and settings with ``use_graph=False`` (``self_graph``);
-- VaDE:         dggbook.VaDE as published (global pi, Bayes posterior), same networks,
+- VaDE:         dggbook.VaDE as published (global pi, Bayes posterior), same networks, start,
                 pretraining and training settings;
 - AE+GMM:       the same SDAE pretraining (layer-wise + end to end), then a
                 full-covariance Gaussian mixture on mu~ (paper Table 1's AE+GMM);
@@ -20,7 +20,7 @@ Every seed counts: the table reports mean +- std (population std over the
 seeds), never a best run.
 
     python benchmarks/bench_clustering.py [--dataset digits] [--seeds 0 1 2 3 4]
-        [--methods dgg dgg_gmm dgg_umap no_graph vade ae_gmm kmeans] [--json out.json]
+        [--methods dgg dgg_kmeans dgg_gmm no_graph vade ae_gmm kmeans] [--json out.json]
 """
 from __future__ import annotations
 
@@ -44,8 +44,8 @@ from dggbook.model.presets import settings_for
 from dggbook.model.vade import VaDE
 from dggbook.model.pretrain import build_networks, finetune_autoencoder, latent_means, pretrain_layerwise
 
-METHODS = ("dgg", "dgg_gmm", "dgg_umap", "no_graph", "vade", "ae_gmm", "kmeans")
-NAMES = {"dgg": "DGG", "dgg_gmm": "DGG (init=gmm)", "dgg_umap": "DGG (init=umap)", "no_graph": "DGG w/o graph",
+METHODS = ("dgg", "dgg_kmeans", "dgg_gmm", "no_graph", "vade", "ae_gmm", "kmeans")
+NAMES = {"dgg": "DGG", "dgg_kmeans": "DGG (paper init)", "dgg_gmm": "DGG (init=gmm)", "no_graph": "DGG w/o graph",
          "vade": "VaDE", "ae_gmm": "AE+GMM", "kmeans": "k-means"}
 
 
@@ -82,7 +82,7 @@ def run_kmeans(dataset, X, K, seed, quick=False):
 RUNNERS = {
     "dgg": run_dgg,
     "dgg_gmm": lambda dataset, X, K, seed, quick=False: run_dgg(dataset, X, K, seed, quick, init="gmm"),
-    "dgg_umap": lambda dataset, X, K, seed, quick=False: run_dgg(dataset, X, K, seed, quick, init="umap"),
+    "dgg_kmeans": lambda dataset, X, K, seed, quick=False: run_dgg(dataset, X, K, seed, quick, init="kmeans"),
     "no_graph": lambda dataset, X, K, seed, quick=False: run_dgg(dataset, X, K, seed, quick, use_graph=False),
     "vade": run_vade,
     "ae_gmm": run_ae_gmm,

@@ -114,6 +114,9 @@ def run_train(args: argparse.Namespace) -> int:
                "stage_seconds": {k: round(v, 2) for k, v in model.stage_seconds_.items()},
                "pretrain_from_cache": model.pretrain_from_cache_, "resumed_from_epoch": model.resumed_from_epoch_,
                "start_acc": cluster_accuracy(data.y, model.start_labels_), "f2_agreement": model.f2_agreement_,
+               "graph_purity": model.graph_.purity(data.y),
+               "lowest_acc": min((record["acc"] for record in model.history_), default=float("nan")),
+               "auto_settings": model.auto_settings_,
                "torch_threads": args.threads, "versions": versions()}
     # Written only now, after a successful fit, and atomically: no partial outputs.
     text = json.dumps(metrics, indent=2) + "\n"

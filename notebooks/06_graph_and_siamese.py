@@ -313,7 +313,8 @@ plt.show()
 # %% [markdown]
 # Now train the network with the paper's loss, $N_t = 2$, Adam with lr $5\cdot 10^{-4}$ and
 # weight decay $10^{-4}$. Here the network starts from random weights; the public code starts
-# it from the pretrained encoder, which is what the `DGG` estimator does with `use_siamese=True`.
+# it from the pretrained encoder, which is what the `DGG` estimator does with `use_siamese=True`
+# (and `graph_space="input"`).
 # The pairs are drawn once, from the pixel-space neighbours.
 
 # %%

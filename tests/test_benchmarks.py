@@ -6,6 +6,7 @@ was 0.65 or more (chance is 0.10), and DGG ended 0.06-0.07 above its own k-means
 import importlib.util
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -64,3 +65,30 @@ def test_the_gpu_check_stops_with_one_line_without_cuda(bench_gpu, capsys):
     assert bench_gpu.main(["--device", "cuda"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "CUDA is not available" in err
+
+
+@pytest.fixture(scope="module")
+def bench_defaults():
+    return load_script(SCRIPT.parent / "bench_defaults.py")
+
+
+def test_the_defaults_benchmark_passes_nothing_but_the_cluster_count_and_the_seed(bench_defaults, monkeypatch):
+    """What README's "DGG(10).fit(X)" numbers claim: no preset and no override reach the estimator."""
+    seen = {}
+
+    class Recorder(bench_defaults.DGG):
+        def __init__(self, *args, **kwargs):
+            seen["args"], seen["kwargs"] = args, kwargs
+            super().__init__(*args, **kwargs)
+
+        def fit(self, X, y=None):
+            self.labels_ = self.start_labels_ = X[:, 0].astype(int) % self.n_clusters
+            self.f2_agreement_, self.auto_settings_ = 1.0, {}
+            self.graph_ = SimpleNamespace(purity=lambda labels: 1.0)
+            return self
+
+    monkeypatch.setattr(bench_defaults, "DGG", Recorder)
+    X, y, n_clusters = bench_defaults.load("digits")
+    assert (X.shape[0], n_clusters) == (1797, 10)
+    row = bench_defaults.run(X, y, n_clusters, seed=4)
+    assert seen == {"args": (10,), "kwargs": {"random_state": 4}} and row["seed"] == 4

@@ -81,7 +81,7 @@ def test_pi_is_updated_by_eq_31_from_the_batch_posteriors():
     net, X = tiny_networks(), data()
     graph = build_graph(X.numpy(), 3)
     gamma = cluster_posterior(net, X)  # f2(mu~) before the step, as the batch sees it
-    result = train_dgg(net, X, graph, TrainSettings(epochs=1, batch_size=12, f2_input="mean"))
+    result = train_dgg(net, X, graph, TrainSettings(epochs=1, batch_size=12, f2_input="mean", n_neighbor_samples=None))
     torch.testing.assert_close(result.pi, update_pi(gamma, gamma[graph.indices], graph.weights))
     torch.testing.assert_close(result.pi.sum(1), torch.ones(12))
 

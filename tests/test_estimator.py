@@ -12,12 +12,13 @@ import dggbook.model.estimator as estimator_module
 from dggbook.model.data import make_blobs_data
 from dggbook.model.estimator import DGG
 from dggbook.model.metrics import clustering_scores
-from dggbook.model.presets import settings_for
+from dggbook.model.presets import paper_settings, settings_for
+from dggbook.model.settings import AUTO_EPOCHS, auto_epochs
 
 FAST = dict(likelihood="gaussian", noise_var=0.01, latent_dim=4, hidden_dims=(32, 32, 64), n_neighbors=5,
             neighbor_selection="nearest", n_neighbor_samples=1, layerwise_epochs=3, autoencoder_epochs=30,
             vae_epochs=5, classifier_epochs=50, pretrain_batch_size=32, epochs=5, batch_size=64,
-            device="cpu", cache_dir=False)
+            init="kmeans", classifier_hidden_dims=(), graph_space="input", device="cpu", cache_dir=False)
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +34,16 @@ def fitted(blobs):
 def test_fits_blobs_near_perfectly(fitted, blobs):
     assert clustering_scores(blobs.y, fitted.labels_)["acc"] >= 0.95
     assert len(fitted.history_) == FAST["epochs"] and "acc" in fitted.history_[-1]
+
+
+def test_the_defaults_fit_blobs_with_auto_epochs_and_record_them(blobs):
+    """Everything at its default but the network size: UMAP start, f2 with a hidden layer, "auto" epochs and S."""
+    model = DGG(4, likelihood="gaussian", noise_var=0.01, latent_dim=4, hidden_dims=(32, 32, 64), device="cpu",
+                random_state=0).fit(blobs.X, blobs.y)
+    n = blobs.X.shape[0]
+    assert model.auto_settings_ == {**{field: auto_epochs(field, n) for field in AUTO_EPOCHS}, "n_neighbor_samples": 1}
+    assert len(model.history_) == auto_epochs("epochs", n)
+    assert clustering_scores(blobs.y, model.labels_)["acc"] >= 0.95
 
 
 def test_predict_proba_predict_transform(fitted, blobs):
@@ -214,6 +225,31 @@ def test_bad_sizes_raise():
         DGG(0, **FAST).fit(X)
 
 
+def test_a_siamese_graph_outside_the_input_space_fails_before_training(blobs, monkeypatch):
+    monkeypatch.setattr(estimator_module, "pretrain", lambda *a, **k: pytest.fail("pretraining started"))
+    with pytest.raises(ValueError, match="graph_space='latent'"):
+        DGG(4, **{**FAST, "use_siamese": True, "graph_space": "latent"}).fit(blobs.X)
+
+
+@pytest.mark.parametrize("space, width", [("input", 10), ("latent", 4), ("umap", 3)])
+def test_the_graph_is_searched_in_the_chosen_space(blobs, monkeypatch, space, width):
+    seen = {}
+    real_build_graph = estimator_module.build_graph
+
+    def spy(features, *args, **kwargs):
+        seen["features"] = np.asarray(features)
+        return real_build_graph(features, *args, **kwargs)
+
+    monkeypatch.setattr(estimator_module, "build_graph", spy)
+    X = blobs.X[:200]
+    model = DGG(4, **{**FAST, "epochs": 1, "graph_space": space, "umap_components": 3, "umap_neighbors": 10},
+                random_state=0).fit(X)
+    assert seen["features"].shape == (200, width)
+    if space == "input":
+        np.testing.assert_array_equal(seen["features"], X)
+    assert model.graph_.indices.shape == (200, FAST["n_neighbors"])
+
+
 def test_predict_checks_the_number_of_features(fitted):
     with pytest.raises(ValueError, match="10"):
         fitted.predict(np.zeros((3, 5)))
@@ -255,6 +291,7 @@ def test_presets():
     quick = settings_for("digits", "cpu", quick=True)
     cpu = settings_for("digits", "cpu", quick=False)
     paper = settings_for("mnist", "cuda", quick=False)
+    assert paper == {"dataset_name": "mnist", "device": "cuda", **paper_settings()}
     assert quick["epochs"] < cpu["epochs"] < paper["epochs"] == 300
     assert paper["hidden_dims"] == (500, 500, 2000) and paper["lr"] == 2e-3 and paper["batch_size"] == 100
     assert paper["n_neighbors"] == 20 and paper["neighbor_selection"] == "random_top" and paper["use_siamese"]

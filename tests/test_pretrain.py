@@ -18,7 +18,8 @@ from dggbook.model.pretrain import (
 )
 
 TINY = dict(latent_dim=3, hidden_dims=(16, 16, 32), layerwise_epochs=3, autoencoder_epochs=15, vae_epochs=3,
-            classifier_epochs=60, pretrain_batch_size=32, likelihood="gaussian", noise_var=0.01)
+            classifier_epochs=60, pretrain_batch_size=32, likelihood="gaussian", noise_var=0.01, init="kmeans",
+            classifier_hidden_dims=())
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +133,7 @@ def test_bad_settings_raise(bad):
 def test_f2s_size_does_not_change_the_pretrained_autoencoder_or_the_start(blobs):
     """Paired comparisons: a bigger f2 must not shift the random draws of the stages before it."""
     linear = pretrain(blobs.X, 3, PretrainSettings(**TINY), random_state=0, device="cpu", cache_dir=False)
-    wider = pretrain(blobs.X, 3, PretrainSettings(**TINY, classifier_hidden_dims=(32,)), random_state=0,
+    wider = pretrain(blobs.X, 3, PretrainSettings(**{**TINY, "classifier_hidden_dims": (32,)}), random_state=0,
                      device="cpu", cache_dir=False)
     for name in ("encoder", "decoder"):
         for key, value in getattr(linear.networks, name).state_dict().items():

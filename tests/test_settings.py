@@ -5,8 +5,9 @@ import inspect
 import pytest
 
 from dggbook.model.estimator import DGG
-from dggbook.model.presets import settings_for
-from dggbook.model.settings import ModelSettings, PretrainSettings, TrainSettings, constraints_of
+from dggbook.model.presets import paper_settings, settings_for
+from dggbook.model.settings import (AUTO, AUTO_EPOCHS, ModelSettings, PretrainSettings, TrainSettings, auto_epochs,
+                                    constraints_of)
 
 RECORDS = (PretrainSettings, TrainSettings)
 
@@ -51,9 +52,46 @@ def test_presets_only_set_estimator_parameters(dataset, device, quick):
     (PretrainSettings, "start_n_init", 0), (PretrainSettings, "init", "spectral"),
     (PretrainSettings, "umap_neighbors", 1), (PretrainSettings, "hidden_dims", (16, 0)),
     (PretrainSettings, "hidden_dims", ()), (PretrainSettings, "autoencoder_epochs", 2.5),
+    (PretrainSettings, "vae_epochs", "many"), (TrainSettings, "epochs", "Auto"),
     (TrainSettings, "lr_decay", 0.0), (TrainSettings, "lr_decay_every", 0), (TrainSettings, "n_neighbor_samples", 0),
     (ModelSettings, "likelihood", "poisson"), (TrainSettings, "noise_var", 0.0), (TrainSettings, "f2_input", "z"),
 ])
 def test_a_bad_setting_fails_at_once_naming_the_field(record, field, value):
     with pytest.raises(ValueError, match=field):
         record(**{field: value})
+
+
+@pytest.mark.parametrize("dataset, n_samples", [("digits", 1797), ("mnist", 70_000)])
+def test_auto_epochs_give_each_measured_cpu_preset_at_its_size(dataset, n_samples):
+    preset = settings_for(dataset, "cpu", quick=False)
+    assert {field: auto_epochs(field, n_samples) for field in AUTO_EPOCHS} == {f: preset[f] for f in AUTO_EPOCHS}
+
+
+def test_auto_epochs_fall_with_the_data_size_between_their_bounds():
+    for field, (_, fewest, most) in AUTO_EPOCHS.items():
+        epochs = [auto_epochs(field, n) for n in (10, 1797, 3000, 10_000, 10**6)]
+        assert epochs == sorted(epochs, reverse=True) and epochs[0] == most and epochs[-1] == fewest, field
+    with pytest.raises(ValueError, match="n_samples"):
+        auto_epochs("epochs", 0)
+
+
+def test_resolved_replaces_every_auto_by_size_and_device():
+    train = TrainSettings()
+    assert train.epochs == AUTO and train.n_neighbor_samples == AUTO
+    on_cpu, on_cuda = train.resolved(3000, "cpu"), train.resolved(3000, "cuda")
+    assert (on_cpu.epochs, on_cpu.n_neighbor_samples) == (auto_epochs("epochs", 3000), 1)
+    assert (on_cuda.epochs, on_cuda.n_neighbor_samples) == (auto_epochs("epochs", 3000), None)
+    assert train.auto_values(3000, "cpu") == {"epochs": on_cpu.epochs, "n_neighbor_samples": 1}
+    fixed = TrainSettings(epochs=7, n_neighbor_samples=3)
+    assert fixed.resolved(3000, "cpu") == fixed and fixed.auto_values(3000, "cpu") == {}
+    pre = PretrainSettings().resolved(3000, "cpu")
+    assert AUTO not in dataclasses.asdict(pre).values()
+
+
+def test_the_paper_preset_sets_every_number_the_defaults_leave_to_auto():
+    paper = paper_settings()
+    assert set(paper) <= set(DGG().get_params())
+    est = DGG(10, **paper)
+    assert est.pretrain_settings().auto_values(70_000, "cpu") == {}
+    assert est.train_settings().auto_values(70_000, "cpu") == {}
+    assert (paper["init"], paper["classifier_hidden_dims"], paper["epochs"]) == ("kmeans", (), 300)

@@ -11,7 +11,8 @@ from dggbook.model.vade import VaDE
 
 TINY = dict(likelihood="gaussian", noise_var=0.05, latent_dim=2, hidden_dims=(16, 16, 32), n_neighbors=3,
             neighbor_selection="nearest", n_neighbor_samples=1, layerwise_epochs=2, autoencoder_epochs=20,
-            vae_epochs=2, classifier_epochs=20, pretrain_batch_size=32, epochs=5, batch_size=32, device="cpu")
+            vae_epochs=2, classifier_epochs=20, pretrain_batch_size=32, epochs=5, batch_size=32, init="kmeans",
+            classifier_hidden_dims=(), graph_space="input", device="cpu")
 
 EXPECTED_FAILURES = {
     "check_clustering": (

@@ -99,7 +99,8 @@ def test_estimator_trains_on_the_knn_graph(monkeypatch):
     monkeypatch.setattr(estimator_module, "train_dgg", spy)
     model = DGG(3, likelihood="gaussian", noise_var=0.05, latent_dim=2, hidden_dims=(16, 16, 32), n_neighbors=5,
                 neighbor_selection="nearest", weights="uniform", layerwise_epochs=1, autoencoder_epochs=2,
-                vae_epochs=1, classifier_epochs=2, epochs=1, device="cpu", cache_dir=False, random_state=0)
+                vae_epochs=1, classifier_epochs=2, epochs=1, init="kmeans", graph_space="input", device="cpu",
+                cache_dir=False, random_state=0)
     model.fit(blobs.X)
     expected = build_graph(blobs.X, 5, selection="nearest", weights="uniform")
     torch.testing.assert_close(seen["graph"].indices, expected.indices)

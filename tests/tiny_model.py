@@ -29,4 +29,4 @@ def data(N=12, D=6, seed=0):
 TINY_DGG = dict(likelihood="gaussian", noise_var=0.01, latent_dim=3, hidden_dims=(16, 16, 32), n_neighbors=5,
                 neighbor_selection="nearest", n_neighbor_samples=1, layerwise_epochs=2, autoencoder_epochs=20,
                 vae_epochs=3, classifier_epochs=60, pretrain_batch_size=32, epochs=3, batch_size=50,
-                device="cpu", cache_dir=False)
+                init="kmeans", classifier_hidden_dims=(), graph_space="input", device="cpu", cache_dir=False)

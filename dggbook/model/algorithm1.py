@@ -280,6 +280,7 @@ def train_dgg(
         FloatingPointError: the loss became NaN/inf; names the epoch and batch.
     """
     device = networks.device
+    settings = settings.resolved(X.shape[0], device)  # "auto" epochs and S, for this data size and device
     indices, weights = graph.indices.to(device), graph.weights.to(device)
     optimizer, scheduler = make_optimizer(networks, settings)
     path = Path(checkpoint_path) if checkpoint_path is not None else None

@@ -36,7 +36,8 @@ from .settings import POSITIVE_INT, PretrainSettings, TrainSettings
 
 __all__ = ["DeepClusterer", "RUN_CONSTRAINTS", "SAVE_VERSION"]
 
-SAVE_VERSION = 4  # 3: parameter names of dggbook.model.settings; 4: start_labels_, the estimator's class name
+SAVE_VERSION = 5  # 3: parameter names of dggbook.model.settings; 4: start_labels_, the estimator's class name;
+# 5: auto_settings_
 
 RUN_CONSTRAINTS = {  # how to run, not what to compute
     "n_clusters": [POSITIVE_INT],
@@ -68,6 +69,13 @@ class DeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMi
     def train_settings(self) -> TrainSettings:
         """The :class:`TrainSettings` of the training these parameters imply."""
         return self._settings(TrainSettings)
+
+    def _resolved_settings(self, n_samples: int) -> tuple[PretrainSettings, TrainSettings]:
+        """Both records with each ``"auto"`` replaced for ``n_samples`` rows on ``device_``
+        (:meth:`dggbook.model.settings.ModelSettings.resolved`); the choices go to ``auto_settings_``."""
+        records = self.pretrain_settings(), self.train_settings()
+        self.auto_settings_ = {k: v for r in records for k, v in r.auto_values(n_samples, self.device_).items()}
+        return tuple(r.resolved(n_samples, self.device_) for r in records)
 
     # --------------------------------------------------------------- validation
     def _check_X(self, X, *, reset: bool) -> np.ndarray:

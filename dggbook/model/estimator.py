@@ -32,14 +32,16 @@ from .cache import cache_file, cache_key, data_fingerprint, load_cached, resolve
 from .clusterer import RUN_CONSTRAINTS, DeepClusterer
 from .graph import SELECTIONS, WEIGHTINGS, NeighborGraph, build_graph, self_graph
 from .networks import DGGNetworks
-from .pretrain import pretrain
+from .pretrain import latent_means, pretrain
 from .settings import COUNT, POSITIVE_INT, PretrainSettings, TrainSettings, constraints_of
 from .siamese import SiameseNet, embed, train_siamese
+from .start import umap_embedding
 
 __all__ = ["DGG"]
 
 FIT_CACHE_VERSION = "dgg-fit-v1"  # bump when Algorithm 1's code changes, so old checkpoints are not resumed
 SIAMESE_CACHE_VERSION = "siamese-v1"
+GRAPH_SPACES = ("input", "latent", "umap")  # where the J neighbours are searched: see DGG's docstring
 
 
 _PRE, _TRAIN = PretrainSettings, TrainSettings  # the defaults of their fields are the estimator's defaults
@@ -48,9 +50,16 @@ _PRE, _TRAIN = PretrainSettings, TrainSettings  # the defaults of their fields a
 class DGG(DeepClusterer):
     """Deep clustering by Gaussian-mixture VAEs with graph embedding (Yang et al., ICCV 2019).
 
-    Parameters (every one is stored as given; :func:`dggbook.model.presets.settings_for` gives presets).
-    Those of pretraining and Algorithm 1 are the fields of :class:`PretrainSettings`
-    and :class:`TrainSettings` (:mod:`dggbook.model.settings`), with the same names and defaults.
+    Parameters (every one is stored as given; :func:`dggbook.model.presets.settings_for` gives presets,
+    :func:`dggbook.model.presets.paper_settings` the paper's). Those of pretraining and Algorithm 1
+    are the fields of :class:`PretrainSettings` and :class:`TrainSettings` (:mod:`dggbook.model.settings`),
+    with the same names and defaults.
+
+    The defaults are those measured to work on a CPU (README, "Measured results"): the UMAP
+    start, f2 with one hidden layer of 128, the nearest J = 20 neighbours in UMAP space with
+    local-scaling weights, lr 2e-3, and ``"auto"`` epochs and S, which ``fit`` sets from the number of
+    samples and the device (``auto_settings_`` records what it chose). ``DGG(10).fit(X)`` on
+    3,000 MNIST images takes a few minutes on one CPU core.
 
         n_clusters: K.
         likelihood, noise_var: p(x|z), "bernoulli" (x in [0, 1]) or "gaussian" N(g(z), noise_var I).
@@ -61,16 +70,23 @@ class DGG(DeepClusterer):
         pretrain_lr, classifier_lr, corruption, gmm_variance: the initialisation
             (DGG notes §7; :func:`dggbook.model.pretrain.pretrain`).
         init, start_n_init, umap_components, umap_neighbors: the starting partition of mu~,
-            "kmeans" (the paper), "gmm" or "umap" (:mod:`dggbook.model.start`).
+            "umap" (default), "gmm" or "kmeans" (the paper) (:mod:`dggbook.model.start`).
         use_graph: False gives "DGG without graph" (``self_graph``), a baseline that is not VaDE.
-        n_neighbors, neighbor_selection, pool_size, weights: the graph (J = 20,
-            "random_top" of 100 in the public code; see :func:`dggbook.model.graph.build_graph`).
+        n_neighbors, neighbor_selection, pool_size, weights: the graph (J = 20 "nearest" with
+            "local_scaling" weights by default; the public code takes 20 "random_top" of 100 with
+            "uniform" weights; see :func:`dggbook.model.graph.build_graph`).
         use_siamese, siamese_epochs, n_positive: neighbours in a Siamese
             embedding (eq. (19)) instead of raw space.
+        graph_space: where the neighbours are searched. "umap" (default): UMAP of the pretrained
+            latent means mu~ (``umap_components``, ``umap_neighbors``; with ``init="umap"`` the
+            same embedding the start was found in); "latent": mu~ itself; "input": the rows of X
+            (or their Siamese embedding), as in the paper. A graph helps only where its purity,
+            the share of neighbours in the anchor's class, is high (README, "Where the accuracy goes").
         epochs, batch_size, lr, weight_decay, lr_decay, lr_decay_every: Algorithm 1
-            (paper: 300, 100, 2e-3, 1e-4, x0.9 every 10 epochs).
+            (paper: 300, 100, 2e-3, 1e-4, x0.9 every 10 epochs; ``epochs="auto"``: 20-60 by data size).
         n_neighbor_samples: None uses all J neighbours per anchor (J + 1
-            passes); S draws S neighbours in proportion to w_ij (unbiased, S + 1 passes).
+            passes); S draws S neighbours in proportion to w_ij (unbiased, S + 1 passes);
+            "auto" is S = 1 on a CPU and all J on CUDA.
         device: "auto", "cpu" or "cuda".
         n_threads: torch CPU threads while fitting and predicting (default 1, the
             fastest on a shared machine: benchmarks/bench_threads.py); None keeps
@@ -87,7 +103,8 @@ class DGG(DeepClusterer):
         f2 agreed with it before Algorithm 1), n_features_in_, feature_names_in_ (DataFrames), fit_seconds_,
         stage_seconds_ ({"pretrain", "graph", "dgg"} wall seconds of this call),
         pretrain_from_cache_ (True when the initialisation was loaded from disk),
-        resumed_from_epoch_ (epochs a checkpoint already held; 0 for a fresh run).
+        resumed_from_epoch_ (epochs a checkpoint already held; 0 for a fresh run),
+        auto_settings_ ({parameter: value} for each parameter that was "auto").
     """
 
     _parameter_constraints: dict = {
@@ -99,6 +116,7 @@ class DGG(DeepClusterer):
         "pool_size": [POSITIVE_INT],
         "weights": [StrOptions(set(WEIGHTINGS))],
         "use_siamese": ["boolean"],
+        "graph_space": [StrOptions(set(GRAPH_SPACES))],
         "siamese_epochs": [COUNT],
         "n_positive": [POSITIVE_INT],
     }
@@ -131,10 +149,11 @@ class DGG(DeepClusterer):
         # the graph
         use_graph: bool = True,
         n_neighbors: int = 20,
-        neighbor_selection: str = "random_top",
+        neighbor_selection: str = "nearest",
         pool_size: int = 100,
-        weights: str = "uniform",
+        weights: str = "local_scaling",
         use_siamese: bool = False,
+        graph_space: str = "umap",
         siamese_epochs: int = 50,
         n_positive: int = 2,
         # Algorithm 1 (TrainSettings)
@@ -179,6 +198,7 @@ class DGG(DeepClusterer):
         self.pool_size = pool_size
         self.weights = weights
         self.use_siamese = use_siamese
+        self.graph_space = graph_space
         self.siamese_epochs = siamese_epochs
         self.n_positive = n_positive
         self.epochs = epochs
@@ -207,6 +227,9 @@ class DGG(DeepClusterer):
             raise ValueError(f"pool_size={self.pool_size} must be smaller than the number of samples ({n_samples}).")
         if self.use_graph and self.neighbor_selection == "random_top" and self.pool_size < self.n_neighbors:
             raise ValueError(f"pool_size={self.pool_size} must be at least n_neighbors={self.n_neighbors}.")
+        if self.use_siamese and self.graph_space != "input":
+            raise ValueError(f"use_siamese=True embeds the input, but graph_space={self.graph_space!r}; "
+                             "pass graph_space='input' with it, or use_siamese=False.")
 
     # -------------------------------------------------------------------- fit
     def _key(self, fingerprint: str, start: DGGNetworks) -> str:
@@ -222,7 +245,13 @@ class DGG(DeepClusterer):
                          data_fingerprint(*start.state_dict().values()))
 
     def _graph_features(self, X: np.ndarray, networks: DGGNetworks, folder: Path | None, fingerprint: str):
-        """Raw X, or its Siamese embedding (DGG eq. (19)) started from the pretrained encoder."""
+        """Raw X or its Siamese embedding (DGG eq. (19)) started from the pretrained encoder; or mu~, or its UMAP."""
+        if self.graph_space != "input":
+            means = latent_means(networks.eval(), torch.as_tensor(X, device=self.device_)).cpu().numpy()
+            if self.graph_space == "latent":
+                return means
+            return umap_embedding(means.astype(np.float64), self.umap_components, self.umap_neighbors,
+                                  self.random_state)
         if not self.use_siamese:
             return X
         key = cache_key(SIAMESE_CACHE_VERSION, fingerprint, self.pretrain_settings(), self.n_clusters,
@@ -252,7 +281,7 @@ class DGG(DeepClusterer):
                            weights=self.weights, random_state=self.random_state, device=self.device_)
 
     def _fit(self, X: np.ndarray, y, init_labels) -> None:
-        pretrain_settings, train_settings = self.pretrain_settings(), self.train_settings()
+        pretrain_settings, train_settings = self._resolved_settings(X.shape[0])
         seed = self.random_state
         folder = resolve_cache_dir(self.cache_dir) if seed is not None else None
         fingerprint = data_fingerprint(X) if init_labels is None else data_fingerprint(X, init_labels)
@@ -294,7 +323,7 @@ class DGG(DeepClusterer):
 
     # ------------------------------------------------------------- save / load
     FITTED = ("pi_", "history_", "labels_", "start_labels_", "f2_agreement_", "n_features_in_", "fit_seconds_",
-              "stage_seconds_", "pretrain_from_cache_", "resumed_from_epoch_")
+              "stage_seconds_", "pretrain_from_cache_", "resumed_from_epoch_", "auto_settings_")
 
     def _save_extra(self) -> dict:
         return {"graph": (self.graph_.indices.cpu(), self.graph_.weights.cpu(), self.graph_.distances.cpu())}

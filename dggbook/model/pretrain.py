@@ -267,6 +267,7 @@ def pretrain(
     """
     device = pick_device(device)
     X_np = np.asarray(X, dtype=np.float32)
+    settings = settings.resolved(X_np.shape[0], device)  # every "auto" number of epochs, for this data size
     init_labels = check_init_labels(init_labels, X_np.shape[0], n_clusters)
     folder = resolve_cache_dir(cache_dir) if random_state is not None else None
     key = cache_key(CACHE_VERSION, dataset_name, data_fingerprint(X_np), n_clusters, settings, random_state,

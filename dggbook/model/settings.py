@@ -12,7 +12,13 @@ Three places read these and none repeats them:
 
 A field name means one thing everywhere: ``pretrain_lr`` is the learning rate of
 pretraining in the settings, in the estimator and in the presets; ``lr`` is
-Algorithm 1's. Defaults are the public MNIST run (DGG notes §7).
+Algorithm 1's.
+
+The defaults are the ones measured to work on a CPU (README, "Measured results"):
+the UMAP start, an f2 with one hidden layer, and ``"auto"`` for every number of
+epochs and for S. :meth:`ModelSettings.resolved` turns each ``"auto"`` into a
+number from the data size and the device (:data:`AUTO_EPOCHS`). The public MNIST
+run (DGG notes §7) is the named preset :func:`dggbook.model.presets.paper_settings`.
 """
 from __future__ import annotations
 
@@ -21,6 +27,7 @@ from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import ClassVar
 
+import torch
 from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
 
 from ..validation import check_positive_int
@@ -28,7 +35,8 @@ from .likelihoods import LIKELIHOODS
 from .networks import PAPER_HIDDEN_DIMS
 from .start import STARTS
 
-__all__ = ["F2_INPUTS", "GMM_VARIANCES", "ModelSettings", "PretrainSettings", "TrainSettings", "constraints_of"]
+__all__ = ["AUTO", "AUTO_EPOCHS", "F2_INPUTS", "GMM_VARIANCES", "ModelSettings", "PretrainSettings", "TrainSettings",
+           "auto_epochs", "constraints_of"]
 
 F2_INPUTS = ("mean", "sample")  # what f2 sees: mu~ (public MNIST code) or a sample z (the paper)
 GMM_VARIANCES = ("aggregate", "means")  # see dggbook.model.pretrain.init_gmm_from_labels
@@ -37,6 +45,25 @@ POSITIVE_INT = Interval(Integral, 1, None, closed="left")
 COUNT = Interval(Integral, 0, None, closed="left")
 POSITIVE_REAL = Interval(Real, 0, None, closed="neither")
 NONNEGATIVE_REAL = Interval(Real, 0, None, closed="left")
+
+AUTO = "auto"
+# "auto" numbers of epochs: ceil(passes / n_samples), clipped to [fewest, most]. Each row gives the
+# two measured CPU presets (dggbook.model.presets) at their sizes: digits (n = 1,797) takes `most`,
+# MNIST-70k takes `fewest`; sizes in between get a number of epochs that keeps the number of
+# sample passes (and so the time per sample) about constant.
+AUTO_EPOCHS = {  # field: (sample passes, fewest, most)
+    "layerwise_epochs": (18_000, 2, 10),
+    "autoencoder_epochs": (270_000, 30, 150),
+    "vae_epochs": (18_000, 3, 10),
+    "classifier_epochs": (360_000, 30, 200),
+    "epochs": (108_000, 20, 60),
+}
+
+
+def auto_epochs(field: str, n_samples: int) -> int:
+    """The number of epochs ``field="auto"`` means for ``n_samples`` rows (:data:`AUTO_EPOCHS`)."""
+    passes, fewest, most = AUTO_EPOCHS[field]
+    return int(min(most, max(fewest, -(-passes // check_positive_int("n_samples", n_samples)))))
 
 
 def _layer_sizes(name: str, sizes, *, allow_empty: bool) -> tuple:
@@ -68,6 +95,27 @@ class ModelSettings:
         validate_parameter_constraints(constraints_of(type(self)), dataclasses.asdict(self),
                                        caller_name=type(self).__name__)
 
+    def resolved(self, n_samples: int, device) -> ModelSettings:
+        """A copy with every ``"auto"`` replaced by its value for ``n_samples`` rows on ``device``.
+
+        Epochs follow :data:`AUTO_EPOCHS`; ``n_neighbor_samples="auto"`` is S = 1 on a CPU
+        (an epoch costs about 1.7 VAE epochs, README) and all J neighbours on CUDA (the paper).
+        """
+        changes = {}
+        for f in dataclasses.fields(self):
+            if getattr(self, f.name) != AUTO:
+                continue
+            if f.name in AUTO_EPOCHS:
+                changes[f.name] = auto_epochs(f.name, n_samples)
+            elif f.name == "n_neighbor_samples":
+                changes[f.name] = None if torch.device(device).type == "cuda" else 1
+        return dataclasses.replace(self, **changes) if changes else self
+
+    def auto_values(self, n_samples: int, device) -> dict:
+        """``{field: value}`` for each field that is ``"auto"`` here: what :meth:`resolved` chose."""
+        resolved = self.resolved(n_samples, device)
+        return {f.name: getattr(resolved, f.name) for f in dataclasses.fields(self) if getattr(self, f.name) == AUTO}
+
 
 def constraints_of(*records: type) -> dict:
     """The allowed values of every field of ``records`` (scikit-learn's ``_parameter_constraints`` form)."""
@@ -84,16 +132,16 @@ class PretrainSettings(ModelSettings):
 
     latent_dim: int = 10
     hidden_dims: tuple = PAPER_HIDDEN_DIMS  # encoder D-h1-h2-h3-M, decoder its mirror
-    classifier_hidden_dims: tuple = ()  # f2: () is linear, as in the public MNIST code
-    layerwise_epochs: int = 50  # each SDAE layer pair, with dropout
-    autoencoder_epochs: int = 100  # the whole SDAE end to end
-    vae_epochs: int = 10  # f1 and g as a VAE with prior N(0, I)
-    classifier_epochs: int = 30  # f2 on the start's labels
+    classifier_hidden_dims: tuple = (128,)  # f2: () is linear, as in the public MNIST code
+    layerwise_epochs: int | str = AUTO  # each SDAE layer pair, with dropout
+    autoencoder_epochs: int | str = AUTO  # the whole SDAE end to end
+    vae_epochs: int | str = AUTO  # f1 and g as a VAE with prior N(0, I)
+    classifier_epochs: int | str = AUTO  # f2 on the start's labels
     pretrain_batch_size: int = 256
     pretrain_lr: float = 1e-3
     classifier_lr: float = 1e-2
     corruption: float = 0.2  # the SDAE's dropout rate
-    init: str = "kmeans"  # the starting partition of mu~: "kmeans" (the paper), "gmm" or "umap" (model.start)
+    init: str = "umap"  # the starting partition of mu~: "kmeans" (the paper), "gmm" or "umap" (model.start)
     start_n_init: int = 10  # restarts of the start's k-means or Gaussian mixture
     umap_components: int = 10  # init="umap": UMAP's output dimension
     umap_neighbors: int = 20  # init="umap": UMAP's n_neighbors
@@ -103,10 +151,10 @@ class PretrainSettings(ModelSettings):
         "latent_dim": [POSITIVE_INT],
         "hidden_dims": [tuple, list],  # of positive ints: checked in __post_init__
         "classifier_hidden_dims": [tuple, list],
-        "layerwise_epochs": [COUNT],
-        "autoencoder_epochs": [COUNT],
-        "vae_epochs": [COUNT],
-        "classifier_epochs": [COUNT],
+        "layerwise_epochs": [COUNT, StrOptions({AUTO})],
+        "autoencoder_epochs": [COUNT, StrOptions({AUTO})],
+        "vae_epochs": [COUNT, StrOptions({AUTO})],
+        "classifier_epochs": [COUNT, StrOptions({AUTO})],
         "pretrain_batch_size": [POSITIVE_INT],
         "pretrain_lr": [POSITIVE_REAL],
         "classifier_lr": [POSITIVE_REAL],
@@ -127,24 +175,28 @@ class PretrainSettings(ModelSettings):
 
 @dataclass(frozen=True)
 class TrainSettings(ModelSettings):
-    """Settings of Algorithm 1 (DGG notes §7): Adam with weight decay, lr x lr_decay every lr_decay_every epochs."""
+    """Settings of Algorithm 1 (DGG notes §7): Adam with weight decay, lr x lr_decay every lr_decay_every epochs.
 
-    epochs: int = 300
+    The paper trains 300 epochs with all J neighbours (:func:`dggbook.model.presets.paper_settings`);
+    the default ``"auto"`` takes 20-60 epochs by data size, and S = 1 on a CPU (:meth:`resolved`).
+    """
+
+    epochs: int | str = AUTO
     batch_size: int = 100  # anchors per step
     lr: float = 2e-3
     weight_decay: float = 1e-4
     lr_decay: float = 0.9
     lr_decay_every: int = 10
-    n_neighbor_samples: int | None = None  # None: all J neighbours; S: S drawn in proportion to w_ij
+    n_neighbor_samples: int | str | None = AUTO  # None: all J neighbours; S: S drawn in proportion to w_ij
 
     CONSTRAINTS: ClassVar[dict] = {
-        "epochs": [COUNT],
+        "epochs": [COUNT, StrOptions({AUTO})],
         "batch_size": [POSITIVE_INT],
         "lr": [POSITIVE_REAL],
         "weight_decay": [NONNEGATIVE_REAL],
         "lr_decay": [Interval(Real, 0, 1, closed="right")],
         "lr_decay_every": [POSITIVE_INT],
-        "n_neighbor_samples": [None, POSITIVE_INT],
+        "n_neighbor_samples": [None, POSITIVE_INT, StrOptions({AUTO})],
     }
 
     def resume_key(self) -> dict:

@@ -20,7 +20,7 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
 
-__all__ = ["STARTS", "start_partition"]
+__all__ = ["STARTS", "start_partition", "umap_embedding"]
 
 STARTS = ("kmeans", "gmm", "umap")
 

@@ -81,6 +81,7 @@ def train_vade(networks: DGGNetworks, pi_logits: torch.Tensor, X: torch.Tensor, 
               {"params": [pi_logits], "weight_decay": 0.0}]
     optimizer = torch.optim.Adam(groups, lr=settings.lr, weight_decay=settings.weight_decay)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=settings.lr_decay_every, gamma=settings.lr_decay)
+    settings = settings.resolved(X.shape[0], X.device)
     history = []
     for epoch in progress(range(settings.epochs), desc="VaDE", verbose=verbose):
         started, lr = time.perf_counter(), optimizer.param_groups[0]["lr"]
@@ -121,7 +122,7 @@ class VaDE(DeepClusterer):
         **{k: v for k, v in constraints_of(PretrainSettings).items() if k in _VADE_PRETRAIN},
         **{k: v for k, v in constraints_of(TrainSettings).items() if k in _VADE_TRAIN},
     }
-    _FIXED_SETTINGS = {"classifier_epochs": 0}  # VaDE has no f2
+    _FIXED_SETTINGS = {"classifier_epochs": 0, "n_neighbor_samples": None}  # VaDE has no f2 and no graph
 
     def __init__(
         self,
@@ -185,13 +186,14 @@ class VaDE(DeepClusterer):
         self.verbose = verbose
 
     FITTED = ("pi_", "history_", "labels_", "start_labels_", "start_agreement_", "n_features_in_", "fit_seconds_",
-              "stage_seconds_", "pretrain_from_cache_")
+              "stage_seconds_", "pretrain_from_cache_", "auto_settings_")
 
     def _fit(self, X: np.ndarray, y, init_labels) -> None:
         seed = self.random_state
         folder = resolve_cache_dir(self.cache_dir) if seed is not None else None
+        pretrain_settings, train_settings = self._resolved_settings(X.shape[0])
         started = time.perf_counter()
-        init = pretrain(X, self.n_clusters, self.pretrain_settings(), random_state=seed, device=self.device_,
+        init = pretrain(X, self.n_clusters, pretrain_settings, random_state=seed, device=self.device_,
                         dataset_name=self.dataset_name, cache_dir=folder, init_labels=init_labels,
                         verbose=self.verbose)
         stage_seconds = {"pretrain": time.perf_counter() - started}
@@ -205,7 +207,7 @@ class VaDE(DeepClusterer):
         if seed is not None:
             torch.manual_seed(seed + 2)  # the generator fit forked, not the caller's
         started = time.perf_counter()
-        self.history_ = train_vade(networks, pi_logits, Xt, self.train_settings(), y=y, verbose=self.verbose)
+        self.history_ = train_vade(networks, pi_logits, Xt, train_settings, y=y, verbose=self.verbose)
         stage_seconds["vade"] = time.perf_counter() - started
 
         self.networks_ = networks.eval()
