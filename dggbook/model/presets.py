@@ -43,8 +43,9 @@ def settings_for(dataset_name: str, device="auto", quick: bool | None = None) ->
 
     The CPU presets search the graph in pixel space (``graph_space="input"``), as measured;
     the estimator's default searches it in UMAP space, which on a 3,000-image MNIST sample
-    kept its start better (README, "Defaults"). Quick mode keeps the k-means start, a linear
-    f2 and the pixel graph, so that tests do not wait for UMAP's compilation.
+    kept its start better (README, "DGG(10).fit(X): the defaults"). Quick mode keeps the
+    k-means start, a linear f2 and the pixel graph, so that tests do not wait for UMAP's
+    compilation.
     """
     quick = quick_mode() if quick is None else bool(quick)
     device = pick_device(device) if str(device) == "auto" else torch.device(device)  # no CUDA needed to ask
@@ -52,8 +53,8 @@ def settings_for(dataset_name: str, device="auto", quick: bool | None = None) ->
     if quick:
         return dict(common, likelihood="gaussian", noise_var=0.05, latent_dim=10, hidden_dims=(64, 64, 128),
                     n_neighbors=10, neighbor_selection="nearest", weights="local_scaling", graph_space="input",
-                    n_neighbor_samples=1,
-                    layerwise_epochs=3, autoencoder_epochs=50, vae_epochs=3, classifier_epochs=100,
+                    n_neighbor_samples=1, layerwise_epochs=3, autoencoder_epochs=50, vae_epochs=3,
+                    classifier_epochs=100,
                     init="kmeans", classifier_hidden_dims=(), epochs=10, batch_size=100, lr=5e-3)
     if device.type == "cuda" and dataset_name == "mnist":
         return dict(common, **paper_settings())
@@ -68,6 +69,5 @@ def settings_for(dataset_name: str, device="auto", quick: bool | None = None) ->
     # Tuned on CPU + digits (benchmarks/bench_clustering.py); see the benchmark for mean +- std over seeds.
     return dict(common, likelihood="gaussian", noise_var=0.05, latent_dim=10, hidden_dims=(256, 256, 512),
                 n_neighbors=20, neighbor_selection="nearest", weights="local_scaling", graph_space="input",
-                n_neighbor_samples=1,
-                layerwise_epochs=10, autoencoder_epochs=150, vae_epochs=10, classifier_epochs=200,
+                n_neighbor_samples=1, layerwise_epochs=10, autoencoder_epochs=150, vae_epochs=10, classifier_epochs=200,
                 init="umap", classifier_hidden_dims=(128,), epochs=60, batch_size=100, lr=2e-3)
