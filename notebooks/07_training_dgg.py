@@ -10,8 +10,9 @@
 #    $\tilde\mu$ sets the GMM means $\mu_k$ and variances $\sigma_k^2$, and its labels train the
 #    classifier $f_2$. The paper takes k-means on $\tilde\mu$; the CPU presets take UMAP of
 #    $\tilde\mu$ followed by a Gaussian mixture, which section 7 shows is the better start;
-# 2. **the graph**: $J$ neighbours per sample, found in pixel space or in the Siamese
-#    embedding of eq. (19), with weights $w_{ij}$ that sum to one over each row;
+# 2. **the graph**: $J$ neighbours per sample, found in pixel space (the presets used here),
+#    in the Siamese embedding of eq. (19) (the paper), or in UMAP of $\tilde\mu$ (the
+#    estimator's default, `graph_space`), with weights $w_{ij}$ that sum to one over each row;
 # 3. **Algorithm 1**: mini-batches of anchors, a gradient step on
 #
 #    $$\tfrac12 \textstyle\sum_{j \in N(i)} w_{ij}\,\big[\,L(x_i) + L(x_i, x_j)\,\big] \tag{3}$$

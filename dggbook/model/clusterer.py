@@ -70,7 +70,7 @@ class DeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMi
         """The :class:`TrainSettings` of the training these parameters imply."""
         return self._settings(TrainSettings)
 
-    def _resolved_settings(self, n_samples: int) -> tuple[PretrainSettings, TrainSettings]:
+    def _resolve_and_record_settings(self, n_samples: int) -> tuple[PretrainSettings, TrainSettings]:
         """Both records with each ``"auto"`` replaced for ``n_samples`` rows on ``device_``
         (:meth:`dggbook.model.settings.ModelSettings.resolved`); the choices go to ``auto_settings_``."""
         records = self.pretrain_settings(), self.train_settings()

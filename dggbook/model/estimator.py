@@ -3,9 +3,9 @@
 ``fit`` runs, in order (DGG notes §5-§7):
 
 1. :func:`dggbook.model.pretrain.pretrain` - SDAE, VAE fine-tuning, the starting partition of mu~
-   (``init``: k-means as in the paper, a GMM, or UMAP then a GMM) -> GMM prior, f2 on its labels;
-2. the graph: J neighbours in raw space or in a Siamese embedding (eq. (19)),
-   :func:`dggbook.model.graph.build_graph`; ``use_graph=False`` swaps in
+   (``init``: UMAP then a GMM by default, a GMM, or k-means as in the paper) -> GMM prior, f2 on its labels;
+2. the graph: J neighbours (``graph_space``) in UMAP of mu~ (the default), in mu~, or in raw space or
+   its Siamese embedding (eq. (19)) as in the paper, :func:`dggbook.model.graph.build_graph`; ``use_graph=False`` swaps in
    :func:`dggbook.model.graph.self_graph`, "DGG without graph" (not VaDE: :class:`dggbook.model.vade.VaDE`);
 3. Algorithm 1, :func:`dggbook.model.algorithm1.train_dgg`.
 
@@ -81,7 +81,7 @@ class DGG(DeepClusterer):
             latent means mu~ (``umap_components``, ``umap_neighbors``; with ``init="umap"`` the
             same embedding the start was found in); "latent": mu~ itself; "input": the rows of X
             (or their Siamese embedding), as in the paper. A graph helps only where its purity,
-            the share of neighbours in the anchor's class, is high (README, "Where the accuracy goes").
+            the share of neighbours in the anchor's class, is high (README, "DGG(10).fit(X): the defaults").
         epochs, batch_size, lr, weight_decay, lr_decay, lr_decay_every: Algorithm 1
             (paper: 300, 100, 2e-3, 1e-4, x0.9 every 10 epochs; ``epochs="auto"``: 20-60 by data size).
         n_neighbor_samples: None uses all J neighbours per anchor (J + 1
@@ -133,10 +133,10 @@ class DGG(DeepClusterer):
         latent_dim: int = _PRE.latent_dim,
         hidden_dims=_PRE.hidden_dims,
         classifier_hidden_dims=_PRE.classifier_hidden_dims,
-        layerwise_epochs: int = _PRE.layerwise_epochs,
-        autoencoder_epochs: int = _PRE.autoencoder_epochs,
-        vae_epochs: int = _PRE.vae_epochs,
-        classifier_epochs: int = _PRE.classifier_epochs,
+        layerwise_epochs: int | str = _PRE.layerwise_epochs,
+        autoencoder_epochs: int | str = _PRE.autoencoder_epochs,
+        vae_epochs: int | str = _PRE.vae_epochs,
+        classifier_epochs: int | str = _PRE.classifier_epochs,
         pretrain_batch_size: int = _PRE.pretrain_batch_size,
         pretrain_lr: float = _PRE.pretrain_lr,
         classifier_lr: float = _PRE.classifier_lr,
@@ -157,13 +157,13 @@ class DGG(DeepClusterer):
         siamese_epochs: int = 50,
         n_positive: int = 2,
         # Algorithm 1 (TrainSettings)
-        epochs: int = _TRAIN.epochs,
+        epochs: int | str = _TRAIN.epochs,
         batch_size: int = _TRAIN.batch_size,
         lr: float = _TRAIN.lr,
         weight_decay: float = _TRAIN.weight_decay,
         lr_decay: float = _TRAIN.lr_decay,
         lr_decay_every: int = _TRAIN.lr_decay_every,
-        n_neighbor_samples: int | None = _TRAIN.n_neighbor_samples,
+        n_neighbor_samples: int | str | None = _TRAIN.n_neighbor_samples,
         # how to run
         device: str = "auto",
         n_threads: int | None = DEFAULT_TORCH_THREADS,
@@ -281,7 +281,7 @@ class DGG(DeepClusterer):
                            weights=self.weights, random_state=self.random_state, device=self.device_)
 
     def _fit(self, X: np.ndarray, y, init_labels) -> None:
-        pretrain_settings, train_settings = self._resolved_settings(X.shape[0])
+        pretrain_settings, train_settings = self._resolve_and_record_settings(X.shape[0])
         seed = self.random_state
         folder = resolve_cache_dir(self.cache_dir) if seed is not None else None
         fingerprint = data_fingerprint(X) if init_labels is None else data_fingerprint(X, init_labels)

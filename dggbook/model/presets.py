@@ -36,8 +36,8 @@ def settings_for(dataset_name: str, device="auto", quick: bool | None = None) ->
     - quick mode (``DGGBOOK_QUICK`` or ``quick=True``): tiny networks, a few epochs (seconds).
     - CUDA + "mnist": the public MNIST run, :func:`paper_settings`.
     - CPU + "mnist": the paper's network and Bernoulli likelihood, the UMAP start and an f2
-      with one hidden layer, Euclidean neighbours, S = 1 and tens of epochs (about half an
-      hour on one core).
+      with one hidden layer, Euclidean neighbours, S = 1 and tens of epochs (about 31 CPU
+      minutes on one core, README "MNIST-70k on this CPU").
     - otherwise (CPU, small data such as "digits"): minute-scale settings, with the same
       start, f2 and lr as the CPU MNIST preset.
 
@@ -54,14 +54,14 @@ def settings_for(dataset_name: str, device="auto", quick: bool | None = None) ->
         return dict(common, likelihood="gaussian", noise_var=0.05, latent_dim=10, hidden_dims=(64, 64, 128),
                     n_neighbors=10, neighbor_selection="nearest", weights="local_scaling", graph_space="input",
                     n_neighbor_samples=1, layerwise_epochs=3, autoencoder_epochs=50, vae_epochs=3,
-                    classifier_epochs=100,
-                    init="kmeans", classifier_hidden_dims=(), epochs=10, batch_size=100, lr=5e-3)
+                    classifier_epochs=100, init="kmeans", classifier_hidden_dims=(), epochs=10, batch_size=100,
+                    lr=5e-3)
     if device.type == "cuda" and dataset_name == "mnist":
         return dict(common, **paper_settings())
     if dataset_name == "mnist":
         # MNIST-70k on a CPU: the paper's network and likelihood, Euclidean neighbours (no Siamese
         # stage), S = 1 sampled neighbour per anchor and far fewer epochs, so that the whole run
-        # takes well under an hour on one core (README, "Measured results").
+        # takes about half an hour of one core (README, "MNIST-70k on this CPU").
         return dict(common, likelihood="bernoulli", latent_dim=10, hidden_dims=PAPER_HIDDEN_DIMS, n_neighbors=20,
                     neighbor_selection="nearest", weights="local_scaling", graph_space="input", n_neighbor_samples=1,
                     layerwise_epochs=2, autoencoder_epochs=30, vae_epochs=3, classifier_epochs=30,

@@ -49,8 +49,8 @@ NONNEGATIVE_REAL = Interval(Real, 0, None, closed="left")
 AUTO = "auto"
 # "auto" numbers of epochs: ceil(passes / n_samples), clipped to [fewest, most]. Each row gives the
 # two measured CPU presets (dggbook.model.presets) at their sizes: digits (n = 1,797) takes `most`,
-# MNIST-70k takes `fewest`; sizes in between get a number of epochs that keeps the number of
-# sample passes (and so the time per sample) about constant.
+# MNIST-70k takes `fewest`. Between the sizes where the clips apply (up to 5,400-12,000 rows,
+# by stage), the number of sample passes, and so a stage's total time, stays about constant.
 AUTO_EPOCHS = {  # field: (sample passes, fewest, most)
     "layerwise_epochs": (18_000, 2, 10),
     "autoencoder_epochs": (270_000, 30, 150),
@@ -143,8 +143,8 @@ class PretrainSettings(ModelSettings):
     corruption: float = 0.2  # the SDAE's dropout rate
     init: str = "umap"  # the starting partition of mu~: "kmeans" (the paper), "gmm" or "umap" (model.start)
     start_n_init: int = 10  # restarts of the start's k-means or Gaussian mixture
-    umap_components: int = 10  # init="umap": UMAP's output dimension
-    umap_neighbors: int = 20  # init="umap": UMAP's n_neighbors
+    umap_components: int = 10  # init="umap" (and DGG's graph_space="umap"): UMAP's output dimension
+    umap_neighbors: int = 20  # init="umap" (and DGG's graph_space="umap"): UMAP's n_neighbors
     gmm_variance: str = "aggregate"
 
     CONSTRAINTS: ClassVar[dict] = {

@@ -77,11 +77,11 @@ def train_vade(networks: DGGNetworks, pi_logits: torch.Tensor, X: torch.Tensor, 
 
     Returns one record per epoch: loss, lr, seconds, and ACC/NMI when ``y`` is given (monitoring only).
     """
+    settings = settings.resolved(X.shape[0], X.device)  # "auto" epochs, for this data size
     groups = [{"params": [p for name, p in networks.named_parameters() if not name.startswith("classifier.")]},
               {"params": [pi_logits], "weight_decay": 0.0}]
     optimizer = torch.optim.Adam(groups, lr=settings.lr, weight_decay=settings.weight_decay)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=settings.lr_decay_every, gamma=settings.lr_decay)
-    settings = settings.resolved(X.shape[0], X.device)
     history = []
     for epoch in progress(range(settings.epochs), desc="VaDE", verbose=verbose):
         started, lr = time.perf_counter(), optimizer.param_groups[0]["lr"]
@@ -114,7 +114,7 @@ class VaDE(DeepClusterer):
         start_labels_ (the starting partition), start_agreement_ (share of samples whose
         Bayes posterior at mu~ agreed with it before training), n_features_in_,
         feature_names_in_ (DataFrames), fit_seconds_, stage_seconds_ ({"pretrain", "vade"}),
-        pretrain_from_cache_.
+        pretrain_from_cache_, auto_settings_ ({parameter: value} for each parameter that was "auto").
     """
 
     _parameter_constraints: dict = {
@@ -132,9 +132,9 @@ class VaDE(DeepClusterer):
         noise_var: float = _PRE.noise_var,
         latent_dim: int = _PRE.latent_dim,
         hidden_dims=_PRE.hidden_dims,
-        layerwise_epochs: int = _PRE.layerwise_epochs,
-        autoencoder_epochs: int = _PRE.autoencoder_epochs,
-        vae_epochs: int = _PRE.vae_epochs,
+        layerwise_epochs: int | str = _PRE.layerwise_epochs,
+        autoencoder_epochs: int | str = _PRE.autoencoder_epochs,
+        vae_epochs: int | str = _PRE.vae_epochs,
         pretrain_batch_size: int = _PRE.pretrain_batch_size,
         pretrain_lr: float = _PRE.pretrain_lr,
         corruption: float = _PRE.corruption,
@@ -143,7 +143,7 @@ class VaDE(DeepClusterer):
         umap_components: int = _PRE.umap_components,
         umap_neighbors: int = _PRE.umap_neighbors,
         gmm_variance: str = _PRE.gmm_variance,
-        epochs: int = _TRAIN.epochs,
+        epochs: int | str = _TRAIN.epochs,
         batch_size: int = _TRAIN.batch_size,
         lr: float = _TRAIN.lr,
         weight_decay: float = _TRAIN.weight_decay,
@@ -191,7 +191,7 @@ class VaDE(DeepClusterer):
     def _fit(self, X: np.ndarray, y, init_labels) -> None:
         seed = self.random_state
         folder = resolve_cache_dir(self.cache_dir) if seed is not None else None
-        pretrain_settings, train_settings = self._resolved_settings(X.shape[0])
+        pretrain_settings, train_settings = self._resolve_and_record_settings(X.shape[0])
         started = time.perf_counter()
         init = pretrain(X, self.n_clusters, pretrain_settings, random_state=seed, device=self.device_,
                         dataset_name=self.dataset_name, cache_dir=folder, init_labels=init_labels,
