@@ -94,6 +94,7 @@ bench: $(STAMP) mnist
 	$(BIN)/python benchmarks/bench_start.py
 	$(BIN)/python benchmarks/bench_cost.py
 	$(BIN)/python benchmarks/bench_threads.py
+	$(BIN)/python benchmarks/bench_questions.py
 
 # The CUDA path: a quick fit and one Algorithm 1 epoch at MNIST scale (S = 1, S = J); exits 2 without CUDA.
 gpu-check: $(STAMP)

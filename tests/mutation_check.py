@@ -33,7 +33,7 @@ MUTATIONS = {
         "x_encoded = torch.cat([x_anchor, x_anchor.repeat_interleave(S, dim=0)])"),
     "pi updated by the global average, not (31)": (
         "dggbook/model/algorithm1.py",
-        "pi[anchors] = closed_form_pi(out.gamma_anchor, out.gamma_neighbors, out.neighbor_weights)",
+        "pi[anchors] = closed_form_pi(out.gamma_anchor, out.gamma_neighbors, out.neighbor_weights, settings.pi_update)",
         "pi[anchors] = out.gamma_anchor.mean(0).expand_as(pi[anchors])"),
     "neighbours sampled uniformly, not by w_ij": (
         "dggbook/model/algorithm1.py", "draws = torch.multinomial(weights, n_samples, replacement=True)",

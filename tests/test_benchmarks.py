@@ -92,3 +92,27 @@ def test_the_defaults_benchmark_passes_nothing_but_the_cluster_count_and_the_see
     assert (X.shape[0], n_clusters) == (1797, 10)
     row = bench_defaults.run(X, y, n_clusters, seed=4)
     assert seen == {"args": (10,), "kwargs": {"random_state": 4}} and row["seed"] == 4
+
+
+QUESTIONS_SCRIPT = SCRIPT.parent / "bench_questions.py"
+
+
+def test_the_questions_study_runs_every_arm_in_quick_mode_and_merges(tmp_path, capsys):
+    """``bench_questions.py --quick`` (what CI runs): every arm, one row each, the CSV and its meta; then --merge."""
+    bench_q = load_script(QUESTIONS_SCRIPT)
+    out = tmp_path / "q.csv"
+    rows = bench_q.main(["--quick", "--csv", str(out)])
+    assert [r["arm"] for r in rows] == [a.name for a in bench_q.ARMS]
+    assert all(0.3 < r["acc"] <= 1.0 for r in rows), [(r["arm"], r["acc"]) for r in rows]  # chance: 0.1
+    assert out.read_text().splitlines()[0].startswith("dataset,n_samples,seed,question,arm,acc")
+    meta = json.loads(out.with_suffix(".meta.json").read_text())
+    assert set(meta["wall_seconds"]) == {"digits-quick"} and "--quick" in meta["command"]
+    assert "Wilcoxon" in capsys.readouterr().out
+    merged = tmp_path / "merged.csv"
+    with pytest.raises(ValueError, match="more than once"):  # the same seed twice would be paired twice
+        bench_q.main(["--merge", str(out), str(out), "--csv", str(merged)])
+    other = tmp_path / "other.csv"
+    bench_q.write_rows(other, [dict(r, seed=1) for r in rows[:3]])
+    again = bench_q.main(["--merge", str(out), str(other), "--csv", str(merged)])
+    assert [r["seed"] for r in again] == [0] * len(rows) + [1, 1, 1]
+    assert len(merged.read_text().splitlines()) == len(rows) + 4

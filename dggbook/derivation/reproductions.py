@@ -1,15 +1,18 @@
 """Every reproduction of a misprint or of the public code's behaviour, kept apart from the correct library.
 
 Nothing in :mod:`dggbook.derivation` or :mod:`dggbook.model` uses these to
-compute a result; the checks (``expect="differ"``), the notebooks and the tests
-call them to show, with numbers, how each one departs from the derivation
-(DGG notes, "Where the paper, the blog and the public code disagree"):
+compute a result unless asked for one by name (the training options of
+:mod:`dggbook.model.departures`, for the ablation study of notebook 08); the
+checks (``expect="differ"``), the notebooks and the tests call them to show,
+with numbers, how each one departs from the derivation (DGG notes, "Where the
+paper, the blog and the public code disagree"):
 
 - :data:`PRINTED_COEFFICIENT`: term 2 of the paper's eq. (21) is printed with 1 where ½ is right;
 - :func:`blog_printed_pi`: the blog's π update, not normalised (DGG §4);
 - :func:`public_code_pi`: the public code's π update, ½ f2(μ̃_i) + Σ_j f2(μ̃_j) / (2J) (DGG §4);
 - :func:`public_code_row11_window`, :func:`public_code_gauss_weights`: the public code's
-  Gaussian weights, ``sigma = dist_temp[11]`` (DGG §5).
+  Gaussian weights, ``sigma = dist_temp[11]`` (DGG §5); :func:`public_code_row11_batch_weights`,
+  the same weights laid out and normalised so that a training step can use them.
 
 The public code's *choices* that are sound options (J random neighbours of the
 top 100, uniform weights, its contrastive loss) stay in the model as options.
@@ -22,7 +25,7 @@ from ..validation import as_float_tensor, check_ndim, same_kind_as_input
 from .pi_update import check_pi_inputs
 
 __all__ = ["PRINTED_COEFFICIENT", "blog_printed_pi", "public_code_pi", "public_code_row11_window",
-           "public_code_gauss_weights"]
+           "public_code_gauss_weights", "public_code_row11_batch_weights"]
 
 PRINTED_COEFFICIENT = 1.0  # term 2 of eq. (21) as printed; the derivation gives elbo.CORRECT_COEFFICIENT = ½
 
@@ -104,4 +107,29 @@ def public_code_gauss_weights(distances):
     sigma = torch.sort(dist, dim=1).values[11]
     weights = torch.exp(-(dist / sigma))
     weights[:, 0] = weights[:, 1:].sum(dim=1)
+    return same_kind_as_input(weights, was_numpy)
+
+
+def public_code_row11_batch_weights(neighbor_distances) -> torch.Tensor:
+    """The public code's Gaussian weights for one mini-batch, in the (B, J) layout of DGG's objective (DGG §5).
+
+    Args:
+        neighbor_distances: (B, J) Euclidean distances (not squared) from each anchor of the
+            batch to its J graph neighbours, sorted ascending along each row, self excluded
+            (``NeighborGraph.distances`` of the batch's anchors).
+
+    Builds the code's (B, 1+J) matrix of squared distances with the self column, takes
+    ``sigma`` from its sorted row 11 (row B − 1 when a last batch has fewer than 12 anchors),
+    and returns w_ij = exp(−d_ij² / sigma_j) / Σ_l exp(−d_il² / sigma_l) over the J neighbours:
+    columns 1..J of :func:`public_code_gauss_weights`, with each row divided by its sum, so that
+    the ln p(x_i) terms of blog step (3) cancel. The code's self column is DGG's ½ L(x_i) term.
+    A zero sigma_j (the 12th anchor has duplicates) is raised to 1e-12 of the batch's largest
+    squared distance (or to the smallest normal float when all are 0), so every logit stays finite.
+    """
+    dist, was_numpy = as_float_tensor(neighbor_distances)
+    check_ndim("neighbor_distances", dist, 2)
+    sq = torch.cat([torch.zeros_like(dist[:, :1]), dist**2], dim=1)
+    sigma = torch.sort(sq, dim=1).values[min(11, sq.shape[0] - 1), 1:]
+    floor = max(float(sq.max()) * 1e-12, torch.finfo(sq.dtype).tiny)
+    weights = torch.softmax(-sq[:, 1:] / sigma.clamp_min(floor), dim=1)
     return same_kind_as_input(weights, was_numpy)

@@ -9,6 +9,8 @@ book layer.
 - ``networks``, ``likelihoods``: f1, g, f2, the GMM; p(x|z) by name;
 - ``settings``: every default of pretraining and Algorithm 1, in one place;
 - ``pretrain``, ``algorithm1``: the initialisation (§7) and Algorithm 1;
+- ``departures``: the blog's and the public code's versions of a step, for Algorithm 1 by name;
+- ``questions``, ``paired``: the ablation study of the seven questions (§11) and its paired statistics;
 - ``estimator``, ``presets``: the scikit-learn estimator and its settings per data set;
 - ``cache``, ``runtime``: cached weights; device, mini-batches, the epoch loop.
 """

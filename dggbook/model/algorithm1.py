@@ -13,6 +13,11 @@ Both come from one function, :func:`elbo_of_pairs`, which calls
 After each gradient step the per-sample priors pi_i of the batch are replaced
 by the closed form (31), :func:`dggbook.derivation.pi_update.update_pi`, detached.
 
+The settings can swap a step for the version the paper prints, the blog prints
+or the public code runs (:mod:`dggbook.model.departures`): term 2's coefficient,
+the ln 2pi constants, the pi update, the weights of a batch. Those exist for the
+ablation study of the seven questions; the defaults are the derived steps.
+
 Cost. With ``n_neighbor_samples=None`` every anchor costs J + 1 encoder and
 decoder passes, as in the paper. With ``n_neighbor_samples=S`` each anchor
 draws S neighbours with probability proportional to w_ij; weighting each drawn
@@ -34,8 +39,8 @@ import numpy as np
 import torch
 
 from ..derivation import elbo
-from ..derivation.pi_update import update_pi
 from .cache import load_cached, save_atomic
+from .departures import batch_neighbor_weights, pi_update_rule
 from .likelihoods import reconstruction_log_likelihood
 from .networks import DGGNetworks, reparameterize
 from .runtime import map_in_batches, minibatch_indices, progress
@@ -66,18 +71,22 @@ def elbo_of_pairs(
     likelihood: str = "bernoulli",
     noise_var: float = 1.0,
     f2_input: str = "mean",
+    coefficient: float = elbo.CORRECT_COEFFICIENT,
+    constants: bool = True,
 ) -> PairElbo:
     """L(x_scored, x_encoded): DGG eq. (4) when both are x_i, the cross ELBO (5) when x_encoded = x_j.
 
     Encodes ``x_encoded`` (mu~_j, sigma~_j), draws z_j (eq. (28)), evaluates
     gamma_j = f2(mu~_j or z_j), scores ``x_scored`` against g(z_j), and uses the
-    prior ``pi`` (the anchor's pi_i). Rows are independent pairs.
+    prior ``pi`` (the anchor's pi_i). Rows are independent pairs. ``coefficient``
+    and ``constants`` are those of :func:`dggbook.derivation.elbo.elbo_terms`.
     """
     mu, logvar = networks.encoder(x_encoded)
     z = reparameterize(mu, logvar)
     gamma = networks.classifier.proba(mu if f2_input == "mean" else z)
     recon = reconstruction_log_likelihood(likelihood, x_scored, networks.decoder(z), noise_var)
-    terms = elbo.elbo_terms(recon, mu, logvar, gamma, pi, networks.gmm.means, networks.gmm.logvars, validate=False)
+    terms = elbo.elbo_terms(recon, mu, logvar, gamma, pi, networks.gmm.means, networks.gmm.logvars,
+                            coefficient=coefficient, constants=constants, validate=False)
     return PairElbo(terms, gamma)
 
 
@@ -127,7 +136,8 @@ def graph_objective(
     x_encoded = torch.cat([x_anchor, X[neighbor_indices.reshape(-1)]])
     pi = torch.cat([pi_anchor, pi_anchor.repeat_interleave(S, dim=0)])
     pair = elbo_of_pairs(networks, x_scored, x_encoded, pi, likelihood=settings.likelihood,
-                         noise_var=settings.noise_var, f2_input=settings.f2_input)
+                         noise_var=settings.noise_var, f2_input=settings.f2_input,
+                         coefficient=settings.prior_z_coefficient, constants=settings.elbo_constants)
     terms = torch.stack([pair.terms.reconstruction, pair.terms.prior_z, pair.terms.prior_c,
                          pair.terms.entropy_z, pair.terms.total])  # (5, B(S+1))
     # 1/2 sum_j w_ij [L(x_i) + L(x_i, x_j)] per anchor, for the total and (it is linear) each term.
@@ -149,22 +159,28 @@ def cluster_posterior(networks: DGGNetworks, X: torch.Tensor, batch_size: int = 
     return map_in_batches(lambda x: networks.classifier.proba(networks.encoder(x)[0]), X, batch_size)
 
 
-def closed_form_pi(gamma_self: torch.Tensor, gamma_neighbors: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+def closed_form_pi(gamma_self: torch.Tensor, gamma_neighbors: torch.Tensor, weights: torch.Tensor,
+                   rule: str = "eq31") -> torch.Tensor:
     """pi_i by eq. (31) (:func:`dggbook.derivation.pi_update.update_pi`), detached and floored at the smallest normal float.
 
     A softmax can underflow to exactly 0 in float32; the next step's gamma_ik > 0
     would then meet ln pi_ik = -inf in term 3 of eq. (4). The floor keeps that
-    term finite and moves pi by at most K * 1e-38.
+    term finite and moves pi by at most K * 1e-38. ``rule`` names another update
+    (:func:`dggbook.model.departures.pi_update_rule`), for the ablation study.
     """
-    pi = update_pi(gamma_self.detach(), gamma_neighbors.detach(), weights, validate=False)
+    pi = pi_update_rule(rule)(gamma_self.detach(), gamma_neighbors.detach(), weights, validate=False)
     return pi.clamp_min(torch.finfo(pi.dtype).tiny)
 
 
 @torch.no_grad()
-def initial_pi(networks: DGGNetworks, X: torch.Tensor, indices: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """pi_i before the first step: the closed form (31) with gamma = f2(mu~) of the pretrained model."""
+def initial_pi(networks: DGGNetworks, X: torch.Tensor, indices: torch.Tensor, weights: torch.Tensor,
+               rule: str = "eq31") -> torch.Tensor:
+    """pi_i before the first step: the closed form (31) (or ``rule``) with gamma = f2(mu~) of the pretrained model.
+
+    It uses the graph's weights whatever ``batch_weights`` is: the public code's row-11 weights exist per batch only.
+    """
     gamma = cluster_posterior(networks, X)
-    return closed_form_pi(gamma, gamma[indices], weights)
+    return closed_form_pi(gamma, gamma[indices], weights, rule)
 
 
 @dataclass
@@ -215,13 +231,15 @@ def run_epoch(
     settings: TrainSettings,
     *,
     epoch: int = 0,
+    distances: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """One pass of Algorithm 1 over shuffled anchors; updates the networks and ``pi`` in place.
 
     Per batch: gather the anchors' neighbours by index (sampled when
     ``settings.n_neighbor_samples`` is set), one gradient step on
     :func:`graph_objective`, then pi_i <- eq. (31) for the batch, detached.
-    Returns the epoch means of :data:`TERM_NAMES` (a device tensor).
+    Returns the epoch means of :data:`TERM_NAMES` (a device tensor). ``distances``
+    (N, J), the graph's, are needed only by ``settings.batch_weights="public_code_row11"``.
 
     Raises FloatingPointError naming the epoch and batch of the first
     non-finite loss: at once on CPU; on CUDA after the epoch, the one host sync.
@@ -231,7 +249,9 @@ def run_epoch(
     sums = torch.zeros(len(TERM_NAMES), device=device)
     first_bad = torch.full((), -1, dtype=torch.long, device=device)
     for batch, anchors in enumerate(minibatch_indices(N, settings.batch_size, device)):
-        nb_idx, nb_w = sample_neighbors(indices[anchors], weights[anchors], settings.n_neighbor_samples)
+        batch_weights = batch_neighbor_weights(settings.batch_weights, weights[anchors],
+                                               None if distances is None else distances[anchors])
+        nb_idx, nb_w = sample_neighbors(indices[anchors], batch_weights, settings.n_neighbor_samples)
         out = graph_objective(networks, X, anchors, nb_idx, nb_w, pi[anchors], settings)
         bad = ~torch.isfinite(out.loss)
         if device.type == "cpu":
@@ -242,7 +262,7 @@ def run_epoch(
         optimizer.zero_grad(set_to_none=True)
         out.loss.backward()
         optimizer.step()
-        pi[anchors] = closed_form_pi(out.gamma_anchor, out.gamma_neighbors, out.neighbor_weights)
+        pi[anchors] = closed_form_pi(out.gamma_anchor, out.gamma_neighbors, out.neighbor_weights, settings.pi_update)
         sums += out.term_means * anchors.numel()
     if device.type != "cpu" and int(first_bad) >= 0:  # the one host sync of the epoch
         raise _nonfinite_error(epoch, int(first_bad))
@@ -282,6 +302,7 @@ def train_dgg(
     device = networks.device
     settings = settings.resolved(X.shape[0], device)  # "auto" epochs and S, for this data size and device
     indices, weights = graph.indices.to(device), graph.weights.to(device)
+    distances = graph.distances.to(device) if settings.batch_weights != "graph" else None
     optimizer, scheduler = make_optimizer(networks, settings)
     path = Path(checkpoint_path) if checkpoint_path is not None else None
     resume_key = {"run_key": run_key, "settings": settings.resume_key(), "version": CHECKPOINT_VERSION}
@@ -297,7 +318,7 @@ def train_dgg(
         _set_rng_states(checkpoint["rng"], device)
     if pi is None:
         networks.eval()
-        pi = initial_pi(networks, X, indices, weights)
+        pi = initial_pi(networks, X, indices, weights, settings.pi_update)
 
     y_np = None if y is None else np.asarray(y)
     bar = progress(range(start_epoch, settings.epochs), desc="DGG", verbose=verbose,
@@ -305,7 +326,8 @@ def train_dgg(
     for epoch in bar:
         started = time.perf_counter()
         lr = optimizer.param_groups[0]["lr"]
-        term_means = run_epoch(networks, X, indices, weights, pi, optimizer, settings, epoch=epoch)
+        term_means = run_epoch(networks, X, indices, weights, pi, optimizer, settings, epoch=epoch,
+                               distances=distances)
         scheduler.step()  # lr x lr_decay every lr_decay_every epochs
 
         record = {"epoch": epoch + 1, "lr": lr}

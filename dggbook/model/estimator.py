@@ -87,6 +87,12 @@ class DGG(DeepClusterer):
         n_neighbor_samples: None uses all J neighbours per anchor (J + 1
             passes); S draws S neighbours in proportion to w_ij (unbiased, S + 1 passes);
             "auto" is S = 1 on a CPU and all J on CUDA.
+        prior_z_coefficient, elbo_constants, pi_update, batch_weights: train with a departure from
+            the derivation instead of the derived step, for the ablation study of the seven questions
+            (notebook 08): term 2 of eq. (21) with 1 as printed (default ½), the ln 2pi constants
+            dropped (default kept), the blog's or the public code's pi update (default eq. (31)),
+            the public code's ``sigma = dist_temp[11]`` weights per batch (default the graph's)
+            (:mod:`dggbook.model.departures`).
         device: "auto", "cpu" or "cuda".
         n_threads: torch CPU threads while fitting and predicting (default 1, the
             fastest on a shared machine: benchmarks/bench_threads.py); None keeps
@@ -164,6 +170,10 @@ class DGG(DeepClusterer):
         lr_decay: float = _TRAIN.lr_decay,
         lr_decay_every: int = _TRAIN.lr_decay_every,
         n_neighbor_samples: int | str | None = _TRAIN.n_neighbor_samples,
+        prior_z_coefficient: float = _TRAIN.prior_z_coefficient,
+        elbo_constants: bool = _TRAIN.elbo_constants,
+        pi_update: str = _TRAIN.pi_update,
+        batch_weights: str = _TRAIN.batch_weights,
         # how to run
         device: str = "auto",
         n_threads: int | None = DEFAULT_TORCH_THREADS,
@@ -208,6 +218,10 @@ class DGG(DeepClusterer):
         self.lr_decay = lr_decay
         self.lr_decay_every = lr_decay_every
         self.n_neighbor_samples = n_neighbor_samples
+        self.prior_z_coefficient = prior_z_coefficient
+        self.elbo_constants = elbo_constants
+        self.pi_update = pi_update
+        self.batch_weights = batch_weights
         self.device = device
         self.n_threads = n_threads
         self.random_state = random_state

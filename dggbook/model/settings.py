@@ -30,16 +30,23 @@ from typing import ClassVar
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
 
+from ..derivation.elbo import CORRECT_COEFFICIENT
 from ..validation import check_positive_int
 from .likelihoods import LIKELIHOODS
 from .networks import PAPER_HIDDEN_DIMS
 from .start import STARTS
 
-__all__ = ["AUTO", "AUTO_EPOCHS", "F2_INPUTS", "GMM_VARIANCES", "ModelSettings", "PretrainSettings", "TrainSettings",
-           "auto_epochs", "constraints_of"]
+__all__ = ["AUTO", "AUTO_EPOCHS", "BATCH_WEIGHTS", "F2_INPUTS", "GMM_VARIANCES", "PI_UPDATES", "ModelSettings",
+           "PretrainSettings", "TrainSettings", "auto_epochs", "constraints_of"]
 
 F2_INPUTS = ("mean", "sample")  # what f2 sees: mu~ (public MNIST code) or a sample z (the paper)
 GMM_VARIANCES = ("aggregate", "means")  # see dggbook.model.pretrain.init_gmm_from_labels
+# How Algorithm 1 updates pi_i (dggbook.model.departures): eq. (31); the blog's printed formula, renormalised;
+# the public code's 1/2 f2(mu~_i) + sum_j f2(mu~_j) / (2J).
+PI_UPDATES = ("eq31", "blog_printed", "public_code")
+# Where the neighbour weights of a mini-batch come from: the graph's w_ij, or the public code's Gaussian branch
+# with sigma = dist_temp[11] (row 11 of each batch), rows normalised (dggbook.model.departures).
+BATCH_WEIGHTS = ("graph", "public_code_row11")
 
 POSITIVE_INT = Interval(Integral, 1, None, closed="left")
 COUNT = Interval(Integral, 0, None, closed="left")
@@ -179,6 +186,12 @@ class TrainSettings(ModelSettings):
 
     The paper trains 300 epochs with all J neighbours (:func:`dggbook.model.presets.paper_settings`);
     the default ``"auto"`` takes 20-60 epochs by data size, and S = 1 on a CPU (:meth:`resolved`).
+
+    The last four fields train with a departure from the derivation instead of the correct step,
+    for the ablation study of the seven questions (``benchmarks/bench_questions.py``, notebook 08):
+    ``prior_z_coefficient=1.0`` is term 2 of eq. (21) as printed (½ is right); ``elbo_constants=False``
+    drops the ln 2π of terms 2 and 4; ``pi_update`` and ``batch_weights`` name the blog's and the
+    public code's versions of eq. (31) and of the weights (:mod:`dggbook.model.departures`).
     """
 
     epochs: int | str = AUTO
@@ -188,6 +201,10 @@ class TrainSettings(ModelSettings):
     lr_decay: float = 0.9
     lr_decay_every: int = 10
     n_neighbor_samples: int | str | None = AUTO  # None: all J neighbours; S: S drawn in proportion to w_ij
+    prior_z_coefficient: float = CORRECT_COEFFICIENT  # of term 2 of eq. (21): ½ is correct, 1 is the misprint
+    elbo_constants: bool = True  # keep the ln 2π of terms 2 and 4 (they cancel; DGG notes §3)
+    pi_update: str = "eq31"  # PI_UPDATES
+    batch_weights: str = "graph"  # BATCH_WEIGHTS
 
     CONSTRAINTS: ClassVar[dict] = {
         "epochs": [COUNT, StrOptions({AUTO})],
@@ -197,6 +214,10 @@ class TrainSettings(ModelSettings):
         "lr_decay": [Interval(Real, 0, 1, closed="right")],
         "lr_decay_every": [POSITIVE_INT],
         "n_neighbor_samples": [None, POSITIVE_INT, StrOptions({AUTO})],
+        "prior_z_coefficient": [POSITIVE_REAL],
+        "elbo_constants": ["boolean"],
+        "pi_update": [StrOptions(set(PI_UPDATES))],
+        "batch_weights": [StrOptions(set(BATCH_WEIGHTS))],
     }
 
     def resume_key(self) -> dict:
