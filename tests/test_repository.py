@@ -1,6 +1,7 @@
 """Repository-level promises: paired notebooks in sync, small notebooks, CI = README, LICENSE."""
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -60,3 +61,16 @@ def test_the_wheel_ships_every_subpackage():
     assert {"dggbook", "dggbook.derivation", "dggbook.model", "dggbook.book"} <= packages
     shipped = {p for p in packages if any(fnmatch(p, pattern) for pattern in find["include"])}
     assert shipped == packages
+
+
+@pytest.mark.parametrize("ipynb", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_names_its_kernel_and_language(ipynb):
+    """Jupyter opens the notebook on the kernel `make install` registers, without asking for one."""
+    from dggbook.book.runner import KERNELSPEC
+
+    metadata = json.loads(ipynb.read_text())["metadata"]
+    assert metadata.get("kernelspec") == KERNELSPEC, f"{ipynb.name}: run `make book` or add the kernelspec"
+    assert metadata.get("language_info", {}).get("name") == "python", f"{ipynb.name} has no language_info"
+    makefile = (ROOT / "Makefile").read_text()
+    assert f"ipykernel install --sys-prefix --name {KERNELSPEC['name']} " in makefile
+    assert f'--display-name "{KERNELSPEC["display_name"]}"' in makefile

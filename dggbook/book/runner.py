@@ -37,11 +37,16 @@ from ..environment import QUICK_ENV
 from ..paths import CACHE_ENV, FIGURES_ENV, build_dir, committed_figures_dir
 
 CHECK_MARKER = "# BOOK_CHECK_OUTPUT"
+# The kernel `make install` registers in the virtual environment; stored in every .ipynb so Jupyter opens it
+# without asking for a kernel.
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (dggbook)", "language": "python"}
 
 
 def _strip_volatile(nb) -> None:
-    """Drop widget state and per-cell execution timestamps: they change every run and nothing reads them."""
+    """Drop widget state and per-cell execution timestamps (they change every run and nothing reads them);
+    set the kernelspec (:data:`KERNELSPEC`)."""
     nb.metadata.pop("widgets", None)
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
 
