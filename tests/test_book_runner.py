@@ -74,7 +74,9 @@ def test_book_mode_executes_in_place_with_quick_mode_off(tmp_path, build, monkey
     monkeypatch.delenv("DGGBOOK_CACHE", raising=False)
     source = write_notebook(tmp_path / "03_mode.ipynb", "import os\nprint(os.environ.get('DGGBOOK_QUICK'))")
     assert book_runner.main([str(source)]) == 0
-    assert book_runner.cell_text(nbformat.read(source, as_version=4).cells[0]) == "None\n"
+    executed = nbformat.read(source, as_version=4)
+    assert book_runner.cell_text(executed.cells[0]) == "None\n"
+    assert executed.metadata["kernelspec"] == book_runner.KERNELSPEC  # the venv's kernel, named in the file
     # ... and only there: the caller's environment comes back as it was
     assert os.environ.get("DGGBOOK_QUICK") == "1"
     assert "DGGBOOK_FIGURES" not in os.environ and "DGGBOOK_CACHE" not in os.environ

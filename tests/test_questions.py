@@ -53,6 +53,9 @@ def test_a_repeated_seed_is_an_error_not_a_second_pair():
 def test_arm_summary_is_mean_and_population_std():
     summary = {r["arm"]: r for r in arm_summary(_rows("a", [0.0, 0.1]))}
     assert summary["a"]["acc"] == pytest.approx(0.85) and summary["a"]["acc_std"] == pytest.approx(0.05)
+    assert "same_labels_as_preset" not in summary["a"]  # the rows do not have it
+    rows = [dict(r, same_labels_as_preset=0.5 if r["seed"] else 1.0) for r in _rows("a", [0.0, 0.1])]
+    assert {r["arm"]: r for r in arm_summary(rows)}["a"]["same_labels_as_preset"] == pytest.approx(0.75)
     with pytest.raises(ValueError, match="metric"):
         paired_differences([], metric="accuracy")
 

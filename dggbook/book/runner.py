@@ -42,9 +42,9 @@ CHECK_MARKER = "# BOOK_CHECK_OUTPUT"
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (dggbook)", "language": "python"}
 
 
-def _strip_volatile(nb) -> None:
-    """Drop widget state and per-cell execution timestamps (they change every run and nothing reads them);
-    set the kernelspec (:data:`KERNELSPEC`)."""
+def _tidy_metadata(nb) -> None:
+    """Drop widget state and per-cell execution timestamps (they change every run and nothing reads them),
+    and set the kernelspec (:data:`KERNELSPEC`)."""
     nb.metadata.pop("widgets", None)
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
     for cell in nb.cells:
@@ -108,11 +108,11 @@ def execute(source: Path, target: Path, failed_dir: Path, timeout: int = 3600) -
     except CellExecutionError as err:
         failed_dir.mkdir(parents=True, exist_ok=True)
         kept = failed_dir / source.name
-        _strip_volatile(nb)
+        _tidy_metadata(nb)
         nbformat.write(nb, kept)
         raise RuntimeError(f"{source} failed; the executed notebook, with outputs up to the failing cell, "
                            f"is {kept}\n{err}") from None
-    _strip_volatile(nb)
+    _tidy_metadata(nb)
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, target)
     return time.perf_counter() - start

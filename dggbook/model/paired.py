@@ -69,7 +69,8 @@ def paired_differences(rows: list[dict], *, metric: str = "acc", reference: str 
 
 
 def arm_summary(rows: list[dict]) -> list[dict]:
-    """Mean ± std (population, over seeds) of ACC, NMI and ARI per (data set, arm), in the rows' order."""
+    """Mean ± std (population, over seeds) of ACC, NMI and ARI per (data set, arm), in the rows' order,
+    and the mean ``same_labels_as_preset`` where the rows have it."""
     out = []
     for dataset, arm, question in dict.fromkeys((r["dataset"], r["arm"], r["question"]) for r in rows):
         mine = [r for r in rows if r["dataset"] == dataset and r["arm"] == arm]
@@ -78,6 +79,8 @@ def arm_summary(rows: list[dict]) -> list[dict]:
             values = np.array([r[metric] for r in mine], dtype=float)
             record[metric] = float(values.mean())
             record[f"{metric}_std"] = float(values.std())
+        if all("same_labels_as_preset" in r for r in mine):
+            record["same_labels_as_preset"] = float(np.mean([r["same_labels_as_preset"] for r in mine]))
         out.append(record)
     return out
 
