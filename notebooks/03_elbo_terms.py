@@ -16,6 +16,32 @@ from dggbook.book import setup_book; settings = setup_book(seed=0)
 #
 # The library code is `dggbook.derivation.elbo` and `dggbook.derivation.gaussian`. The training loop in
 # `dggbook.model.algorithm1` calls the same `elbo_terms`.
+#
+# **Learning objectives.** After this notebook you can:
+# - derive the closed form of term 2, $\mathbb E_q[\ln p(z \mid c)]$, and say where its ½ comes from;
+# - compute the four terms of the ELBO (4) and of the cross ELBO (5), and check each against exact
+#   quadrature and Monte Carlo;
+# - explain what the coefficient 1 printed in the paper's (21) does: it doubles the gradient of term 2,
+#   and in a short training run it shrinks the posterior variances and lowers the true ELBO;
+# - explain why the $\ln 2\pi$ constants of terms 2 and 4 cancel, and why the Gaussian term 1 needs its minus sign.
+#
+# **Prerequisites.** The model and its three networks ([01](01_from_gmm_vae_to_dgg.ipynb)); the bound, the ELBO
+# $L(x_i)$ and the cross ELBO $L(x_i, x_j)$ ([02](02_the_bound.ipynb)). Expectations under a Gaussian, the
+# reparameterisation $z = \tilde\mu + \tilde\sigma \odot \varepsilon$, and gradients by autograd.
+#
+# **Time.** About 35 minutes to read and run, plus about 45 minutes for the exercises. (The code runs in
+# about 25 s on a 2-core CPU.)
+#
+# **References.** [DGG paper](https://openaccess.thecvf.com/content_ICCV_2019/html/Yang_Deep_Clustering_by_Gaussian_Mixture_Variational_Autoencoders_With_Graph_Embedding_ICCV_2019_paper.html)
+# eq. (21) (the ELBO's four terms, with the misprinted coefficient of term 2), eqs. (23) and (28) (the
+# reparameterisation) and (26) (the cross ELBO);
+# [supplement](https://openaccess.thecvf.com/content_ICCV_2019/supplemental/Yang_Deep_Clustering_by_ICCV_2019_supplemental.pdf)
+# (the derivation of the terms, with the ½);
+# [VaDE](https://arxiv.org/abs/1611.05148) (Jiang et al., IJCAI 2017), whose ELBO has the same Gaussian-mixture
+# terms; [public code](https://github.com/ngoc-nguyen-0/DGG) (the training loss).
+#
+# **Notation.** Symbols as in the [notation glossary](notation.md); the course order is in the
+# [roadmap](00_roadmap.ipynb).
 
 # %%
 import dataclasses
@@ -26,6 +52,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from scipy.integrate import quad
+from scipy.stats import norm
 
 from dggbook.book import savefig
 from dggbook.derivation.checks import closed_form_elbo, tractable_setup
@@ -65,7 +92,7 @@ print(f"{N_MC=}")
 # \end{aligned} \tag{4}$$
 #
 # On the tractable model $T_1$ is also available exactly:
-# $\mathbb E[\ln \mathcal N(x; Wz + b, \lambda I)]$ has a closed form
+# $\mathbb E[\ln \mathcal N(x; Wz + b, \sigma_x^2 I)]$ has a closed form
 # (`LinearGaussianMixture.expected_log_likelihood`). `closed_form_elbo` uses it, so the
 # sum (4) is the exact ELBO of the mean-field $q$, with no sampling anywhere.
 #
@@ -76,11 +103,106 @@ print(f"{N_MC=}")
 model, x_i, x_j, _, _ = tractable_setup(seed=0)
 rng = np.random.default_rng(settings.seed + 5)
 post_i, post_j = [(rng.normal(size=2), rng.uniform(0.2, 1.0, 2), rng.dirichlet(np.ones(3))) for _ in range(2)]
+mu_i, var_i, gamma_i = post_i
 M = model.latent_dim
 gmm_means = torch.as_tensor(model.means)
 gmm_logvars = torch.log(torch.as_tensor(np.stack([np.diag(c) for c in model.covs])))
 for name, (m_, v_, g_) in (("q(.|x_i)", post_i), ("q(.|x_j)", post_j)):
     print(f"{name}: mu~ {np.round(m_, 3)}  sigma~² {np.round(v_, 3)}  gamma {np.round(g_, 3)}")
+
+# %% [markdown]
+# ## Term 2 step by step: where the ½ comes from
+#
+# The paper prints term 2 with coefficient 1; the derivation gives ½. Four short moves
+# lead from the definition to the closed form. Each is checked numerically before the
+# next one uses it. We take $q(z \mid x_i) = \mathcal N(\tilde\mu, \operatorname{diag}\tilde\sigma^2)$
+# and the GMM component $p(z \mid c = k) = \mathcal N(\mu_k, \operatorname{diag}\sigma_k^2)$ of the set-up above.
+#
+# **Move 1: the log-density.** One coordinate of a Gaussian has density
+# $(2\pi\sigma^2)^{-1/2}\exp\{-(z - \mu)^2/2\sigma^2\}$. Its logarithm is
+# $-\tfrac12\ln 2\pi - \tfrac12\ln\sigma^2 - (z - \mu)^2/2\sigma^2$: every piece carries a ½,
+# one from the square root of the normaliser and one from the exponent. A diagonal
+# Gaussian is a product over $m$, so its logarithm is a sum:
+#
+# $$\ln \mathcal N(z; \mu_k, \operatorname{diag}\sigma_k^2)
+# = -\tfrac12 \sum_m \Big[\ln 2\pi + \ln\sigma^2_{km} + \frac{(z_m - \mu_{km})^2}{\sigma^2_{km}}\Big].$$
+#
+# Check: at random points $z$, this sum equals SciPy's `norm.logpdf` summed over $m$ ($10^{-12}$).
+
+# %%
+gmm_var = np.exp(gmm_logvars.numpy())                         # σ_k², shape (K, M)
+z_probe = rng.normal(size=(7, M))                              # a few test points
+by_hand = -0.5 * (np.log(2 * np.pi) + np.log(gmm_var)[None]
+                  + (z_probe[:, None] - gmm_means.numpy()[None]) ** 2 / gmm_var[None]).sum(-1)   # (7, K)
+by_scipy = norm.logpdf(z_probe[:, None], gmm_means.numpy()[None], np.sqrt(gmm_var)[None]).sum(-1)
+print(f"move 1: max |by hand − scipy| = {np.abs(by_hand - by_scipy).max():.1e}")
+assert np.abs(by_hand - by_scipy).max() < 1e-12
+
+# %% [markdown]
+# **Move 2: take the expectation under $q$.** Expectation is linear, and only the
+# squared distance depends on $z$, so
+#
+# $$\mathbb E_q[\ln \mathcal N(z; \mu_k, \operatorname{diag}\sigma_k^2)]
+# = -\tfrac12 \sum_m \Big[\ln 2\pi + \ln\sigma^2_{km} + \frac{\mathbb E_q[(z_m - \mu_{km})^2]}{\sigma^2_{km}}\Big].$$
+#
+# The ½ stays in front; nothing inside the bracket can remove it. Check: compute each
+# one-dimensional $\mathbb E_q[(z_m - \mu_{km})^2]$ by Gauss–Hermite quadrature, insert it in
+# the right-hand side, and compare with a two-dimensional quadrature of the left-hand side ($10^{-12}$).
+
+# %%
+nodes, node_w = np.polynomial.hermite_e.hermegauss(8)          # ∫ f(e) N(e; 0, 1) de ≈ Σ f(node) w / √(2π)
+node_w = node_w / np.sqrt(2 * np.pi)
+z_nodes = mu_i[:, None] + np.sqrt(var_i)[:, None] * nodes[None]  # (M, 8): quadrature points of each z_m
+sq_dist_quad = np.einsum("mn,kmn->km", node_w[None].repeat(M, 0),
+                         (z_nodes[None] - gmm_means.numpy()[:, :, None]) ** 2)  # E_q[(z_m − μ_km)²], (K, M)
+move2 = -0.5 * (np.log(2 * np.pi) + np.log(gmm_var) + sq_dist_quad / gmm_var).sum(-1)  # (K,)
+lhs_2d = gaussian_expectation(lambda z: log_normal_diag(torch.as_tensor(z)[:, None], gmm_means, gmm_logvars).numpy(),
+                              mu_i, np.diag(var_i), 8)
+print("move 2: E_q[ln N(z; μ_k, σ_k²)] per k:", np.round(move2, 6),
+      f"  max |move 2 − 2-D quadrature| = {np.abs(move2 - lhs_2d).max():.1e}")
+assert np.abs(move2 - lhs_2d).max() < 1e-12
+
+# %% [markdown]
+# **Move 3: the expected squared distance.** Write $z_m - \mu_{km} = (z_m - \tilde\mu_m) + (\tilde\mu_m - \mu_{km})$.
+# The first part has mean 0 and variance $\tilde\sigma^2_m$; the second is a constant. The
+# cross term has mean zero, so
+#
+# $$\mathbb E_q[(z_m - \mu_{km})^2] = \tilde\sigma^2_m + (\tilde\mu_m - \mu_{km})^2$$
+#
+# (variance plus squared bias). Check: against the quadrature values of move 2 ($10^{-12}$),
+# and against a Monte Carlo average of the same draws used later (within 5 SE).
+
+# %%
+sq_dist_closed = var_i[None] + (mu_i[None] - gmm_means.numpy()) ** 2           # (K, M)
+torch.manual_seed(settings.seed + 1)
+z_draws = reparameterize(torch.as_tensor(mu_i).expand(N_MC, -1), torch.as_tensor(np.log(var_i)).expand(N_MC, -1))
+sq_draws = (z_draws.numpy()[:, None] - gmm_means.numpy()[None]) ** 2          # (S, K, M)
+sq_mc, sq_se = sq_draws.mean(0), sq_draws.std(0, ddof=1) / np.sqrt(N_MC)
+print(f"move 3: max |closed − quadrature| = {np.abs(sq_dist_closed - sq_dist_quad).max():.1e};"
+      f"  largest |closed − Monte Carlo| / SE = {np.max(np.abs(sq_dist_closed - sq_mc) / sq_se):.2f}")
+assert np.abs(sq_dist_closed - sq_dist_quad).max() < 1e-12
+assert np.all(np.abs(sq_dist_closed - sq_mc) < 5 * sq_se)
+
+# %% [markdown]
+# **Move 4: average over the clusters.** With the mean-field $q(c \mid z) = \gamma_i$,
+# $\mathbb E_q[\ln p(z \mid c)]
+# = \sum_k \gamma_{ik}\,\mathbb E_q[\ln \mathcal N(z; \mu_k, \operatorname{diag}\sigma_k^2)]$.
+# Inserting move 3 into move 2 gives term 2 of (4):
+#
+# $$T_2 = -\tfrac12 \sum_k \gamma_{ik} \sum_m \Big[\ln 2\pi + \ln\sigma^2_{km}
+# + \frac{\tilde\sigma^2_{im}}{\sigma^2_{km}}
+# + \frac{(\tilde\mu_{im} - \mu_{km})^2}{\sigma^2_{km}}\Big].$$
+#
+# The ½ is the one of move 1, carried unchanged through moves 2 and 3. A coefficient 1
+# would describe a density whose exponent is $-(z - \mu)^2/\sigma^2$, that is, a Gaussian
+# with variance $\sigma^2/2$ and the wrong normaliser. Check: this assembled value equals
+# the library's `elbo_terms(...).prior_z` ($10^{-12}$).
+
+# %%
+t2_assembled = float(gamma_i @ (-0.5 * (np.log(2 * np.pi) + np.log(gmm_var) + sq_dist_closed / gmm_var).sum(-1)))
+t2_library = float(closed_form_elbo(model, x_i, post_i).prior_z[0])
+print(f"move 4: term 2 assembled {t2_assembled:.12f}   library {t2_library:.12f}")
+assert abs(t2_assembled - t2_library) < 1e-12
 
 # %% [markdown]
 # ## Check 1: the closed forms against exact quadrature
@@ -94,7 +216,6 @@ for name, (m_, v_, g_) in (("q(.|x_i)", post_i), ("q(.|x_j)", post_j)):
 # the ELBO, $10^{-12}$ for term 2 and for each $k$.
 
 # %%
-mu_i, var_i, gamma_i = post_i
 terms = closed_form_elbo(model, x_i, post_i)
 q_mf_i = GaussianSoftmaxJoint.mean_field(mu_i, var_i, gamma_i)
 L_quad = elbo_joint(q_mf_i, lambda z: model.log_joint(x_i, z))
@@ -190,6 +311,112 @@ print("saved", savefig(fig, "term2_half_vs_printed").name)
 plt.show()
 
 # %% [markdown]
+# ## What the printed coefficient does to the gradients
+#
+# Term 2 is linear in its coefficient, so the printed 1 doubles it, and with it every
+# gradient of term 2: with respect to the encoder outputs $\tilde\mu_i, \ln\tilde\sigma^2_i$ and
+# to the GMM parameters $\mu_k, \ln\sigma_k^2$. The printed (21) also leaves out the
+# $\ln 2\pi$; that constant has zero gradient, so leaving it out changes no gradient.
+# We compare three versions of term 2 by autograd (all tolerances $10^{-12}$):
+#
+# * coefficient ½ with the constants (the derivation);
+# * coefficient 1 with the constants: every gradient is exactly twice the first;
+# * coefficient 1 without the constants (as printed): the same gradients as the second.
+#
+# So the misprint is not a harmless constant: in the ELBO it adds a second copy of
+# term 2, a prior pull twice as strong as the model says.
+
+# %%
+def term2_and_grads(coefficient, constants):
+    """Term 2 of (4) for post_i and its gradient w.r.t. (μ̃, ln σ̃², μ_k, ln σ_k²)."""
+    params = [torch.tensor(mu_i[None], requires_grad=True), torch.tensor(np.log(var_i)[None], requires_grad=True),
+              gmm_means.clone().requires_grad_(), gmm_logvars.clone().requires_grad_()]
+    value = elbo_terms(torch.zeros(1), *params[:2], torch.as_tensor(gamma_i[None]),
+                       torch.as_tensor(model.weights[None]), *params[2:],
+                       coefficient=coefficient, constants=constants).prior_z.sum()
+    return float(value.detach()), [g.detach() for g in torch.autograd.grad(value, params)]
+
+
+t2_half, g_half = term2_and_grads(CORRECT_COEFFICIENT, True)
+t2_one, g_one = term2_and_grads(PRINTED_COEFFICIENT, True)
+t2_printed, g_printed = term2_and_grads(PRINTED_COEFFICIENT, False)
+ratios = torch.cat([(b / a).flatten() for a, b in zip(g_half, g_one)])
+same_as_printed = max(float((a - b).abs().max()) for a, b in zip(g_one, g_printed))
+print(f"gradient ratio (coefficient 1) / (coefficient ½): min {float(ratios.min()):.15f},"
+      f" max {float(ratios.max()):.15f}")
+print(f"printed (no ln 2π) minus coefficient 1 with ln 2π: {t2_printed - t2_one:.6f}"
+      f" = M ln 2π = {M * np.log(2 * np.pi):.6f};"
+      f" gradients by at most {same_as_printed:.1e}")
+assert float((ratios - 2).abs().max()) < 1e-12
+assert max(float((b - 2 * a).abs().max()) for a, b in zip(g_half, g_one)) < 1e-12
+assert same_as_printed < 1e-12
+assert abs((t2_printed - t2_one) - M * np.log(2 * np.pi)) < 1e-12
+
+# %% [markdown]
+# ## What it does to a short training run
+#
+# We train the library's `DGG` twice on scikit-learn's 8×8 digits with the small
+# preset of quick mode (`settings_for("digits", quick=True)`: a Gaussian decoder with
+# $\sigma_x^2 = 0.05$, a k-means start, a few seconds on a CPU). Same seed, same data, same
+# pretrained start; the only difference is `prior_z_coefficient`, ½ or 1. Then we score
+# both fitted models with the correct ELBO (coefficient ½) on the same data, with the
+# same Monte Carlo draws. The doubled pull of term 2 shows in three ways:
+#
+# * the encoder's posterior variances $\tilde\sigma^2$ shrink (a prior twice as sharp asks for a
+#   narrower $q$), and the GMM variances $\sigma_k^2$ follow them;
+# * the correct ELBO of the coefficient-1 model is lower: it optimised another objective;
+# * the objective the coefficient-1 run reports is larger than its correct ELBO, so the
+#   printed number is no longer a lower bound on $\ln p(x)$.
+#
+# (The networks use float32, so the cell switches torch's default dtype for the fit and back.)
+
+# %%
+from dggbook.model.algorithm1 import elbo_of_pairs
+from dggbook.model.data import load_digits_data
+from dggbook.model.estimator import DGG
+from dggbook.model.presets import settings_for
+
+N_DIGITS, RUN_EPOCHS = (600, 10) if settings.quick else (1797, 30)
+digits = load_digits_data()
+X_dig = digits.X[:N_DIGITS]
+preset = dict(settings_for("digits", device="cpu", quick=True), epochs=RUN_EPOCHS)
+
+
+def fit_and_score(coefficient):
+    """Fit DGG with term 2's coefficient; return the fit and its per-sample ELBO terms under the correct ½."""
+    torch.set_default_dtype(torch.float32)
+    try:
+        fit = DGG(digits.n_clusters, **dict(preset, prior_z_coefficient=coefficient), random_state=settings.seed)
+        fit.fit(X_dig)
+        nets, X_t = fit.networks_, torch.as_tensor(X_dig)
+        torch.manual_seed(settings.seed)  # the same draws z for both models
+        with torch.no_grad():
+            scored = elbo_of_pairs(nets, X_t, X_t, torch.as_tensor(fit.pi_, dtype=X_t.dtype),
+                                   likelihood=preset["likelihood"], noise_var=preset["noise_var"],
+                                   f2_input=fit.f2_input).terms
+            var_q = float(nets.encoder(X_t)[1].exp().mean())
+            var_k = float(nets.gmm.logvars.exp().mean())
+        return fit, scored, var_q, var_k
+    finally:
+        torch.set_default_dtype(torch.float64)
+
+
+runs = {c: fit_and_score(c) for c in (CORRECT_COEFFICIENT, PRINTED_COEFFICIENT)}
+for c, (fit, scored, var_q, var_k) in runs.items():
+    print(f"coefficient {c}: {fit.fit_seconds_:4.1f} s   mean σ̃² {var_q:.4f}   mean σ_k² {var_k:.4f}   "
+          f"correct ELBO {float(scored.total.mean()):7.3f}   objective it reported {fit.history_[-1]['total']:7.3f}")
+(fit_half, sc_half, vq_half, vk_half), (fit_one, sc_one, vq_one, vk_one) = runs.values()
+shrink = vq_one / vq_half
+elbo_gap = float(sc_half.total.mean() - sc_one.total.mean())
+print(f"σ̃² shrinks by a factor {1 / shrink:.1f}; the correct ELBO drops by {elbo_gap:.2f} nats per sample")
+assert np.array_equal(fit_half.start_labels_, fit_one.start_labels_)  # the same start for both runs
+assert shrink < 0.5 and vk_one < vk_half
+assert elbo_gap > 0.5
+assert fit_one.history_[-1]["total"] > float(sc_one.total.mean()) + 1.0
+if not settings.quick:
+    assert shrink < 0.1 and elbo_gap > 1.0
+
+# %% [markdown]
 # ## The $\ln 2\pi$ constants
 #
 # Term 2 carries $-\tfrac12\sum_k \gamma_{ik}\, M \ln 2\pi = -\tfrac M2 \ln 2\pi$ (the $\gamma$'s sum
@@ -236,46 +463,46 @@ assert abs(shift - constant_shift(M)) < 1e-12
 # %% [markdown]
 # ## The sign of the Gaussian likelihood
 #
-# For real-valued data, $p(x \mid z) = \mathcal N(x; g(z), \lambda I)$ and
+# For real-valued data, $p(x \mid z) = \mathcal N(x; g(z), \sigma_x^2 I)$ and
 #
-# $$\ln p(x \mid z) = -\frac{1}{2\lambda}\,\lVert x - g(z)\rVert^2 - \frac D2 \ln(2\pi\lambda). \tag{4, term 1}$$
+# $$\ln p(x \mid z) = -\frac{1}{2\sigma_x^2}\,\lVert x - g(z)\rVert^2 - \frac D2 \ln(2\pi\sigma_x^2). \tag{4, term 1}$$
 #
-# The blog writes $+\frac{1}{2\lambda}\lVert x - g(z)\rVert^2$. That is not a log-density,
+# The blog writes $+\frac{1}{2\sigma_x^2}\lVert x - g(z)\rVert^2$. That is not a log-density,
 # and maximising it would push $g(z)$ *away* from $x$. Three checks:
 #
 # 1. `gaussian_log_likelihood` equals `torch.distributions.Normal(...).log_prob` summed over
 #    dimensions ($10^{-12}$);
 # 2. in one dimension $\int \exp(\ln p(x \mid z))\,dx = 1$ ($10^{-8}$);
-# 3. the blog's expression exponentiates to $e^{+(x - g)^2/2\lambda}$, whose integral over
+# 3. the blog's expression exponentiates to $e^{+(x - g)^2/2\sigma_x^2}$, whose integral over
 #    $[g - R, g + R]$ grows without bound as $R$ grows.
 
 # %%
-lam = 0.7
+sigma_x2 = 0.7  # σ_x², the variance of the Gaussian decoder
 xs, means_x = torch.as_tensor(rng.normal(size=(5, 6))), torch.as_tensor(rng.normal(size=(5, 6)))
-ours = gaussian_log_likelihood(xs, means_x, lam)
-reference = torch.distributions.Normal(means_x, math.sqrt(lam)).log_prob(xs).sum(-1)
+ours = gaussian_log_likelihood(xs, means_x, sigma_x2)
+reference = torch.distributions.Normal(means_x, math.sqrt(sigma_x2)).log_prob(xs).sum(-1)
 print("max |ours − torch Normal.log_prob| =", f"{float((ours - reference).abs().max()):.1e}")
 assert float((ours - reference).abs().max()) < 1e-12
 
 g0 = 0.3
-log_density = lambda v: float(gaussian_log_likelihood(torch.tensor([[v]]), torch.tensor([[g0]]), lam)[0])  # noqa: E731
-blog_term = lambda v: -float(gaussian_log_likelihood(torch.tensor([[v]]), torch.tensor([[g0]]), lam,  # noqa: E731
-                                                     constants=False)[0])  # the blog's +(x − g)²/2λ
+log_density = lambda v: float(gaussian_log_likelihood(torch.tensor([[v]]), torch.tensor([[g0]]), sigma_x2)[0])  # noqa: E731
+blog_term = lambda v: -float(gaussian_log_likelihood(torch.tensor([[v]]), torch.tensor([[g0]]), sigma_x2,  # noqa: E731
+                                                     constants=False)[0])  # the blog's +(x − g)²/2σ_x²
 mass = quad(lambda v: math.exp(log_density(v)), -math.inf, math.inf)[0]
 radii = np.arange(1, 7)
 mass_blog = np.array([quad(lambda v: math.exp(blog_term(v)), g0 - r, g0 + r)[0] for r in radii])
-print(f"∫ exp(ln N(x; g, λ)) dx = {mass:.12f}")
-print("∫ over [g − R, g + R] of exp(+(x − g)²/2λ):", ", ".join(f"R={r}: {m:.3g}" for r, m in zip(radii, mass_blog)))
+print(f"∫ exp(ln N(x; g, σ_x²)) dx = {mass:.12f}")
+print("∫ over [g − R, g + R] of exp(+(x − g)²/2σ_x²):", ", ".join(f"R={r}: {m:.3g}" for r, m in zip(radii, mass_blog)))
 assert abs(mass - 1.0) < 1e-8
 assert np.all(np.diff(mass_blog) > 0) and mass_blog[-1] > 1e10
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
 grid = np.linspace(g0 - 3, g0 + 3, 301)
-axes[0].plot(grid, [log_density(v) for v in grid], color="tab:green", lw=2, label="−(x−g)²/2λ − ½ln 2πλ  (log-density)")
-axes[0].plot(grid, [blog_term(v) for v in grid], color="tab:red", lw=2, label="+(x−g)²/2λ  (as printed)")
+axes[0].plot(grid, [log_density(v) for v in grid], color="tab:green", lw=2, label="−(x−g)²/2σ_x² − ½ln 2πσ_x²  (log-density)")
+axes[0].plot(grid, [blog_term(v) for v in grid], color="tab:red", lw=2, label="+(x−g)²/2σ_x²  (as printed)")
 axes[0].axvline(g0, color="k", lw=0.8, ls=":")
-axes[0].set(xlabel="x", ylabel="value", title="term 1 for one coordinate, g = 0.3, λ = 0.7")
+axes[0].set(xlabel="x", ylabel="value", title=f"term 1 for one coordinate, g = {g0}, σ_x² = {sigma_x2}")
 axes[0].legend(fontsize=8, loc="lower center")
 axes[1].semilogy(radii, mass_blog, "o-", color="tab:red", label="exp of the printed term")
 axes[1].semilogy(radii, [quad(lambda v: math.exp(log_density(v)), g0 - r, g0 + r)[0] for r in radii],
@@ -335,3 +562,156 @@ print(f"with pi_i {cross_right:.6f} (quadrature {cross_right_quad:.6f});  with p
       f"  difference {cross_right - cross_wrong:.6f} = Σ_k γ_jk ln(π_ik/π_jk) = {expected_shift:.6f}")
 assert abs(cross_right - cross_right_quad) < 1e-10
 assert abs((cross_right - cross_wrong) - expected_shift) < 1e-12 and abs(expected_shift) > 0.1
+
+# %% [markdown]
+# ## What you should now be able to do
+#
+# - Derive term 2 from the Gaussian log-density in four moves, and show that its ½ is the ½ of
+#   $\ln \mathcal N$, which the expectation never removes.
+# - Compute the four terms of (4) and of the cross ELBO (5), and check them against quadrature and Monte Carlo.
+# - Explain that the printed coefficient 1 doubles term 2's gradient, and what that does in training:
+#   narrower posteriors, a lower correct ELBO, a reported objective that is no longer a bound.
+# - Explain why the $\ln 2\pi$ constants cancel and why term 1 must be $-\lVert x - g(z)\rVert^2/2\sigma_x^2$.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise asks for one function. The cell tagged `check` below it calls your function and compares its
+# answer with the library or with an independent computation; it fails until your answer is right.
+# `make course` makes student copies of the notebooks in which the solution blocks are replaced by stubs.
+
+# %% [markdown]
+# ### Exercise 3.1 — Term 2 in closed form
+#
+# Write `my_term2(mu, var, gamma, means, variances)`. It returns term 2 of (4),
+# $\mathbb E_q[\ln p(z \mid c)]$ with $q(z) = \mathcal N(\tilde\mu, \operatorname{diag}\tilde\sigma^2)$ and
+# $q(c) = \gamma$, **including** the $\ln 2\pi$ constants, as a float.
+#
+# Shapes (NumPy): `mu`, `var` are $(M,)$; `gamma` is $(K,)$; `means`, `variances` are $(K, M)$ (the $\mu_k$
+# and $\sigma_k^2$). Use only NumPy; do not call the library.
+#
+# Hints: follow moves 1 to 4 above. Start from $\ln \mathcal N$ of one coordinate and keep its factor in front;
+# replace $\mathbb E_q[(z_m - \mu_{km})^2]$ by its closed form; then weight by $\gamma_k$. The check compares
+# with the library and with quadrature for two different posteriors: a result twice too large means the
+# coefficient is wrong.
+
+# %%
+def my_term2(mu, var, gamma, means, variances):
+    """E_q[ln p(z | c)] for q(z) = N(mu, diag var) and q(c) = gamma; GMM means/variances of shape (K, M)."""
+    ### BEGIN SOLUTION
+    spread = var[None, :] + (mu[None, :] - means) ** 2           # E_q[(z_m − μ_km)²]
+    per_cluster = np.log(2 * np.pi) + np.log(variances) + spread / variances
+    return float(-0.5 * np.sum(gamma * per_cluster.sum(axis=1)))
+    ### END SOLUTION
+
+
+# %% tags=["check"]
+from dggbook.book.exercises import check_close
+
+for post in (post_i, post_j):
+    received = my_term2(post[0], post[1], post[2], gmm_means.numpy(), np.exp(gmm_logvars.numpy()))
+    check_close("3.1", received, float(closed_form_elbo(model, x_i, post).prior_z[0]),
+                what="term 2 (vs dggbook.derivation.elbo.elbo_terms)", rtol=1e-10)
+check_close("3.1", my_term2(mu_i, var_i, gamma_i, gmm_means.numpy(), np.exp(gmm_logvars.numpy())), t2_quad,
+            what="term 2 (vs Gauss–Hermite quadrature)", rtol=1e-10)
+
+# %% [markdown]
+# ### Exercise 3.2 — Term 4, the entropy of $q(z \mid x)$
+#
+# Write `my_entropy_term(var)`, term 4 of (4): $-\mathbb E_q[\ln q(z \mid x)]$ for
+# $q = \mathcal N(\tilde\mu, \operatorname{diag}\tilde\sigma^2)$, including the $\ln 2\pi$ constants. `var` is the
+# vector $\tilde\sigma^2$ of shape $(M,)$; return a float.
+#
+# Hints: it does not depend on $\tilde\mu$ (why?). Write $\ln q(z)$ with move 1, then take its expectation
+# under $q$ itself: what is $\mathbb E_q[(z_m - \tilde\mu_m)^2]/\tilde\sigma^2_m$? The check compares with the
+# library and with a Monte Carlo average of $-\ln q(z_s)$; forgetting a term that does not depend on
+# $\tilde\sigma$ is caught.
+
+# %%
+def my_entropy_term(var):
+    """−E_q[ln q(z)] for q = N(mu, diag var), with the ln 2π constants."""
+    ### BEGIN SOLUTION
+    per_coordinate = 0.5 * (np.log(2 * np.pi * var) + 1.0)
+    return float(per_coordinate.sum())
+    ### END SOLUTION
+
+
+# %% tags=["check"]
+from dggbook.book.exercises import check_close, check_true
+
+for post in (post_i, post_j):
+    check_close("3.2", my_entropy_term(post[1]), float(entropy_normal_diag(torch.as_tensor(np.log(post[1])))),
+                what="term 4 (vs dggbook.derivation.gaussian.entropy_normal_diag)", rtol=1e-10)
+neg_log_q = -log_normal_diag(z_i, torch.as_tensor(mu_i), torch.as_tensor(np.log(var_i))).numpy()
+mc_entropy, se_entropy = monte_carlo(neg_log_q)
+got = my_entropy_term(var_i)
+check_true("3.2", abs(got - mc_entropy) < 5 * se_entropy,
+           f"term 4 should agree with the Monte Carlo value {mc_entropy:.5f} ± {se_entropy:.5f}; received {got!r}.")
+
+# %% [markdown]
+# ### Exercise 3.3 — Term 1 with a linear Gaussian decoder, in expectation
+#
+# On the tractable model the decoder is linear, $g(z) = Wz + b$, and $p(x \mid z) = \mathcal N(x; Wz + b, \sigma_x^2 I)$
+# with $x \in \mathbb R^D$. Then term 1, $\mathbb E_q[\ln p(x \mid z)]$, has a closed form: no sample is needed.
+# Write `my_expected_loglik(x, W, b, sigma_x2, mu, var)` returning it as a float. Shapes: `x`, `b` $(D,)$;
+# `W` $(D, M)$; `mu`, `var` $(M,)$.
+#
+# Hints: start from the log-density with its **minus** sign (the section on the sign above). The residual
+# $x - Wz - b$ has mean $x - W\tilde\mu - b$ under $q$; its expected squared norm is the squared norm of the mean
+# plus the sum of the variances of its $D$ coordinates. Coordinate $d$ is $-\sum_m W_{dm} z_m$ plus a constant,
+# and the $z_m$ are independent under $q$. The check compares with the library's
+# `LinearGaussianMixture.expected_log_likelihood` and with the Monte Carlo average of $\ln p(x \mid z_s)$.
+
+# %%
+def my_expected_loglik(x, W, b, sigma_x2, mu, var):
+    """E_q[ln N(x; W z + b, sigma_x2 I)] for q(z) = N(mu, diag var)."""
+    ### BEGIN SOLUTION
+    mean_residual = x - W @ mu - b
+    residual_variance = (W ** 2) @ var                           # Var of each coordinate of W z
+    expected_sq = mean_residual @ mean_residual + residual_variance.sum()
+    return float(-expected_sq / (2 * sigma_x2) - 0.5 * x.size * np.log(2 * np.pi * sigma_x2))
+    ### END SOLUTION
+
+
+# %% tags=["check"]
+from dggbook.book.exercises import check_close, check_true
+
+for post in (post_i, post_j):
+    check_close("3.3", my_expected_loglik(x_i, model.loading, model.offset, model.noise_var, post[0], post[1]),
+                model.expected_log_likelihood(x_i, post[0], post[1]),
+                what="term 1 (vs LinearGaussianMixture.expected_log_likelihood)", rtol=1e-10)
+mc_t1, se_t1 = monte_carlo(model.log_likelihood(x_i, z_i.numpy()))
+got = my_expected_loglik(x_i, model.loading, model.offset, model.noise_var, mu_i, var_i)
+check_true("3.3", abs(got - mc_t1) < 5 * se_t1,
+           f"term 1 should agree with the Monte Carlo value {mc_t1:.5f} ± {se_t1:.5f}; received {got!r}.")
+
+# %% [markdown]
+# ### Exercise 3.4 — Term 3 when a cluster has zero posterior
+#
+# Write `my_term3(gamma, prior)`, term 3 of (4): $\sum_k \gamma_{k} \ln(\pi_{k}/\gamma_{k})$ for one sample, as a
+# float. `gamma` and `prior` are probability vectors of shape $(K,)$; the same function gives the cross term of
+# (5) when called with $\gamma_j$ and the anchor's $\pi_i$.
+#
+# Hints: a softmax in float32 can return exact zeros, and $\gamma_k = 0$ must contribute nothing (the limit of
+# $t \ln t$ at 0 is 0), not NaN. The term is minus a KL divergence: which one, and what is its sign? The check
+# uses a $\gamma$ with a zero entry.
+
+# %%
+def my_term3(gamma, prior):
+    """Σ_k γ_k ln(π_k / γ_k), with the convention 0 · ln 0 = 0."""
+    ### BEGIN SOLUTION
+    used = gamma > 0
+    return float(np.sum(gamma[used] * (np.log(prior[used]) - np.log(gamma[used]))))
+    ### END SOLUTION
+
+
+# %% tags=["check"]
+from dggbook.book.exercises import check_close, check_true
+
+gamma_zero = np.array([0.0, 0.25, 0.75])
+for g_, p_ in ((gamma_i, model.weights), (gamma_j, pi_i), (gamma_zero, pi_j)):
+    expected_t3 = float(elbo_terms(torch.zeros(1), torch.zeros(1, M), torch.zeros(1, M), torch.as_tensor(g_[None]),
+                                   torch.as_tensor(p_[None]), gmm_means, gmm_logvars).prior_c[0])
+    check_close("3.4", my_term3(g_, p_), expected_t3, what="term 3 (vs elbo_terms(...).prior_c)", rtol=1e-10)
+check_true("3.4", my_term3(gamma_j, gamma_j) == 0.0 and my_term3(gamma_j, pi_i) < 0,
+           "term 3 is −KL(γ ‖ π): zero when π = γ, negative otherwise.")

@@ -14,6 +14,32 @@ from dggbook.book import setup_book; settings = setup_book(seed=0)
 # notes: why does the code's GMM posterior ignore the mixing weights?
 #
 # Library: `dggbook.derivation.pi_update`.
+#
+# **Learning objectives.** After this notebook you can:
+# - derive the update (31) of the per-sample prior $\pi_i$ from its Lagrangian $\Phi_i(\pi_i, \lambda_i)$;
+# - implement (31) for weights whose rows do not sum to one, and check it against a numeric optimiser;
+# - explain what row normalisation of $w$ does, and why the public code's weights (0.5 on the anchor, 0.025 on
+#   each of 20 neighbours) give exactly (31);
+# - show that the formula as the blog prints it is not a distribution, and compute it for a confident agreeing pair;
+# - explain why leaving the mixing weights out of a GMM posterior is exact only for balanced clusters.
+#
+# **Prerequisites.** The per-sample prior $\pi_{ik}$ and $f_2$'s posterior $\gamma_{ik}$
+# ([01](01_from_gmm_vae_to_dgg.ipynb)); the objective $\tfrac12\sum_j w_{ij}[L(x_i) + L(x_i, x_j)]$
+# ([02](02_the_bound.ipynb)); term 3 of the ELBO and of the cross ELBO ([03](03_elbo_terms.ipynb)). Lagrange
+# multipliers for one equality constraint.
+#
+# **Time.** About 25 minutes to read and run, plus about 40 minutes for the exercises. (The code runs in
+# about 25 s on a 2-core CPU.)
+#
+# **References.** [DGG paper](https://openaccess.thecvf.com/content_ICCV_2019/html/Yang_Deep_Clustering_by_Gaussian_Mixture_Variational_Autoencoders_With_Graph_Embedding_ICCV_2019_paper.html)
+# eq. (31) (the update of $\pi_i$) and Algorithm 1 (when it is applied);
+# [supplement](https://openaccess.thecvf.com/content_ICCV_2019/supplemental/Yang_Deep_Clustering_by_ICCV_2019_supplemental.pdf)
+# (the derivation); [VaDE](https://arxiv.org/abs/1611.05148) (Jiang et al., IJCAI 2017), whose posterior
+# $\gamma$ keeps a global $\pi$ (question 6); [public code](https://github.com/ngoc-nguyen-0/DGG) (its
+# update of $\pi$ and its stored weights 0.5 and 0.025).
+#
+# **Notation.** Symbols as in the [notation glossary](notation.md); the course order is in the
+# [roadmap](00_roadmap.ipynb).
 
 # %%
 import dataclasses
@@ -27,6 +53,7 @@ from scipy.special import log_softmax
 
 from dggbook.book import savefig
 from dggbook.derivation.checks import tractable_setup
+from dggbook.derivation.elbo import dgg_objective
 from dggbook.derivation.gaussian import log_normal_diag
 from dggbook.model.networks import Classifier
 from dggbook.derivation.pi_update import pi_objective_weights, pi_update_numeric, update_pi
@@ -52,9 +79,13 @@ print(f"{B=} {J=} {K=} {N_Q6=} {N_F2_TRAIN=} {F2_STEPS=}")
 # $$F_i(\pi_i) = \sum_k a_{ik} \ln \pi_{ik},\qquad a_{ik} = \tfrac12 \sum_j w_{ij}\,(\gamma_{ik} + \gamma_{jk}),
 # \qquad\text{subject to}\ \sum_k \pi_{ik} = 1. \tag{31.1}$$
 #
-# The Lagrangian is $\mathcal L = \sum_k a_{ik} \ln\pi_{ik} + \lambda_i\big(1 - \sum_k \pi_{ik}\big)$. Stationarity in $\pi_{ik}$ gives
+# The Lagrangian of sample $i$, with multiplier $\lambda_i$, is
 #
-# $$\frac{\partial \mathcal L}{\partial \pi_{ik}} = \frac{a_{ik}}{\pi_{ik}} - \lambda_i = 0
+# $$\Phi_i(\pi_i, \lambda_i) = \sum_k a_{ik} \ln\pi_{ik} + \lambda_i\Big(1 - \sum_k \pi_{ik}\Big)$$
+#
+# (written $\Phi_i$, not $L$: $L$ is kept for the ELBO). Stationarity in $\pi_{ik}$ gives
+#
+# $$\frac{\partial \Phi_i}{\partial \pi_{ik}} = \frac{a_{ik}}{\pi_{ik}} - \lambda_i = 0
 # \quad\Longrightarrow\quad \pi_{ik} = \frac{a_{ik}}{\lambda_i}. \tag{31.2}$$
 #
 # Summing over $k$ and using the constraint, $\lambda_i = \sum_k a_{ik} = \tfrac12\sum_j w_{ij}\sum_k(\gamma_{ik} + \gamma_{jk}) = \sum_j w_{ij}$,
@@ -180,6 +211,18 @@ plt.show()
 # code's stored weights, 0.025 for each of 20 neighbours. The code therefore
 # implements the corrected derivation; it only disagrees with the misprint.
 # Tolerance $10^{-12}$.
+#
+# **The code's weights 0.5 and 0.025.** For each anchor the public code stores $1 + J = 21$
+# weights: **0.5 for the anchor itself** and **0.025 for each of its $J = 20$ neighbours**, so the
+# neighbour weights sum to $20 \times 0.025 = 0.5$ and all 21 sum to 1. These are not the $w_{ij}$
+# of the paper but the coefficients of step (3) with uniform, row-normalised $w_{ij} = 1/J$:
+#
+# $$\tfrac12 \sum_j w_{ij}\,[L(x_i) + L(x_i, x_j)] = \tfrac12\, L(x_i) + \sum_j \tfrac{1}{2J}\, L(x_i, x_j),
+# \qquad \tfrac{1}{2J} = 0.025 \text{ for } J = 20.$$
+#
+# The same split, ½ for the anchor and $1/(2J)$ for each neighbour, is the public code's
+# $\pi_i = \tfrac12\gamma_i + \sum_j \tfrac1{2J}\gamma_j$. The second cell below checks both with the library's
+# `dgg_objective` and `update_pi` ($10^{-12}$).
 
 # %%
 uniform = torch.full((B, J), 1.0 / J)
@@ -188,6 +231,22 @@ err_uniform = float((code - update_pi(gamma_self, gamma_nbrs, uniform)).abs().ma
 err_stored = float((code - update_pi(gamma_self, gamma_nbrs, torch.full((B, J), 0.025))).abs().max())
 print(f"public code vs (31) with w = 1/J: {err_uniform:.1e};  with w = 0.025: {err_stored:.1e}")
 assert err_uniform < 1e-12 and err_stored < 1e-12
+
+# %%
+ANCHOR_WEIGHT, NEIGHBOUR_WEIGHT = 0.5, 0.025          # the public code's stored weights, J = 20
+elbo_self = torch.as_tensor(rng.normal(size=B))       # stand-ins for L(x_i) and L(x_i, x_j)
+elbo_cross = torch.as_tensor(rng.normal(size=(B, J)))
+objective_31 = dgg_objective(elbo_self, elbo_cross, uniform)  # ½ Σ_j w_ij [L(x_i) + L(x_i, x_j)], w = 1/J
+objective_code = ANCHOR_WEIGHT * elbo_self + NEIGHBOUR_WEIGHT * elbo_cross.sum(1)
+pi_code_weights = ANCHOR_WEIGHT * gamma_self + NEIGHBOUR_WEIGHT * gamma_nbrs.sum(1)
+print(f"J = {J}: anchor {ANCHOR_WEIGHT} + {J} × {NEIGHBOUR_WEIGHT} = {ANCHOR_WEIGHT + J * NEIGHBOUR_WEIGHT:g};"
+      f"  1/(2J) = {1 / (2 * J):g}")
+err_objective = float((objective_31 - objective_code).abs().max())
+err_pi_weights = float((pi_code_weights - update_pi(gamma_self, gamma_nbrs, uniform)).abs().max())
+print(f"step (3) with w = 1/J vs the code's weights: {err_objective:.1e};  π from the code's weights vs (31): "
+      f"{err_pi_weights:.1e}")
+assert J == 20 and abs(J * NEIGHBOUR_WEIGHT - 0.5) < 1e-15 and abs(NEIGHBOUR_WEIGHT - 1 / (2 * J)) < 1e-15
+assert err_objective < 1e-12 and err_pi_weights < 1e-12
 
 # %% [markdown]
 # ## Open question 6: why does the code's GMM posterior ignore $\pi_k$?
@@ -286,3 +345,117 @@ assert q6["imbalanced π"]["gain"] > q6["mild π"]["gain"]
 # would count them twice. Whatever the GMM posterior without $\pi$ is used for, it
 # is exact only for balanced clusters. On MNIST (ten nearly equal classes) the loss is
 # small. On imbalanced data it costs accuracy and log loss, as measured above.
+
+# %% [markdown]
+# ## What you should now be able to do
+#
+# - Derive (31) from the Lagrangian $\Phi_i(\pi_i, \lambda_i)$, including the value $\lambda_i = \sum_j w_{ij}$ of the
+#   multiplier.
+# - Implement (31) for any non-negative weights and check it against a numeric optimiser.
+# - Explain row normalisation, and read the public code's 0.5 and 0.025 as step (3) with $w_{ij} = 1/J$.
+# - Show that the blog's printed formula gives rows that do not sum to one, even for a confident agreeing pair.
+# - Say when a GMM posterior without $\pi_k$ is exact (balanced clusters) and why $f_2$ does not need it.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise asks for one function. The cell tagged `check` below it calls your function and compares its
+# answer with the library or with an independent computation; it fails until your answer is right.
+# `make course` makes student copies of the notebooks in which the solution blocks are replaced by stubs.
+# All three take torch tensors: `gamma_self` $(B, K)$, `gamma_nbrs` $(B, J, K)$, `w` $(B, J)$, and return $(B, K)$.
+
+# %% [markdown]
+# ### Exercise 4.1 — The update (31) for any weights
+#
+# Write `my_pi_update(gamma_self, gamma_nbrs, w)`: the maximiser over the simplex of
+# $\sum_k a_{ik}\ln\pi_{ik}$ with $a_{ik} = \tfrac12\sum_j w_{ij}(\gamma_{ik} + \gamma_{jk})$, for every anchor $i$.
+# The rows of `w` are non-negative but need **not** sum to one.
+#
+# Hints: solve $\partial\Phi_i/\partial\pi_{ik} = 0$ for $\pi_{ik}$ in terms of $\lambda_i$, then fix $\lambda_i$ with
+# the constraint; use that every row of $\gamma$ sums to one. The check compares with `update_pi` and with the
+# numeric optimiser of Check 1, on the weights of Check 1 (row sums far from 1), so a formula that silently
+# assumes normalised rows fails.
+
+# %%
+def my_pi_update(gamma_self, gamma_nbrs, w):
+    """π_i maximising Σ_k a_ik ln π_ik on the simplex, for each anchor; rows of w need not sum to 1."""
+    ### BEGIN SOLUTION
+    coef = 0.5 * (w.sum(dim=1, keepdim=True) * gamma_self + torch.einsum("bj,bjk->bk", w, gamma_nbrs))
+    multiplier = coef.sum(dim=1, keepdim=True)                   # λ_i, which equals Σ_j w_ij
+    return coef / multiplier
+    ### END SOLUTION
+
+
+# %% tags=["check"]
+from dggbook.book.exercises import check_close
+
+received = my_pi_update(gamma_self, gamma_nbrs, w)
+check_close("4.1", received, update_pi(gamma_self, gamma_nbrs, w), what="π (vs dggbook update_pi)", rtol=1e-10)
+check_close("4.1", received, pi_numeric, what="π (vs the numeric optimiser)", rtol=1e-7, atol=1e-9)
+check_close("4.1", received.sum(1), torch.ones(B), what="the row sums of π", rtol=1e-12)
+
+# %% [markdown]
+# ### Exercise 4.2 — Row normalisation and the short form
+#
+# With rows that sum to one, (31) shortens to $\tfrac12(\gamma_{ik} + \sum_j w_{ij}\gamma_{jk})$; this is the form the
+# public code uses. Write `my_pi_short_form(gamma_self, gamma_nbrs, w)` that first normalises each row of `w`
+# (divide it by its sum) and then applies the short form.
+#
+# Hints: the check feeds the weights of Check 1, whose rows sum to far more than 1. Applied to such rows without
+# normalising, the short form gives rows of $\pi$ that sum to $\tfrac12(1 + \sum_j w_{ij})$, not 1: work out why
+# before you run it. The
+# check compares with `update_pi` (which takes raw weights), with the row sums, and with the public code's
+# update, which is your function with $w_{ij} = 0.025$.
+
+# %%
+def my_pi_short_form(gamma_self, gamma_nbrs, w):
+    """½(γ_i + Σ_j ŵ_ij γ_j) with ŵ = w divided by its row sums."""
+    ### BEGIN SOLUTION
+    w_hat = w / w.sum(dim=1, keepdim=True)
+    return 0.5 * (gamma_self + (w_hat[:, :, None] * gamma_nbrs).sum(dim=1))
+    ### END SOLUTION
+
+
+# %% tags=["check"]
+from dggbook.book.exercises import check_close
+
+received = my_pi_short_form(gamma_self, gamma_nbrs, w)
+check_close("4.2", received.sum(1), torch.ones(B), what="the row sums of π (raw w)", rtol=1e-12)
+check_close("4.2", received, update_pi(gamma_self, gamma_nbrs, w), what="π (vs update_pi on the raw w)", rtol=1e-10)
+check_close("4.2", my_pi_short_form(gamma_self, gamma_nbrs, torch.full((B, J), NEIGHBOUR_WEIGHT)),
+            public_code_pi(gamma_self, gamma_nbrs), what="π with the code's weights (vs public_code_pi)", rtol=1e-10)
+
+# %% [markdown]
+# ### Exercise 4.3 — The blog's printed formula for a confident agreeing pair
+#
+# Write `my_blog_pi(gamma_self, gamma_nbrs, w)` for the formula as the blog prints it,
+# $\pi_{ik} = \sum_j w_{ij}\gamma_{jk} \big/ \sum_j w_{ij}(\gamma_{ik} + \gamma_{jk})$, with no normalisation of
+# any kind.
+#
+# Then think about a confident agreeing pair: one anchor, one neighbour ($J = 1$, $w = 1$), both with
+# $\gamma = (0.98, 0.01, 0.01)$. (31) returns $\gamma$ itself, the right answer when the two agree. What does the
+# printed formula return, and what is its row sum? The check compares your function with the library's
+# `blog_printed_pi` on the random batch above and on this pair, where it also states the answer you should see.
+
+# %%
+def my_blog_pi(gamma_self, gamma_nbrs, w):
+    """Σ_j w_ij γ_jk / Σ_j w_ij (γ_ik + γ_jk), exactly as printed (rows not normalised)."""
+    ### BEGIN SOLUTION
+    numer = torch.einsum("bj,bjk->bk", w, gamma_nbrs)
+    denom = torch.einsum("bj,bjk->bk", w, gamma_self[:, None, :] + gamma_nbrs)
+    return numer / denom
+    ### END SOLUTION
+
+
+# %% tags=["check"]
+from dggbook.book.exercises import check_close
+
+check_close("4.3", my_blog_pi(gamma_self, gamma_nbrs, w), blog_printed_pi(gamma_self, gamma_nbrs, w),
+            what="the printed formula (vs dggbook blog_printed_pi)", rtol=1e-10)
+confident = torch.tensor([[0.98, 0.01, 0.01]])
+pair_blog = my_blog_pi(confident, confident[:, None, :], torch.ones(1, 1))
+check_close("4.3", pair_blog, torch.full((1, 3), 0.5), what="the printed formula for the agreeing pair", rtol=1e-12)
+check_close("4.3", update_pi(confident, confident[:, None, :], torch.ones(1, 1)), confident,
+            what="(31) for the same pair (it returns γ)", rtol=1e-12)
+print(f"agreeing pair: printed formula {pair_blog.numpy().round(3)} sums to {float(pair_blog.sum()):.2f};"
+      " (31) gives γ itself")

@@ -14,6 +14,28 @@
 #    $J$ drawn at random from the top 100 (open question 4).
 #
 # Everything is computed by `dggbook`; the cells below only call it, draw, and check.
+#
+# **Learning objectives.** After this notebook you can:
+# - build a $J$-nearest-neighbour graph from pairwise distances and measure its purity;
+# - compute the row-normalised Gaussian weights $w_{ij}$ of §5 for a fixed window and for local scaling,
+#   and explain why the rows must sum to one;
+# - explain what the public code's uniform weights and its `sigma = dist_temp[11]` branch compute;
+# - implement an unbiased estimator of $\sum_j w_{ij} f_j$ from a few sampled neighbours;
+# - state the contrastive loss (19) and how the public code's version differs.
+#
+# **Prerequisites.** Nearest neighbours and Euclidean distances; the objective (O) and the bound (3)
+# with its row-normalised weights (notebooks 01 and 02); a little PyTorch.
+#
+# **Time.** About 35 minutes to read and run, plus about 45 minutes for the exercises. (The code runs in
+# about 60 s on a 2-core CPU.)
+#
+# **References.** [DGG paper](https://openaccess.thecvf.com/content_ICCV_2019/html/Yang_Deep_Clustering_by_Gaussian_Mixture_Variational_Autoencoders_With_Graph_Embedding_ICCV_2019_paper.html)
+# §5 (the graph and its weights $w_{ij}$) and eq. (19) (the Siamese network's contrastive loss);
+# [public code](https://github.com/ngoc-nguyen-0/DGG) (uniform weights, `sigma = dist_temp[11]`, the
+# top-100 pool and its random 20, the squared-distance hinge).
+#
+# **Notation.** Symbols as in the [notation glossary](notation.md); the course order is in the
+# [roadmap](00_roadmap.ipynb).
 
 # %%
 from dggbook.book import setup_book
@@ -27,8 +49,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from dggbook.derivation.reproductions import public_code_gauss_weights, public_code_row11_window
 from dggbook.book import savefig
+from dggbook.derivation.reproductions import (
+    public_code_gauss_weights,
+    public_code_row11_window,
+)
 from dggbook.model.data import load_dataset
 from dggbook.model.graph import graph_from_neighbors, nearest_neighbors
 from dggbook.model.siamese import contrastive_loss, embed, train_siamese
@@ -56,16 +81,17 @@ if settings.quick:
     digits = load_dataset("digits")
     keep = np.sort(np.random.default_rng(settings.seed).choice(digits.n_samples, 500, replace=False))
     X, y, image_shape = digits.X[keep], digits.y[keep], digits.image_shape
-    siamese_kw = dict(hidden_dims=(32, 32), epochs=3, batch_size=256, lr_step=70)
+    siamese_kw = {"hidden_dims": (32, 32), "epochs": 3, "batch_size": 256, "lr_step": 70}
 elif settings.device.type == "cuda":
     data = load_dataset("mnist")
     X, y, image_shape = data.X, data.y, data.image_shape
-    siamese_kw = dict(hidden_dims=(500, 500, 2000), epochs=300, batch_size=1000, lr_step=70)
+    siamese_kw = {"hidden_dims": (500, 500, 2000), "epochs": 300, "batch_size": 1000, "lr_step": 70}
 else:
     data = load_dataset("digits")
     X, y, image_shape = data.X, data.y, data.image_shape
-    siamese_kw = dict(hidden_dims=(500, 500, 2000), epochs=10, batch_size=256, lr_step=70)
+    siamese_kw = {"hidden_dims": (500, 500, 2000), "epochs": 10, "batch_size": 256, "lr_step": 70}
 N = X.shape[0]
+assert N == (500 if settings.quick else 70_000 if settings.device.type == "cuda" else 1_797)  # the table above
 print(f"N = {N} samples of dimension {X.shape[1]}, {np.unique(y).size} classes; J = {J}, pool = {POOL}")
 print("Siamese settings:", siamese_kw)
 
@@ -127,7 +153,10 @@ print("wrong-label neighbours in the rows shown:", [int(wrong[i].sum()) for i in
 # * **local scaling** (self-tuning spectral clustering): $s_i$ = distance from $x_i$ to its
 #   7th neighbour, so a sample in a dense region gets a narrow kernel and a sample in a sparse
 #   region a wide one;
-# * **uniform** $w_{ij} = 1/J$: what every committed run of the public code uses.
+# * **uniform** $w_{ij} = 1/J$: what every committed run of the public code uses. The code writes
+#   these as weights on the $1 + J$ members of a tuple: the anchor itself gets 0.5 and each of its
+#   20 neighbours $1/(2J) = 0.025$. That is the bound (3), $\tfrac12 \sum_j w_{ij}[L(x_i) + L(x_i, x_j)]
+#   = \tfrac12 L(x_i) + \sum_j \tfrac{1}{2J} L(x_i, x_j)$, with $w_{ij} = 1/J$.
 #
 # The plot follows three anchors: the one in the densest region (smallest $s_i$), a typical
 # one (median $s_i$), and the one in the sparsest region (largest $s_i$).
@@ -140,6 +169,10 @@ kernels = {
     "uniform 1/J (public code)": graph_from_neighbors(pool_idx, pool_dist, J, weights="uniform"),
 }
 s_local = pool_dist[:, 6]  # the local-scaling window: distance to the 7th neighbour
+uniform_row = kernels["uniform 1/J (public code)"].weights[0].double()
+tuple_weights = torch.cat([torch.tensor([0.5], dtype=torch.float64), 0.5 * uniform_row])  # anchor, then J
+torch.testing.assert_close(tuple_weights[1:], torch.full((J,), 0.025, dtype=torch.float64), atol=1e-8, rtol=0)
+assert abs(float(tuple_weights.sum()) - 1.0) < 1e-6  # 0.5 + 20 × 0.025
 order = torch.argsort(s_local)
 rows_shown = {"densest": int(order[0]), "median": int(order[N // 2]), "sparsest": int(order[-1])}
 
@@ -152,6 +185,7 @@ for ax, (name, i) in zip(axes, rows_shown.items()):
     ax.set_xlabel("neighbour rank j")
 axes[0].set_ylabel("w_ij")
 axes[0].legend(fontsize=7)
+fig.suptitle(f"weights w_ij of one anchor's {J} neighbours, three weightings", fontsize=10)
 plt.tight_layout()
 plt.show()
 
@@ -236,6 +270,7 @@ row_sums_code = w_code_a.sum(dim=1)
 # anchor 11 is divided by its own distances: each neighbour gets exp(-1), the self column J exp(-1)
 torch.testing.assert_close(row_sums_code[11], torch.tensor(2 * J * np.exp(-1.0), dtype=torch.float32), rtol=1e-5, atol=0)
 assert float((row_sums_code - 1).abs().max()) > 0.5, "rows are not normalised"
+assert abs(2 * J / np.e - 14.7) < 0.05  # the value quoted above
 print(f"window (row 11), first entries: {window_a[:4].numpy().round(2)}")
 print(f"row sums of the public-code weights: min {row_sums_code.min():.2f}, max {row_sums_code.max():.2f} (paper: 1)")
 
@@ -252,11 +287,14 @@ axes[0].plot(ranks, w_code_b[0, 1:].numpy(), marker="s", ms=3, label=f"public co
 axes[0].plot(ranks, kernels["Gaussian, local scaling (k = 7)"].weights[batch_a[0]].numpy(),
              marker="^", ms=3, label="paper §5, local scaling (row sums to 1)")
 axes[0].set_xlabel("neighbour rank j"), axes[0].set_ylabel("weight of anchor 0")
+axes[0].set_title("anchor 0: its weights depend on the batch", fontsize=9)
 axes[0].legend(fontsize=7)
 axes[1].hist(row_sums_code.numpy(), bins=20, color="tab:gray")
 axes[1].axvline(1.0, color="tab:red", ls="--", label="1 (a normalised row)")
 axes[1].set_xlabel("row sum of public-code weights (self column included)"), axes[1].set_ylabel("anchors")
+axes[1].set_title(f"row sums over the batch of {B} anchors", fontsize=9)
 axes[1].legend(fontsize=7)
+fig.suptitle("the public code's Gaussian branch, sigma = dist_temp[11]", fontsize=10)
 plt.tight_layout()
 plt.show()
 
@@ -272,11 +310,11 @@ plt.show()
 # The paper finds neighbours in the embedding $e_i$ of a Siamese network rather than in pixel
 # space. Each sample is paired with its $N_t$ nearest pixel-space neighbours (positives,
 # $N_t = 2$ for MNIST) and with as many random samples (negatives). With
-# $d = \lVert e_i - e_j \rVert$ and margin $c = 3$, the paper's contrastive loss is
+# $d = \lVert e_i - e_j \rVert$ and margin $\tau = 3$, the paper's contrastive loss is
 #
-# $$\ell = \begin{cases} d^2 & \text{positive pair} \\ \max(c - d, 0)^2 & \text{negative pair} \end{cases} \qquad (19)$$
+# $$\ell = \begin{cases} d^2 & \text{positive pair} \\ \max(\tau - d, 0)^2 & \text{negative pair} \end{cases} \qquad (19)$$
 #
-# The public code hinges on the squared distance instead: $\max(c + y\,d^2, 0)$ with $y = +1$
+# The public code hinges on the squared distance instead: $\max(\tau + y\,d^2, 0)$ with $y = +1$
 # for a positive and $y = -1$ for a negative pair. For positives this is $d^2$ plus a constant,
 # so the gradient is the same; negatives stop being pushed apart at $d = \sqrt{3} \approx 1.73$
 # rather than at $d = 3$.
@@ -298,6 +336,10 @@ np.testing.assert_allclose(costs["paper", True], distances**2, atol=1e-12)
 np.testing.assert_allclose(costs["paper", False], np.maximum(3.0 - distances, 0.0) ** 2, atol=1e-12)
 np.testing.assert_allclose(costs["public_code", True], 3.0 + distances**2, atol=1e-12)
 np.testing.assert_allclose(costs["public_code", False], np.maximum(3.0 - distances**2, 0.0), atol=1e-12)
+# where the negative-pair cost first reaches zero: √3 ≈ 1.73 for the code, 3 for the paper (grid step 0.025)
+zero_code = distances[np.argmax(costs["public_code", False] == 0)]
+zero_paper = distances[np.argmax(costs["paper", False] == 0)]
+assert abs(zero_code - 1.73) < 0.025 and abs(zero_paper - 3.0) < 1e-12
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 3), sharey=True)
 for ax, positive in zip(axes, (True, False)):
@@ -305,8 +347,10 @@ for ax, positive in zip(axes, (True, False)):
     ax.plot(distances, costs["public_code", positive], ls="--", label="public code")
     ax.set_title("positive pair" if positive else "negative pair", fontsize=9)
     ax.set_xlabel("embedding distance d")
-axes[1].axvline(np.sqrt(3), color="0.6", lw=0.8), axes[1].axvline(3.0, color="0.6", lw=0.8)
-axes[0].set_ylabel("cost of the pair"), axes[0].legend(fontsize=8)
+axes[1].axvline(np.sqrt(3), color="tab:orange", ls=":", lw=1, label="public code's cost reaches 0, d = √3")
+axes[1].axvline(3.0, color="tab:blue", ls=":", lw=1, label="paper's cost reaches 0, d = τ = 3")
+axes[0].set_ylabel("cost of the pair"), axes[0].legend(fontsize=8), axes[1].legend(fontsize=7)
+fig.suptitle("contrastive loss of one pair: paper (19) and public code, margin τ = 3", fontsize=10)
 plt.tight_layout()
 plt.show()
 
@@ -330,6 +374,7 @@ fig, ax = plt.subplots(figsize=(5, 3))
 ax.plot(np.arange(1, len(history) + 1), history, marker="o", ms=3)
 ax.set_xlabel("epoch"), ax.set_ylabel("mean contrastive loss (19)")
 ax.set_yscale("log")
+ax.set_title(f"Siamese training, {len(history)} epochs on N = {N}", fontsize=9)
 plt.tight_layout()
 plt.show()
 
@@ -373,7 +418,7 @@ for space, p in purity.items():
 #
 # * every purity lies in $[0, 1]$;
 # * in pixel space the nearest 20 are purer than 20 random of the top 100, by at least 0.02
-#   (the gap is about 0.05 on all of MNIST and larger on digits);
+#   (on the 1,797 digits of a CPU run the gap is 0.17: 0.938 against 0.766);
 # * in the Siamese embedding the nearest 20 are no less pure than the pool, allowing 0.01;
 # * the random selection's purity matches the pool's within 0.01 (they are equal in
 #   expectation, and each estimate averages $N \times 20 \times 5$ pairs);
@@ -386,6 +431,10 @@ for space, p in purity.items():
     assert abs(p["random_top"] - p["pool"]) < 0.01, f"{space}: random-of-pool purity should match the pool's"
 px, sia = purity["pixels (Euclidean)"], purity["Siamese embedding"]
 assert px["nearest"] >= px["random_top"] + 0.02, "in pixel space the nearest J should be purer"
+print(f"pixel space: nearest {J} purer than {J} random of the top {POOL} by {px['nearest'] - px['random_top']:.3f}")
+if not settings.quick and N == 1_797:  # the numbers quoted above hold for the full digits set
+    assert abs(px["nearest"] - 0.938) < 1e-3 and abs(px["random_top"] - 0.766) < 1e-3
+    assert abs((px["nearest"] - px["random_top"]) - 0.17) < 5e-3
 assert sia["nearest"] >= sia["pool"] - 0.01, "in the embedding the nearest J should not be less pure"
 if not settings.quick:
     assert sia["random_top"] > px["random_top"], "the Siamese embedding should purify the random-of-top-100 graph"
@@ -423,3 +472,145 @@ plt.show()
 #   which may help the mixture tie a class together; whether that pays off in clustering accuracy
 #   is a question for the full DGG runs, not for this notebook. On purity alone, the nearest 20
 #   are at least as good in both spaces.
+
+# %% [markdown]
+# ## What you should now be able to do
+#
+# - Build the $J$-nearest-neighbour graph of a data set and measure how pure it is.
+# - Compute the Gaussian weights of §5 with a fixed or a local window, and explain why every row must
+#   sum to one for the $\ln p(x_i)$ terms to cancel.
+# - Say what the public code's weights are: 0.5 on the anchor and 0.025 on each neighbour in every
+#   committed run, and batch-dependent, unnormalised rows in its `sigma = dist_temp[11]` branch.
+# - Replace the sum over all $J$ neighbours by an unbiased estimate from a few sampled ones.
+# - Write the contrastive loss (19) and say where the public code's hinge differs.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise asks for one function; the cells tagged `check` below it compare your answer with
+# `dggbook`'s own functions or with an independent computation, and say what they expected.
+# `make course` writes student copies in which the solutions are replaced by `raise NotImplementedError`.
+
+# %% [markdown]
+# ### Exercise 6.1 — the $J$-nearest-neighbour graph
+#
+# Write `my_nearest_neighbours(X, n_neighbours)`: for an $(N, D)$ array `X`, return two $(N, J)$
+# arrays, the indices of the $J$ nearest rows of every row (Euclidean distance, **the row itself left
+# out**) and their distances, sorted by increasing distance along each row.
+#
+# Hints: $\lVert x_i - x_j\rVert^2 = \lVert x_i\rVert^2 + \lVert x_j\rVert^2 - 2\,x_i^\top x_j$ gives
+# all squared distances with one matrix product; rounding can make a few of them slightly negative.
+# Set the diagonal to $+\infty$ to exclude self, then `np.argsort`. Do not call `nearest_neighbors`
+# or scikit-learn. The check runs on the first 600 rows and compares distances (indices can differ where
+# two neighbours are exactly as far).
+
+# %%
+def my_nearest_neighbours(X, n_neighbours):
+    """(indices, distances) of the n_neighbours nearest rows of each row of X, self excluded, nearest first."""
+    ### BEGIN SOLUTION
+    feats = np.asarray(X, dtype=np.float64)
+    sq_norms = (feats**2).sum(axis=1)
+    sq_dist = np.maximum(sq_norms[:, None] + sq_norms[None, :] - 2.0 * feats @ feats.T, 0.0)
+    np.fill_diagonal(sq_dist, np.inf)
+    nearest = np.argsort(sq_dist, axis=1, kind="stable")[:, :n_neighbours]
+    return nearest, np.sqrt(np.take_along_axis(sq_dist, nearest, axis=1))
+    ### END SOLUTION
+
+
+# %% tags=["check"]
+from dggbook.book.exercises import check_close, check_true
+
+X_small = np.asarray(X[:600], dtype=np.float64)  # 600 rows (all 500 in quick mode)
+n_small = X_small.shape[0]
+got_idx, got_dist = my_nearest_neighbours(X_small, J)
+want_idx, want_dist = nearest_neighbors(X_small, J)
+got_idx = np.asarray(got_idx)
+check_true("6.1", got_idx.shape == (n_small, J), f"indices should have shape ({n_small}, {J}), got {got_idx.shape}")
+check_true("6.1", not (got_idx == np.arange(n_small)[:, None]).any(), "a row lists itself as its own neighbour")
+check_close("6.1", got_dist, want_dist.double(), what="the neighbour distances", rtol=1e-6, atol=1e-5)
+recomputed = np.linalg.norm(X_small[:, None, :] - X_small[got_idx], axis=2)
+check_close("6.1", recomputed, want_dist.double(), what="the distances to the indices you returned",
+            rtol=1e-6, atol=1e-5)
+
+# %% [markdown]
+# ### Exercise 6.2 — the row-normalised Gaussian weights of §5
+#
+# Write `my_gaussian_weights(distances, window)`: given the $(N, J)$ Euclidean distances (not squared)
+# from each sample to its $J$ neighbours and a window $s_i$ (one number for all rows, or an array of
+# $N$), return the $(N, J)$ weights
+#
+# $$w_{ij} = \frac{\exp(-\lVert x_i - x_j\rVert^2 / 2 s_i^2)}{\sum_{l \in N(i)} \exp(-\lVert x_i - x_l\rVert^2 / 2 s_i^2)}.$$
+#
+# Hints: three classic slips are a missing square, a missing factor 2, and a missing division by the row
+# sum; the check is built to catch each of them. Subtract each row's largest exponent before `np.exp`
+# so a narrow window cannot turn a whole row into $0/0$. Do not call `gaussian_weights`.
+# Afterwards, ask yourself: which step of the bound breaks if the rows do not sum to one?
+
+# %%
+def my_gaussian_weights(distances, window):
+    """(N, J) row-normalised Gaussian weights from (N, J) distances and a scalar or (N,) window s_i."""
+    ### BEGIN SOLUTION
+    dist = np.asarray(distances, dtype=np.float64)
+    width = np.broadcast_to(np.asarray(window, dtype=np.float64), (dist.shape[0],))[:, None]
+    exponent = -(dist**2) / (2.0 * width**2)
+    unnormalised = np.exp(exponent - exponent.max(axis=1, keepdims=True))
+    return unnormalised / unnormalised.sum(axis=1, keepdims=True)
+    ### END SOLUTION
+
+
+# %% tags=["check"]
+from dggbook.book.exercises import check_close
+from dggbook.derivation.affinity import gaussian_weights
+
+d20 = pool_dist[:, :J].double()
+for label, window in ((f"fixed s = {fixed_s:.2f}", fixed_s), ("fixed s / 4", fixed_s / 4),
+                      ("local scaling, s_i = 7th distance", s_local.double().clamp_min(1e-8))):
+    want = gaussian_weights(d20**2, window)
+    check_close("6.2", my_gaussian_weights(d20.numpy(), np.asarray(window)), want,
+                what=f"w_ij with {label}", rtol=1e-9, atol=1e-12)
+
+# %% [markdown]
+# ### Exercise 6.3 — fewer passes: sampling neighbours
+#
+# Evaluating $\sum_j w_{ij} L(x_i, x_j)$ costs one encoder and decoder pass per neighbour. DGG's
+# `n_neighbor_samples=S` option replaces it by an unbiased estimate from $S$ neighbours. Write
+# `my_sampled_neighbour_sum(weights, values, n_draws, generator)`: for $(B, J)$ tensors of non-negative
+# weights $w_{ij}$ (rows need **not** sum to one) and values $f_{ij}$, draw for each row $S$ columns
+# $j_1, \dots, j_S$ with replacement and $P(j) = w_{ij} / \sum_l w_{il}$, and return the $(B,)$ estimates
+#
+# $$\widehat F_i = \frac{\sum_l w_{il}}{S} \sum_{s=1}^{S} f_{i j_s}, \qquad
+# \mathbb E\big[\widehat F_i\big] = \sum_j w_{ij} f_{ij}.$$
+#
+# Hints: `torch.multinomial(weights, S, replacement=True, generator=generator)` normalises each row for
+# you; `torch.gather` picks the values. Check the expectation on paper first. Do not call
+# `sample_neighbors`. The check uses the public code's unnormalised `sigma = dist_temp[11]` weights
+# from above, so forgetting the factor $\sum_l w_{il}$ fails it.
+
+# %%
+def my_sampled_neighbour_sum(weights, values, n_draws, generator):
+    """(B,) unbiased estimates of Σ_j w_ij f_ij from n_draws columns per row drawn ∝ w_ij."""
+    ### BEGIN SOLUTION
+    picked = torch.multinomial(weights, n_draws, replacement=True, generator=generator)
+    mass = weights.sum(dim=1)
+    return mass * values.gather(1, picked).mean(dim=1)
+    ### END SOLUTION
+
+
+# %% tags=["check"]
+from dggbook.book.exercises import check_close, check_true
+
+w_batch = w_code_a[:, 1:].double()                       # (64, J), rows far from summing to one
+f_batch = torch.randn(w_batch.shape, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+exact = (w_batch * f_batch).sum(dim=1)
+# constant values: every draw gives the same f, so the estimate must be exact
+check_close("6.3", my_sampled_neighbour_sum(w_batch, torch.ones_like(f_batch), 3, torch.Generator().manual_seed(0)),
+            w_batch.sum(dim=1), what="the estimate when every f_ij = 1 (it must equal Σ_j w_ij)", rtol=1e-12)
+# many draws: each row's estimate within 5 standard errors of the exact sum
+S_CHECK = 20_000
+estimate = my_sampled_neighbour_sum(w_batch, f_batch, S_CHECK, torch.Generator().manual_seed(1))
+p_draw = w_batch / w_batch.sum(dim=1, keepdim=True)
+per_draw = w_batch.sum(dim=1, keepdim=True) * f_batch  # the value one draw contributes
+spread = ((p_draw * per_draw**2).sum(dim=1) - exact**2).clamp_min(0).sqrt() / np.sqrt(S_CHECK)
+worst = float(((estimate - exact).abs() / spread).max())
+check_true("6.3", tuple(estimate.shape) == (w_batch.shape[0],), f"expected shape ({w_batch.shape[0]},)")
+check_true("6.3", worst < 5.0, f"an estimate is {worst:.1f} standard errors from Σ_j w_ij f_ij (allowed: 5)")

@@ -32,6 +32,30 @@
 # about 80 minutes, each on one CPU core; the next cell prints the exact commands and times).
 # This notebook reads that file and does not retrain at full settings. In quick mode (CI) it
 # also runs the whole study once on tiny settings, so that every arm's code path is exercised.
+#
+# **Learning objectives.** After this notebook you can:
+# - say, for each of the seven questions, what changes in Algorithm 1 and how much it costs in ACC;
+# - explain why a paired design (same seed, same start) measures a small difference that two
+#   independent runs would hide;
+# - compute a 95% paired-$t$ interval and read a Wilcoxon signed-rank p-value, and say what 3 seeds
+#   can and cannot show;
+# - use the noise floor (Q2) to decide whether a one-seed difference means anything.
+#
+# **Prerequisites.** Notebooks 03, 04, 06 and 07 (the algebra behind each question and the trained
+# model); a first course in statistics (the $t$ distribution, a signed-rank test).
+#
+# **Time.** About 30 minutes to read and run, plus about 20 minutes for the exercises. (At full
+# settings the code runs in about 15 s: it reads the study's CSV; the study itself takes about
+# 2 hours, see above.)
+#
+# **References.** [DGG paper](https://openaccess.thecvf.com/content_ICCV_2019/html/Yang_Deep_Clustering_by_Gaussian_Mixture_Variational_Autoencoders_With_Graph_Embedding_ICCV_2019_paper.html)
+# eq. (21), (31) and Algorithm 1;
+# [supplement](https://openaccess.thecvf.com/content_ICCV_2019/supplemental/Yang_Deep_Clustering_by_ICCV_2019_supplemental.pdf);
+# [VaDE](https://arxiv.org/abs/1611.05148) (Jiang et al., IJCAI 2017), the extra arm;
+# [public code](https://github.com/ngoc-nguyen-0/DGG), the source of Q5 and Q7.
+#
+# **Notation.** Symbols as in the [notation glossary](notation.md); the course order is in the
+# [roadmap](00_roadmap.ipynb).
 
 # %%
 from dggbook.book import setup_book
@@ -468,3 +492,84 @@ EXTRAS = {  # digits only
 for arm, text in EXTRAS.items():
     stated("digits", arm, text)
 print("every interval in this notebook's text matches benchmarks/results/questions.csv")
+
+# %% [markdown]
+# ## What you should now be able to do
+#
+# - Name the seven questions and give each one's measured answer with its interval.
+# - Explain why every arm shares the preset's pretraining and starting partition within a seed.
+# - Compute a paired interval and a sign test from per-seed results, and say why 3 seeds give no
+#   Wilcoxon p below 0.25.
+# - Judge a reported one-seed improvement against the noise floor of Q2.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise asks for one function; the cells tagged `check` below it compare your answer with
+# `dggbook.model.paired` or with SciPy and say what they expected. `make course` writes student
+# copies in which the solutions are replaced by `raise NotImplementedError`.
+
+# %% [markdown]
+# ### Exercise 8.1 — the paired-$t$ interval
+#
+# Write `my_paired_interval(arm_acc, preset_acc)`: given two arrays of per-seed ACC (same seeds, same
+# order), return `(mean, low, high)` of the differences arm − preset, where the interval is
+# $ar d \pm t_{0.975,\,n-1}\, s_d/\sqrt n$ with $s_d$ the sample standard deviation (`ddof=1`).
+# Hint: `scipy.stats.t.ppf`.
+
+# %%
+import numpy as np
+
+
+def my_paired_interval(arm_acc, preset_acc):
+    """Mean difference arm − preset and its 95% paired-t interval: (mean, low, high)."""
+    ### BEGIN SOLUTION
+    from scipy import stats as scipy_stats
+    per_seed = np.asarray(arm_acc, dtype=float) - np.asarray(preset_acc, dtype=float)
+    half_width = scipy_stats.t.ppf(0.975, per_seed.size - 1) * per_seed.std(ddof=1) / np.sqrt(per_seed.size)
+    return per_seed.mean(), per_seed.mean() - half_width, per_seed.mean() + half_width
+    ### END SOLUTION
+
+
+# %% tags=["check"]
+from dggbook.book.exercises import check_close
+
+record = ACC[("digits", "random_20_of_top_100")]
+by_seed = {(r["arm"], int(r["seed"])): float(r["acc"]) for r in rows if r["dataset"] == "digits"}
+arm_acc = [by_seed[("random_20_of_top_100", seed)] for seed in record["seeds"]]
+preset_acc = [by_seed[("preset", seed)] for seed in record["seeds"]]
+check_close("8.1", my_paired_interval(arm_acc, preset_acc), [record["mean"], record["low"], record["high"]],
+            what="(mean, low, high) for Q4 on digits", atol=2e-9)
+
+# %% [markdown]
+# ### Exercise 8.2 — the sign test
+#
+# A cruder test than Wilcoxon's counts only signs. Write `my_sign_test(differences)`: drop the zero
+# differences, count the negative ones, and return the two-sided p-value of that count under
+# Binomial$(n, 	frac12)$, where $n$ is the number of non-zero differences: twice the smaller tail,
+# capped at 1. Then ask yourself: with 3 seeds, what is the smallest p this test can give?
+
+# %%
+def my_sign_test(differences):
+    """Two-sided sign-test p-value of the non-zero per-seed differences."""
+    ### BEGIN SOLUTION
+    from scipy import stats as scipy_stats
+    nonzero = np.asarray(differences, dtype=float)
+    nonzero = nonzero[nonzero != 0]
+    negatives = int((nonzero < 0).sum())
+    smaller_tail = min(scipy_stats.binom.cdf(negatives, nonzero.size, 0.5),
+                       scipy_stats.binom.sf(negatives - 1, nonzero.size, 0.5))
+    return min(1.0, 2 * smaller_tail)
+    ### END SOLUTION
+
+
+# %% tags=["check"]
+from scipy import stats as scipy_stats
+
+for key in [("digits", "random_20_of_top_100"), ("digits", "coefficient_1"), ("mnist10k", "pi_blog_printed")]:
+    differences = np.asarray(ACC[key]["differences"])
+    nonzero = differences[differences != 0]
+    expected = scipy_stats.binomtest(int((nonzero < 0).sum()), nonzero.size, 0.5).pvalue
+    check_close("8.2", my_sign_test(differences), expected, what=f"the sign-test p for {key}", rtol=1e-9)
+check_close("8.2", my_sign_test([-0.1, -0.2, -0.3]), 0.25, what="the smallest p with 3 seeds")
+

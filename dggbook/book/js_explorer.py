@@ -4,10 +4,10 @@ The supplement's caption says JS is smallest when the two Gaussians are
 aligned with the coordinate axes, but the set-up behind its figure is not
 recoverable, so dggbook shows two readings (``divergence.py``):
 
-- reading ``"a"``: A = N(0, D), B = N(d·e₁, R(θ) D R(θ)ᵀ) — B's covariance rotates;
-- reading ``"b"``: A = N(0, D), B = N(d·u(θ), D), u(θ) = (cos θ, sin θ) — the offset rotates.
+- reading ``"a"``: A = N(0, Σ_A), B = N(d·e₁, R(θ) Σ_A R(θ)ᵀ) — B's covariance rotates;
+- reading ``"b"``: A = N(0, Σ_A), B = N(d·u(θ), Σ_A), u(θ) = (cos θ, sin θ) — the offset rotates.
 
-D = diag(axis_lengths)², so ``axis_lengths`` are the standard deviations along
+Σ_A = diag(axis_lengths)², so ``axis_lengths`` are the standard deviations along
 e₁ and e₂. In both readings JS(θ) = JS(−θ) = JS(π − θ) (reflect y → −y; the
 period is π), so θ ∈ [0, π/2] holds every value and minima are searched there.
 
@@ -24,8 +24,8 @@ from ..derivation.divergence import LN2, js_divergence_gaussians, rotation_2d
 
 READINGS = ("a", "b")
 READING_LABELS = {
-    "a": "(a) B's covariance rotates: B = N(d e₁, R(θ) D R(θ)ᵀ)",
-    "b": "(b) the offset rotates: B = N(d u(θ), D)",
+    "a": "(a) B's covariance rotates: B = N(d e₁, R(θ) Σ_A R(θ)ᵀ)",
+    "b": "(b) the offset rotates: B = N(d u(θ), Σ_A)",
 }
 FIGURE_NAME = "js_rotated_gaussians"
 

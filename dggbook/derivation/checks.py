@@ -283,7 +283,7 @@ def _constants_one():
     return float(kept.total - only_entropy_dropped.total), constant_shift(model.latent_dim)
 
 
-@check("eq. (4) term 1: Gaussian log-likelihood is −‖x−g‖²/2λ − (D/2)ln 2πλ", "(4)", 1e-12)
+@check("eq. (4) term 1: Gaussian log-likelihood is −‖x−g‖²/2σ_x² − (D/2)ln 2πσ_x²", "(4)", 1e-12)
 def _gaussian_sign():
     rng = np.random.default_rng(3)
     x, mean, lam = rng.normal(size=6), rng.normal(size=6), 0.7

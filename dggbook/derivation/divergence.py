@@ -183,14 +183,14 @@ def rotation_2d(theta: float) -> np.ndarray:
 
 
 def js_rotated_covariance(axis_lengths, distance: float, theta: float) -> float:
-    """Reading (a) of DGG §9: JS(N(0, D), N(d e₁, R(θ) D R(θ)ᵀ)) — one covariance rotates."""
+    """Reading (a) of DGG §9: JS(N(0, Σ_A), N(d e₁, R(θ) Σ_A R(θ)ᵀ)) — one covariance rotates."""
     cov = np.diag(np.asarray(axis_lengths, dtype=float) ** 2)
     rot = rotation_2d(theta)
     return js_divergence_gaussians([0.0, 0.0], cov, [distance, 0.0], rot @ cov @ rot.T)
 
 
 def js_rotated_offset(axis_lengths, distance: float, theta: float) -> float:
-    """Reading (b) of DGG §9: JS(N(0, D), N(d u(θ), D)) — the offset rotates relative to the axes."""
+    """Reading (b) of DGG §9: JS(N(0, Σ_A), N(d u(θ), Σ_A)) — the offset rotates relative to the axes."""
     cov = np.diag(np.asarray(axis_lengths, dtype=float) ** 2)
     offset = distance * np.array([math.cos(theta), math.sin(theta)])
     return js_divergence_gaussians([0.0, 0.0], cov, offset, cov)

@@ -98,7 +98,7 @@ def _log_mixture(q_a, q_b):
 
 
 def js_joint(q_a, q_b, n_points: int = DEFAULT_POINTS) -> float:
-    """JS(q_a, q_b) = ½ KL(q_a ‖ m) + ½ KL(q_b ‖ m), m = ½(q_a + q_b)."""
+    """JS(q_a, q_b) = ½ KL(q_a ‖ q̄) + ½ KL(q_b ‖ q̄), q̄ = ½(q_a + q_b)."""
     log_m = _log_mixture(q_a, q_b)
     return 0.5 * q_a.expect(lambda z: q_a.log_prob(z) - log_m(z), n_points) + 0.5 * q_b.expect(
         lambda z: q_b.log_prob(z) - log_m(z), n_points
@@ -106,14 +106,14 @@ def js_joint(q_a, q_b, n_points: int = DEFAULT_POINTS) -> float:
 
 
 def kl_mixture(q_a, q_b, p, n_points: int = DEFAULT_POINTS) -> float:
-    """KL(m ‖ p) with m = ½(q_a + q_b): the gap G − JS of DGG step (1)."""
+    """KL(q̄ ‖ p) with q̄ = ½(q_a + q_b): the gap G − JS of DGG step (1)."""
     log_m = _log_mixture(q_a, q_b)
     f = lambda z: log_m(z) - p.log_prob(z)  # noqa: E731
     return 0.5 * q_a.expect(f, n_points) + 0.5 * q_b.expect(f, n_points)
 
 
 def g_bound(q_i, q_j, p_i, n_points: int = DEFAULT_POINTS) -> float:
-    """G(x_i, x_j) = ½ KL(q_i ‖ p_i) + ½ KL(q_j ‖ p_i) — DGG step (1); G = JS + KL(m ‖ p_i) ≥ JS."""
+    """G(x_i, x_j) = ½ KL(q_i ‖ p_i) + ½ KL(q_j ‖ p_i) — DGG step (1); G = JS + KL(q̄ ‖ p_i) ≥ JS."""
     return 0.5 * kl_joint(q_i, p_i, n_points) + 0.5 * kl_joint(q_j, p_i, n_points)
 
 

@@ -1,10 +1,10 @@
 """A linear-Gaussian mixture whose posterior is exact — DGG §8.
 
-p(c = k) = π_k,  p(z|k) = N(μ_k, Σ_k),  p(x|z) = N(W z + b, λ I).
+p(c = k) = π_k,  p(z|k) = N(μ_k, Σ_k),  p(x|z) = N(W z + b, σ_x² I)  (σ_x² = ``noise_var``; notation: notebooks/notation.md).
 
-Then p(x|k) = N(W μ_k + b, W Σ_k Wᵀ + λ I), ln p(x) is a log-sum-exp, and
-p(z, c | x) is a Gaussian mixture with S_k = (Σ_k⁻¹ + WᵀW/λ)⁻¹,
-m_k = S_k (Σ_k⁻¹ μ_k + Wᵀ(x − b)/λ) and weights p(k|x) ∝ π_k p(x|k).
+Then p(x|k) = N(W μ_k + b, W Σ_k Wᵀ + σ_x² I), ln p(x) is a log-sum-exp, and
+p(z, c | x) is a Gaussian mixture with V_k = (Σ_k⁻¹ + WᵀW/σ_x²)⁻¹,
+m_k = V_k (Σ_k⁻¹ μ_k + Wᵀ(x − b)/σ_x²) and weights p(k|x) ∝ π_k p(x|k).
 Every step of the DGG derivation checks to machine precision on it.
 """
 from __future__ import annotations
@@ -92,7 +92,7 @@ class LinearGaussianMixture:
         return x
 
     def log_evidence_per_cluster(self, x) -> np.ndarray:
-        """ln π_k + ln N(x; W μ_k + b, W Σ_k Wᵀ + λ I) for every k."""
+        """ln π_k + ln N(x; W μ_k + b, W Σ_k Wᵀ + σ_x² I) for every k."""
         x = self._x(x)
         eye = np.eye(self.offset.size)
         return np.array([
@@ -112,7 +112,7 @@ class LinearGaussianMixture:
         return prior + recon[:, None]
 
     def log_likelihood(self, x, z: np.ndarray) -> np.ndarray:
-        """ln p(x | z) = ln N(x; W z + b, λ I) at P points → (P,)."""
+        """ln p(x | z) = ln N(x; W z + b, σ_x² I) at P points → (P,)."""
         resid = x[None] - (z @ self.loading.T + self.offset)
         d = self.offset.size
         return -0.5 * (resid**2).sum(1) / self.noise_var - 0.5 * d * math.log(2 * math.pi * self.noise_var)
@@ -143,7 +143,7 @@ class LinearGaussianMixture:
         return GaussianMixtureJoint(log_w, np.array(means), np.array(covs))
 
     def sample(self, n_samples: int, *, seed: int = 0):
-        """Draw (x, z, c) from the generative model: c ~ π, z ~ N(μ_c, Σ_c), x ~ N(W z + b, λ I)."""
+        """Draw (x, z, c) from the generative model: c ~ π, z ~ N(μ_c, Σ_c), x ~ N(W z + b, σ_x² I)."""
         if n_samples < 1:
             raise ValueError(f"n_samples must be positive, got {n_samples}.")
         rng = np.random.default_rng(seed)

@@ -62,7 +62,7 @@ class DGG(DeepClusterer):
     3,000 MNIST images takes a few minutes on one CPU core.
 
         n_clusters: K.
-        likelihood, noise_var: p(x|z), "bernoulli" (x in [0, 1]) or "gaussian" N(g(z), noise_var I).
+        likelihood, noise_var: p(x|z), "bernoulli" (x in [0, 1]) or "gaussian" N(g(z), σ_x² I), σ_x² = noise_var.
         f2_input: "mean" (f2 sees mu~, public MNIST code) or "sample" (a sample z, the paper).
         latent_dim, hidden_dims, classifier_hidden_dims: network sizes
             (paper: 10, (500, 500, 2000), f2 linear).

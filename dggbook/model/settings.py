@@ -89,7 +89,7 @@ class ModelSettings:
     """What pretraining and Algorithm 1 share: the observation model p(x|z) and f2's input."""
 
     likelihood: str = "bernoulli"  # "bernoulli" (x in [0, 1]) or "gaussian" N(g(z), noise_var I)
-    noise_var: float = 1.0  # lambda of the Gaussian likelihood
+    noise_var: float = 1.0  # σ_x², the variance of the Gaussian likelihood (notebooks/notation.md)
     f2_input: str = "mean"
 
     CONSTRAINTS: ClassVar[dict] = {

@@ -5,8 +5,8 @@ a Siamese network trained with a contrastive loss, eq. (19):
 
 * a positive pair (x_i and one of its N_t nearest neighbours) costs
   ||e_i - e_j||^2;
-* a negative pair (x_i and a random sample) costs max(c - ||e_i - e_j||, 0)^2,
-  with margin c = 3.
+* a negative pair (x_i and a random sample) costs max(τ - ||e_i - e_j||, 0)^2,
+  with margin τ = 3 (the glossary's symbol; the paper writes c, which is the cluster here).
 
 The network has the encoder's architecture, D-500-500-2000-10 with ReLU, and
 is trained with Adam (lr 5e-4, x0.1 every 70 epochs, weight decay 1e-4).
@@ -41,16 +41,16 @@ def contrastive_loss(
 ) -> torch.Tensor:
     """Contrastive loss of DGG eq. (19), averaged over pairs.
 
-    With d = ||e_a - e_b|| (Euclidean) and c = ``margin``:
+    With d = ||e_a - e_b|| (Euclidean) and τ = ``margin``:
 
     * ``variant="paper"`` (eq. (19)): d^2 for a positive pair,
-      max(c - d, 0)^2 for a negative pair. Negatives stop costing once
-      d >= c = 3.
+      max(τ - d, 0)^2 for a negative pair. Negatives stop costing once
+      d >= τ = 3.
     * ``variant="public_code"`` (the public MNIST code, ``mnist/Siamesev0.py``):
-      max(c + y d^2, 0) with y = +1 for a positive and y = -1 for a negative
-      pair. For positives the hinge never binds, so the cost is c + d^2 (the
+      max(τ + y d^2, 0) with y = +1 for a positive and y = -1 for a negative
+      pair. For positives the hinge never binds, so the cost is τ + d^2 (the
       paper's term plus a constant); negatives are hinged on the **squared**
-      distance and stop costing once d^2 >= c, i.e. d >= sqrt(3) ~= 1.73.
+      distance and stop costing once d^2 >= τ, i.e. d >= sqrt(3) ~= 1.73.
 
     Args:
         emb_a, emb_b: (B, M) embeddings of the two members of each pair.

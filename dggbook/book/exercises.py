@@ -1,0 +1,76 @@
+"""Autochecks for the exercises at the end of notebooks 01–07 (README, "Course mode").
+
+An exercise is a markdown cell whose first line starts with ``### Exercise N.k``, a code cell that
+defines a function whose body sits between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` (the lines
+``make course`` replaces by a stub, :mod:`dggbook.book.course`), and one or more cells tagged
+``check`` that call the function and compare its answer with the library's own or with an
+independent computation, through the functions below. A failed check raises ``AssertionError``
+saying which exercise, what was expected and what was received; a passed one prints one line.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["check_close", "check_equal", "check_true"]
+
+
+def _as_array(value: Any) -> np.ndarray:
+    """A float NumPy array from a number, a list, an array or a torch tensor (detached, on the CPU)."""
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value, dtype=float)
+
+
+def _unanswered(exercise: str, what: str, received: Any) -> None:
+    if received is None or received is Ellipsis:
+        raise AssertionError(f"Exercise {exercise}: {what} is {received!r}, so it has not been answered yet: "
+                             f"write the solution in the cell above and run it again.")
+
+
+def _shown(values: np.ndarray, limit: int = 6) -> str:
+    flat = values.ravel()
+    text = np.array2string(flat[:limit], precision=6, separator=", ")
+    return text if flat.size <= limit else f"{text[:-1]}, … ({flat.size} values)]"
+
+
+def check_close(exercise: str, received: Any, expected: Any, *, what: str = "the answer",
+                rtol: float = 1e-7, atol: float = 1e-10) -> None:
+    """Pass when ``received`` equals ``expected`` elementwise to ``atol + rtol·|expected|``; else say where not.
+
+    ``what`` names the quantity in the messages ("π_i", "term 2"). Shapes must match exactly.
+    """
+    _unanswered(exercise, what, received)
+    got, want = _as_array(received), _as_array(expected)
+    if got.shape != want.shape:
+        raise AssertionError(f"Exercise {exercise}: {what} has shape {got.shape}; expected shape {want.shape}.")
+    if not np.all(np.isfinite(got)):
+        raise AssertionError(f"Exercise {exercise}: {what} contains NaN or inf: received {_shown(got)}.")
+    error = np.abs(got - want)
+    tolerance = atol + rtol * np.abs(want)
+    if np.any(error > tolerance):
+        worst = np.unravel_index(int(np.argmax(error - tolerance)), error.shape) if error.ndim else ()
+        at = f" (largest error at index {tuple(int(i) for i in worst)})" if worst else ""
+        raise AssertionError(f"Exercise {exercise}: {what} is wrong{at}.\n  expected {_shown(want)}\n"
+                             f"  received {_shown(got)}\n  largest |difference| = {error.max():.3g}, "
+                             f"tolerance {atol:g} + {rtol:g}·|expected|")
+    print(f"Exercise {exercise}: {what} is right (largest |difference| {error.max():.1e}).")
+
+
+def check_equal(exercise: str, received: Any, expected: Any, *, what: str = "the answer") -> None:
+    """Pass when ``received == expected`` (for discrete answers: labels, pairs, counts, booleans)."""
+    _unanswered(exercise, what, received)
+    if received != expected:
+        raise AssertionError(f"Exercise {exercise}: {what} is wrong.\n  expected {expected!r}\n"
+                             f"  received {received!r}")
+    print(f"Exercise {exercise}: {what} is right ({received!r}).")
+
+
+def check_true(exercise: str, condition: bool, message: str) -> None:
+    """Pass when ``condition`` holds; else fail with ``message`` (which should say what was expected and seen)."""
+    if condition is None or condition is Ellipsis:
+        _unanswered(exercise, "the answer", condition)
+    if not condition:
+        raise AssertionError(f"Exercise {exercise}: {message}")
+    print(f"Exercise {exercise}: passed.")

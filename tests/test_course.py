@@ -1,0 +1,279 @@
+"""Course mode (README, "Course mode"): the exercises, the student copies and the notebooks' header and closing.
+
+The student copies are built from the committed notebooks into a temporary folder and executed in quick mode:
+every cell tagged ``check`` must fail there (the solutions are stubs) and every other cell must run. The same
+check cells pass in the solution notebooks, which nbval runs (``make notebooks``).
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from dggbook.book.course import (
+    BEGIN,
+    END,
+    build_course,
+    execute_student_notebook,
+    find_exercises,
+    grade_notebook,
+    is_check,
+    nbgrader_notebook,
+    solution_lines,
+    strip_solutions,
+    student_notebook,
+)
+from dggbook.book.course import main as course_main
+from dggbook.book.runner import cell_text
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+WITH_EXERCISES = [p for p in NOTEBOOKS if "01" <= p.name[:2] <= "07"]
+LINK_TARGETS = ("notation.md", "00_roadmap.ipynb")
+
+
+def _read(path: Path):
+    return nbformat.read(path, as_version=4)
+
+
+SOLVED = '''def my_sum(a, b):
+    """a + b."""
+    ### BEGIN SOLUTION
+    both = a + b
+    return both
+    ### END SOLUTION'''
+
+
+def test_strip_solutions_replaces_the_block_by_an_indented_stub():
+    student = strip_solutions(SOLVED, "9.1")
+    assert student.splitlines() == ["def my_sum(a, b):", '    """a + b."""',
+                                    ('    raise NotImplementedError("Exercise 9.1 is not solved yet: '
+                                     'write your solution here.")')]
+    namespace: dict = {}
+    exec(student, namespace)  # noqa: S102 (our own test string) the stubbed cell still runs: it only defines
+    with pytest.raises(NotImplementedError, match="9.1"):
+        namespace["my_sum"](1, 2)
+
+
+@pytest.mark.parametrize("source, message", [
+    (f"def f():\n    {BEGIN}\n    return 1\n", "never closed"),
+    (f"def f():\n    return 1\n    {END}\n", "without"),
+    (f"def f():\n    {BEGIN}\n    {BEGIN}\n    {END}\n", "nested"),
+    (f"{BEGIN}\nx = 1\n{END}\n", "function body"),
+])
+def test_strip_solutions_rejects_broken_markers(source, message):
+    with pytest.raises(ValueError, match=message):
+        strip_solutions(source, "9.1")
+
+
+def test_solution_lines_are_the_lines_between_the_markers():
+    assert solution_lines(SOLVED) == ["both = a + b", "return both"]
+
+
+def _toy_notebook(*, with_check: bool = True):
+    cells = [nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_markdown_cell("## Exercises"),
+             nbformat.v4.new_markdown_cell("### Exercise 9.1 — sum\nWrite it."), nbformat.v4.new_code_cell(SOLVED)]
+    if with_check:
+        cells.append(nbformat.v4.new_code_cell("assert my_sum(1, 2) == 3", metadata={"tags": ["check"]}))
+    return nbformat.v4.new_notebook(cells=cells)
+
+
+def test_find_exercises_requires_a_check_cell_after_each_solution():
+    assert [e.number for e in find_exercises(_toy_notebook())] == ["9.1"]
+    with pytest.raises(ValueError, match="check"):
+        find_exercises(_toy_notebook(with_check=False))
+
+
+def test_find_exercises_rejects_a_section_after_the_exercises():
+    nb = _toy_notebook()
+    nb.cells.append(nbformat.v4.new_markdown_cell("## Appendix"))
+    with pytest.raises(ValueError, match="exercises come last"):
+        find_exercises(nb)
+
+
+def test_student_notebook_clears_exercise_outputs_and_keeps_the_others():
+    nb = _toy_notebook()
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [nbformat.v4.new_output("stream", text="shown\n")]
+    student = student_notebook(nb)
+    assert student.cells[0].outputs, "a cell outside the exercises lost its output"
+    assert not student.cells[3].outputs and not student.cells[4].outputs
+    assert BEGIN not in student.cells[3].source and "both = a + b" not in student.cells[3].source
+    assert BEGIN in nb.cells[3].source, "the solution notebook itself was changed"
+
+
+def test_exercise_counts():
+    counts = {p.name[:2]: len(find_exercises(_read(p), p.name)) for p in WITH_EXERCISES}
+    assert set(counts) == {f"0{n}" for n in range(1, 8)}
+    assert all(count >= 2 for count in counts.values()), counts
+    assert sum(counts.values()) >= 20, counts
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    out = tmp_path_factory.mktemp("course")
+    build_course(NOTEBOOKS, out)
+    return out
+
+
+def _shipped_text(nb) -> str:
+    """Everything a student can read in a notebook: every cell's source and every code cell's printed output."""
+    return "\n".join(cell.source + "\n" + (cell_text(cell) if cell.cell_type == "code" else "")
+                     for cell in nb.cells)
+
+
+@pytest.mark.parametrize("solved", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_solution_line_reaches_the_student_copy(course, solved):
+    """Every solution line that the notebook does not also show outside its solution cells stays out of the copy."""
+    source = _read(solved)
+    student_file = course / "student" / solved.name
+    assert BEGIN not in student_file.read_text() and END not in student_file.read_text()
+    solutions = [cell for cell in source.cells if cell.cell_type == "code" and BEGIN in cell.source]
+    elsewhere = _shipped_text(nbformat.v4.new_notebook(cells=[c for c in source.cells if c not in solutions]))
+    distinctive = [line for cell in solutions for line in solution_lines(cell.source)
+                   if len(line) > 12 and line not in elsewhere]
+    assert len(distinctive) >= len(solutions), f"{solved.name}: solutions too generic to check for leaks"
+    shipped = _shipped_text(_read(student_file))
+    found = [line for line in distinctive if line in shipped]
+    assert not found, f"{solved.name}: solution lines in the student copy: {found}"
+
+
+@pytest.mark.parametrize("solved", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_check_fails_and_every_other_cell_runs_in_the_student_copy(course, solved):
+    """The slow one: executes the student copy in quick mode (DGGBOOK_QUICK is set by `make unit`)."""
+    assert execute_student_notebook(course / "student" / solved.name) == []
+
+
+def test_nbgrader_metadata(course):
+    for solved in WITH_EXERCISES:
+        graded = _read(course / "nbgrader" / "source" / solved.stem / solved.name)
+        ids = []
+        for cell in graded.cells:
+            meta = cell.metadata.get("nbgrader")
+            if is_check(cell):
+                assert meta["grade"] and meta["points"] == 1 and meta["locked"], solved.name
+            elif cell.cell_type == "code" and BEGIN in cell.source:
+                assert meta["solution"] and not meta["grade"], solved.name
+            else:
+                assert meta is None
+                continue
+            ids.append(meta["grade_id"])
+        assert ids and len(ids) == len(set(ids)), f"{solved.name}: grade ids repeat: {ids}"
+    assert nbgrader_notebook(_toy_notebook()).cells[4].metadata["nbgrader"]["grade_id"] == "ex9_1_check_0"
+
+
+@pytest.mark.parametrize("solved", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_opens_with_objectives_prerequisites_time_references(solved):
+    first = next(cell.source for cell in _read(solved).cells if cell.cell_type == "markdown")
+    lines = first.splitlines()
+    for label in ("**Learning objectives.**", "**Prerequisites.**", "**Time.**", "**References.**"):
+        assert any(line.startswith(label) for line in lines), f"{solved.name}: header lacks {label}"
+    objectives = first.split("**Learning objectives.**", 1)[1].split("**Prerequisites.**", 1)[0]
+    bullets = [line for line in objectives.splitlines() if line.startswith("- ")]
+    assert 3 <= len(bullets) <= 5, f"{solved.name}: {len(bullets)} learning objectives, want 3 to 5"
+    for target in LINK_TARGETS:
+        if not solved.name.startswith(target[:2]):
+            assert f"]({target})" in first, f"{solved.name}: header does not link to {target}"
+
+
+@pytest.mark.parametrize("solved", [p for p in NOTEBOOKS if not p.name.startswith("00")], ids=lambda p: p.stem)
+def test_notebook_closes_with_what_you_can_do_and_its_exercises(solved):
+    sections = [cell.source.splitlines()[0] for cell in _read(solved).cells
+                if cell.cell_type == "markdown" and cell.source.startswith("## ")]
+    assert sections[-2:] == ["## What you should now be able to do", "## Exercises"] or \
+        (sections[-1] == "## What you should now be able to do" and solved not in WITH_EXERCISES), \
+        f"{solved.name} ends with the sections {sections[-2:]}"
+
+
+def test_glossary_and_roadmap_exist_and_name_every_notebook():
+    glossary = (ROOT / "notebooks" / "notation.md").read_text()
+    roadmap = json.dumps(json.loads((ROOT / "notebooks" / "00_roadmap.ipynb").read_text()))
+    for path in NOTEBOOKS[1:]:
+        assert path.name in roadmap, f"the roadmap does not link to {path.name}"
+    for symbol in ("\\sigma_x^2", "\\lambda_i", "\\Phi_i", "\\Sigma_A"):
+        assert symbol in glossary, f"the glossary does not define {symbol}"
+
+
+def test_grade_counts_passing_checks_per_exercise(tmp_path):
+    solved = tmp_path / "99_toy.ipynb"
+    nbformat.write(_toy_notebook(), solved)
+    build_course([solved], tmp_path / "out")
+    assert grade_notebook(solved) == {"9.1": (1, 1)}
+    assert grade_notebook(tmp_path / "out" / "student" / solved.name) == {"9.1": (0, 1)}
+
+
+def test_course_cli_rejects_a_missing_notebook_and_a_broken_one(tmp_path, capsys):
+    assert course_main(["--out", str(tmp_path), str(tmp_path / "missing.ipynb")]) == 2
+    assert "notebooks: no such file" in capsys.readouterr().err
+    broken = tmp_path / "98_broken.ipynb"
+    nbformat.write(_toy_notebook(with_check=False), broken)
+    assert course_main(["--out", str(tmp_path / "out"), str(broken)]) == 2
+    assert "exercise 9.1 needs a solution cell" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists(), "a broken notebook must leave the output folder as it was"
+
+
+def _header_minutes(path: Path) -> tuple[int, int]:
+    """(read and run, exercises) in minutes, from the notebook's **Time.** line."""
+    first = next(cell.source for cell in _read(path).cells if cell.cell_type == "markdown")
+    match = re.search(r"\*\*Time\.\*\* About (\d+) minutes to read and run, plus about (\d+) minutes for the "
+                      r"exercises", " ".join(first.split()))
+    assert match, f"{path.name}: the **Time.** line does not read 'About A minutes to read and run, plus about B …'"
+    return int(match[1]), int(match[2])
+
+
+@pytest.mark.parametrize("table", ["README.md", "notebooks/00_roadmap.ipynb"])
+def test_course_tables_quote_each_notebooks_time_and_exercise_count(table):
+    """The 'Start here' table of the README and the roadmap's table repeat each header's time and exercise count."""
+    text = (ROOT / table).read_text()
+    if table.endswith(".ipynb"):
+        text = "\n".join(cell.source for cell in _read(ROOT / table).cells)
+    for path in NOTEBOOKS[1:]:
+        row = next((line for line in text.splitlines() if path.name in line and line.startswith("|")), None)
+        assert row, f"{table} has no table row for {path.name}"
+        read, exercises = _header_minutes(path)
+        count = len(find_exercises(_read(path), path.name))
+        assert f"| {read} + {exercises} min | {count} |" in row, f"{table}, row {path.name}: {row}"
+    total = sum(len(find_exercises(_read(p), p.name)) for p in NOTEBOOKS)
+    if table == "README.md":
+        assert f"exercises ({total} in all)" in text
+
+
+def test_roadmap_totals_are_the_sum_of_the_notebooks():
+    text = " ".join("\n".join(c.source for c in _read(NOTEBOOKS[0]).cells).replace("#", " ").split())
+    minutes = [_header_minutes(p) for p in NOTEBOOKS[1:]]
+    exercises = sum(len(find_exercises(_read(p), p.name)) for p in NOTEBOOKS)
+    expected = (f"{sum(m[0] for m in minutes)} minutes to read and run notebooks 01–08, and "
+                f"{sum(m[1] for m in minutes)} minutes for their {exercises} exercises")
+    assert expected in text, f"the roadmap's **Time.** line should say: {expected}"
+
+
+def test_the_student_copy_verifier_reports_a_check_that_cannot_fail_and_a_cell_that_uses_an_exercise(tmp_path):
+    nb = _toy_notebook()
+    nb.cells.append(nbformat.v4.new_code_cell("assert True", metadata={"tags": ["check"]}))
+    nb.cells.append(nbformat.v4.new_code_cell("print(my_sum(1, 2))"))
+    path = tmp_path / "97_toy.ipynb"
+    nbformat.write(student_notebook(nb), path)
+    problems = execute_student_notebook(path)
+    assert len(problems) == 2, problems
+    assert "check cell 5 passed with the solution stubbed out" in problems[0]
+    assert "cell 6 failed in the student copy (NotImplementedError" in problems[1]
+
+
+def test_readme_start_here_links_exist():
+    """The files 'Start here' tells a learner to open (and its screenshot) are in the repository."""
+    readme = (ROOT / "README.md").read_text()
+    start = readme.split("## Start here", 1)[1].split("\n## ", 1)[0]
+    paths = set(re.findall(r"`(notebooks/[\w.]+)`", start)) | set(re.findall(r"\]\(([\w/.]+)\)", start))
+    assert "figures/start_here_jupyterlab.png" in paths and len(paths) >= 11, sorted(paths)
+    missing = [p for p in paths if not (ROOT / p).exists()]
+    assert not missing, f"README 'Start here' points at missing files: {missing}"
+
+
+def test_nbgrader_folder_holds_only_notebooks_with_exercises(course):
+    assigned = sorted(p.name for p in (course / "nbgrader" / "source").iterdir())
+    assert assigned == [p.stem for p in NOTEBOOKS if find_exercises(_read(p), p.name)]
+    assert "00_roadmap" not in assigned and len(assigned) == 8
