@@ -49,7 +49,7 @@
 # | notebook | what it proves or does | time: read and run + exercises | exercises |
 # |---|---|---|---|
 # | [01 — From GMM and VAE to DGG](01_from_gmm_vae_to_dgg.ipynb) | the generative and inference models; the per-sample prior; the objective's pieces on a model where $\ln p(x)$ is exact | 30 + 45 min | 4 |
-# | [02 — The bound](02_the_bound.ipynb) | steps (1)–(3): $G = \mathrm{JS} + \mathrm{KL}(m \Vert p_i) \ge \mathrm{JS}$, the cross ELBO, and why $w$'s rows must sum to 1 | 35 + 40 min | 3 |
+# | [02 — The bound](02_the_bound.ipynb) | steps (1)–(3): $G = \mathrm{JS} + \mathrm{KL}(\bar q \Vert p_i) \ge \mathrm{JS}$, the cross ELBO, and why $w$'s rows must sum to 1 | 35 + 40 min | 3 |
 # | [03 — The ELBO terms](03_elbo_terms.ipynb) | the closed forms (4), (5); the ½ of (21) and what the printed 1 does; the $\ln 2\pi$ constants cancel | 35 + 45 min | 4 |
 # | [04 — The π update](04_pi_update.ipynb) | (31) from its Lagrangian, against a numeric optimiser; the blog's printed form is not a distribution | 25 + 40 min | 3 |
 # | [05 — JS between rotated Gaussians](05_js_rotated_gaussians.ipynb) | the supplement's figure: how JS depends on orientation, and where its caption holds | 30 + 40 min | 3 |

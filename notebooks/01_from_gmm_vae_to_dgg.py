@@ -267,8 +267,8 @@ assert torch.allclose(gamma.sum(-1), torch.ones(5), atol=1e-6)  # each row of ga
 
 # %% [markdown]
 # **Check: (23) samples from $q(z \mid x)$.** Many reparameterised draws for one
-# $x$ should have sample mean $\tilde\mu$ (standard error $\tilde\sigma/\sqrt S$) and
-# sample variance $\tilde\sigma^2$ (standard error about $\tilde\sigma^2\sqrt{2/(S-1)}$).
+# $x$ should have sample mean $\tilde\mu$ (standard error $\tilde\sigma/\sqrt n$ for $n$ draws) and
+# sample variance $\tilde\sigma^2$ (standard error about $\tilde\sigma^2\sqrt{2/(n-1)}$).
 # Tolerance: 5 standard errors.
 
 # %%
@@ -312,7 +312,7 @@ assert mean_err.abs().max() < 5 and var_err.abs().max() < 5
 # **Check: the exact $\ln p(x_i)$ against Monte Carlo.** Since
 # $p(x_i) = \mathbb E_{p(z, c)}[p(x_i \mid z)]$, the average of $p(x_i \mid z_s)$ over prior
 # draws $z_s$ estimates $p(x_i)$ without bias, with standard error
-# $\mathrm{sd}/\sqrt S$. We require agreement within 5 standard errors, on the scale
+# $\mathrm{sd}/\sqrt n$ for $n$ draws. We require agreement within 5 standard errors, on the scale
 # of $p(x_i)$ itself, where the estimator is unbiased.
 
 # %%
@@ -393,7 +393,7 @@ plt.show()
 #
 # With a neural decoder and $D = 784$ pixels, $\ln p(x_i \mid k)$ is often around $-1000$, and
 # $e^{-1000}$ is 0 in floating point. Work in logs: add the two arrays, then normalise with the
-# log-sum-exp trick $\ln \sum_k e^{a_k} = a^\ast + \ln \sum_k e^{a_k - a^\ast}$, where $a^\ast = \max_k a_k$.
+# log-sum-exp trick $\ln \sum_k e^{u_k} = u^\ast + \ln \sum_k e^{u_k - u^\ast}$, where $u^\ast = \max_k u_k$.
 # Use NumPy only (no `scipy.special`).
 
 # %%

@@ -391,10 +391,10 @@ assert abs(lhs_u - rhs_u) > 1.0                   # ... and it is far from zero
 # Write `my_js_categorical(p, q)` for two probability vectors of length $K$. Return
 #
 # $$\mathrm{JS}(p, q) = \tfrac12\,\mathrm{KL}(p \,\|\, \bar q) + \tfrac12\,\mathrm{KL}(q \,\|\, \bar q),\qquad
-# \bar q = \tfrac12(p + q),\qquad \mathrm{KL}(a \,\|\, b) = \sum_k a_k \ln\frac{a_k}{b_k}.$$
+# \bar q = \tfrac12(p + q),\qquad \mathrm{KL}(u \,\|\, v) = \sum_k u_k \ln\frac{u_k}{v_k}.$$
 #
-# Hints: a term with $a_k = 0$ contributes 0 (the limit of $a \ln a$), so skip those entries rather than
-# take $\ln 0$. Wherever $a_k > 0$, $m_k > 0$ as well. JS is symmetric and never exceeds $\ln 2$; the
+# Hints: a term with $u_k = 0$ contributes 0 (the limit of $u \ln u$), so skip those entries rather than
+# take $\ln 0$. Wherever $u_k > 0$, $\bar q_k > 0$ as well. JS is symmetric and never exceeds $\ln 2$; the
 # second check uses two vectors with no common support, where it equals $\ln 2$.
 
 # %%
@@ -432,6 +432,7 @@ check_close("2.1", received, expected, what="JS for three pairs (library: js_joi
 from dggbook.book.exercises import check_close
 
 # No common support: q̄ is half of each, so each KL is ln 2. Identical inputs: JS = 0. Swapped inputs: same JS.
+# (The swapped pair is compared with your own function: a property test, on top of the library check above.)
 check_close("2.1", [my_js_categorical([0.5, 0.5, 0.0], [0.0, 0.0, 1.0]), my_js_categorical([0.0, 1.0], [0.0, 1.0]),
                     my_js_categorical([0.6, 0.1, 0.3], [0.2, 0.5, 0.3])],
             [math.log(2), 0.0, my_js_categorical([0.2, 0.5, 0.3], [0.6, 0.1, 0.3])],

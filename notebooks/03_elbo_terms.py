@@ -576,7 +576,7 @@ assert abs((cross_right - cross_wrong) - expected_shift) < 1e-12 and abs(expecte
 # %% [markdown]
 # ## Exercises
 #
-# Each exercise asks for one function. The cell tagged `check` below it calls your function and compares its
+# Each exercise asks for one function. The cells tagged `check` below it call your function and compare its
 # answer with the library or with an independent computation; it fails until your answer is right.
 # `make course` makes student copies of the notebooks in which the solution blocks are replaced by stubs.
 
@@ -658,7 +658,7 @@ check_true("3.2", abs(got - mc_entropy) < 5 * se_entropy,
 #
 # Hints: start from the log-density with its **minus** sign (the section on the sign above). The residual
 # $x - Wz - b$ has mean $x - W\tilde\mu - b$ under $q$; its expected squared norm is the squared norm of the mean
-# plus the sum of the variances of its $D$ coordinates. Coordinate $d$ is $-\sum_m W_{dm} z_m$ plus a constant,
+# plus the sum of the variances of its $D$ coordinates. Each coordinate is $-\sum_m W_{\cdot m} z_m$ plus a constant,
 # and the $z_m$ are independent under $q$. The check compares with the library's
 # `LinearGaussianMixture.expected_log_likelihood` and with the Monte Carlo average of $\ln p(x \mid z_s)$.
 

@@ -359,7 +359,7 @@ assert q6["imbalanced π"]["gain"] > q6["mild π"]["gain"]
 # %% [markdown]
 # ## Exercises
 #
-# Each exercise asks for one function. The cell tagged `check` below it calls your function and compares its
+# Each exercise asks for one function. The cells tagged `check` below it call your function and compare its
 # answer with the library or with an independent computation; it fails until your answer is right.
 # `make course` makes student copies of the notebooks in which the solution blocks are replaced by stubs.
 # All three take torch tensors: `gamma_self` $(B, K)$, `gamma_nbrs` $(B, J, K)$, `w` $(B, J)$, and return $(B, K)$.

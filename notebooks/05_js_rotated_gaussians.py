@@ -4,7 +4,7 @@ from dggbook.book import setup_book
 settings = setup_book(seed=0)
 
 # %% [markdown]
-# # JS divergence between rotated Gaussians (DGG supplement, Figure 1)
+# # 05 — JS divergence between rotated Gaussians (DGG supplement, Figure 1)
 #
 # The DGG supplement plots the Jensen–Shannon divergence between two 2-D
 # Gaussians with diagonal covariances, at a fixed distance between their means,
@@ -97,13 +97,13 @@ def tidy_js_figure(fig, top=1.3):
 # %% [markdown]
 # ## JS has no closed form for Gaussians
 #
-# For densities $a$ and $b$ with mixture $m = \tfrac12(a + b)$,
+# For densities $a$ and $b$ with mixture $\bar q = \tfrac12(a + b)$,
 #
 # $$\mathrm{JS}(A, B) = \tfrac12\,\mathrm{KL}(A\,\|\,M) + \tfrac12\,\mathrm{KL}(B\,\|\,M),
 # \qquad 0 \le \mathrm{JS} \le \ln 2. \tag{9.1}$$
 #
 # KL between two Gaussians is closed form because $\ln a - \ln b$ is a
-# quadratic. Here the second density is the *mixture* $m$, and $\ln m$ is the
+# quadratic. Here the second density is the *mixture* $\bar q$, and $\ln \bar q$ is the
 # log of a sum of two Gaussians: no quadratic, and no closed-form expectation.
 # JS must be integrated numerically.
 #
@@ -126,7 +126,7 @@ def tidy_js_figure(fig, top=1.3):
 
 # %% [markdown]
 # **Check 1: quadrature against Monte Carlo.** The Monte Carlo estimate averages
-# $\ln(a/m)$ over samples of $A$ and $\ln(b/m)$ over samples of $B$. It is
+# $\ln(a/\bar q)$ over samples of $A$ and $\ln(b/\bar q)$ over samples of $B$. It is
 # independent of the quadrature and reports its own standard error. We require
 # agreement within 5 standard errors.
 
@@ -437,13 +437,13 @@ check_close("5.2", my_mahalanobis_distance((0.3, 1.0), 0.6, 0.0), 2.0, what="δ 
 # Write `my_js_monte_carlo(mean_a, cov_a, mean_b, cov_b, n_samples, seed)`, a Monte Carlo estimate
 # of (9.1) with `n_samples` draws from each Gaussian:
 #
-# $$\widehat{\mathrm{JS}} = \frac{1}{2n}\sum_{s=1}^{n} \ln\frac{a(z^A_s)}{m(z^A_s)}
-# + \frac{1}{2n}\sum_{s=1}^{n} \ln\frac{b(z^B_s)}{m(z^B_s)}, \qquad z^A_s \sim A,\ z^B_s \sim B,
-# \quad m = \tfrac12(a + b).$$
+# $$\widehat{\mathrm{JS}} = \frac{1}{2n}\sum_{s=1}^{n} \ln\frac{a(z^A_s)}{\bar q(z^A_s)}
+# + \frac{1}{2n}\sum_{s=1}^{n} \ln\frac{b(z^B_s)}{\bar q(z^B_s)}, \qquad z^A_s \sim A,\ z^B_s \sim B,
+# \quad \bar q = \tfrac12(a + b).$$
 #
 # Hints: `np.random.default_rng(seed).multivariate_normal(mean, cov, size=n)` draws the samples and
-# `scipy.stats.multivariate_normal(mean, cov).logpdf` gives $\ln a$ and $\ln b$. Compute $\ln m$ with
-# `np.logaddexp`, not by adding densities, and do not forget the $\tfrac12$ inside $m$. Do not call
+# `scipy.stats.multivariate_normal(mean, cov).logpdf` gives $\ln a$ and $\ln b$. Compute $\ln \bar q$ with
+# `np.logaddexp`, not by adding densities, and do not forget the $\tfrac12$ inside $\bar q$. Do not call
 # `js_divergence_monte_carlo`. The check compares with the quadrature within 0.004, about 5 standard
 # errors at $n = 200\,000$.
 

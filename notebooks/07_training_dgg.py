@@ -546,7 +546,7 @@ for baseline in ("DGG without graph", "VaDE"):
 # ## 6. Where the remaining error lives
 #
 # A confusion matrix says which mistakes make up the missing accuracy. Rows are true classes;
-# column $c$ collects the cluster matched to class $c$ (`match_clusters`, the map behind ACC),
+# column $y$ collects the cluster matched to class $y$ (`match_clusters`, the map behind ACC),
 # so a perfect clustering is diagonal. Left: the starting partition of $\tilde\mu$ that
 # initialises the GMM (notes §7). Right: DGG after Algorithm 1.
 #
@@ -752,9 +752,9 @@ check_close("7.2", my_bayes_posterior(toy_z, toy_log_pi, toy_means, toy_logvars)
 # Cluster ids are arbitrary, so ACC first matches clusters to classes one to one, choosing the
 # matching that maximises the number of agreements, and then counts them:
 #
-# $$\mathrm{ACC} = \max_{m} \frac1N \sum_i \mathbf 1[y_i = m(c_i)],$$
+# $$\mathrm{ACC} = \max_{\phi} \frac1N \sum_i \mathbf 1[y_i = \phi(c_i)],$$
 #
-# over one-to-one maps $m$ from clusters to classes. Write `my_cluster_accuracy(y_true, y_pred)` for
+# over one-to-one maps $\phi$ from clusters to classes. Write `my_cluster_accuracy(y_true, y_pred)` for
 # integer arrays (classes and clusters both numbered from 0; their numbers may differ). Return a float.
 #
 # Hints: build the table of counts (cluster, class); `scipy.optimize.linear_sum_assignment` finds the
@@ -791,8 +791,8 @@ check_close("7.3", my_cluster_accuracy(np.array([0, 1, 2, 2]), np.array([3, 0, 1
 # %% [markdown]
 # ### Exercise 7.4 — Reading the confusion matrix: which class lost its cluster?
 #
-# Write `my_lost_class(counts)`. Its input is the table `counts[c, k]`, the number of samples of class
-# $c$ in cluster $k$ (rows are classes, columns clusters, as `sklearn.metrics.cluster.contingency_matrix(y,
+# Write `my_lost_class(counts)`. Its input is the table `counts[y, k]`, the number of samples of class
+# $y$ in cluster $k$ (rows are classes, columns clusters, as `sklearn.metrics.cluster.contingency_matrix(y,
 # labels)` gives it, with as many clusters as classes). Return a pair of ints `(lost, taker)`:
 #
 # - `lost`: the class with the smallest share of its samples in the cluster matched to it (the matching of
@@ -800,7 +800,7 @@ check_close("7.3", my_cluster_accuracy(np.array([0, 1, 2, 2]), np.array([3, 0, 1
 # - `taker`: the class matched to the cluster, other than `lost`'s own, that holds the most samples of `lost`.
 #
 # On the committed run the answer names the merge section 6 describes. Hints: reorder the columns so that
-# column $c$ is the cluster matched to class $c$; then the shares are on the diagonal. Break ties by the
+# column $y$ is the cluster matched to class $y$; then the shares are on the diagonal. Break ties by the
 # smallest index (`np.argmin` and `np.argmax` do).
 
 # %%

@@ -514,7 +514,7 @@ print("every interval in this notebook's text matches benchmarks/results/questio
 #
 # Write `my_paired_interval(arm_acc, preset_acc)`: given two arrays of per-seed ACC (same seeds, same
 # order), return `(mean, low, high)` of the differences arm − preset, where the interval is
-# $ar d \pm t_{0.975,\,n-1}\, s_d/\sqrt n$ with $s_d$ the sample standard deviation (`ddof=1`).
+# $\bar d \pm t_{0.975,\,n-1}\, s_d/\sqrt n$ with $s_d$ the sample standard deviation (`ddof=1`).
 # Hint: `scipy.stats.t.ppf`.
 
 # %%
@@ -546,7 +546,7 @@ check_close("8.1", my_paired_interval(arm_acc, preset_acc), [record["mean"], rec
 #
 # A cruder test than Wilcoxon's counts only signs. Write `my_sign_test(differences)`: drop the zero
 # differences, count the negative ones, and return the two-sided p-value of that count under
-# Binomial$(n, 	frac12)$, where $n$ is the number of non-zero differences: twice the smaller tail,
+# Binomial$(n, \tfrac12)$, where $n$ is the number of non-zero differences: twice the smaller tail,
 # capped at 1. Then ask yourself: with 3 seeds, what is the smallest p this test can give?
 
 # %%
@@ -566,10 +566,13 @@ def my_sign_test(differences):
 # %% tags=["check"]
 from scipy import stats as scipy_stats
 
+from dggbook.book.exercises import check_close
+
 for key in [("digits", "random_20_of_top_100"), ("digits", "coefficient_1"), ("mnist10k", "pi_blog_printed")]:
     differences = np.asarray(ACC[key]["differences"])
     nonzero = differences[differences != 0]
     expected = scipy_stats.binomtest(int((nonzero < 0).sum()), nonzero.size, 0.5).pvalue
     check_close("8.2", my_sign_test(differences), expected, what=f"the sign-test p for {key}", rtol=1e-9)
-check_close("8.2", my_sign_test([-0.1, -0.2, -0.3]), 0.25, what="the smallest p with 3 seeds")
+check_close("8.2", my_sign_test([-0.1, 0.0, -0.2, -0.3, 0.4]), scipy_stats.binomtest(3, 4, 0.5).pvalue,
+            what="the sign-test p of (−0.1, 0, −0.2, −0.3, +0.4), zero dropped")
 

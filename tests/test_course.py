@@ -198,12 +198,29 @@ def test_glossary_and_roadmap_exist_and_name_every_notebook():
         assert symbol in glossary, f"the glossary does not define {symbol}"
 
 
-def test_grade_counts_passing_checks_per_exercise(tmp_path):
+def test_grade_runs_the_students_solution_cells_against_the_lecturers_checks(tmp_path):
     solved = tmp_path / "99_toy.ipynb"
     nbformat.write(_toy_notebook(), solved)
     build_course([solved], tmp_path / "out")
-    assert grade_notebook(solved) == {"9.1": (1, 1)}
-    assert grade_notebook(tmp_path / "out" / "student" / solved.name) == {"9.1": (0, 1)}
+    returned = tmp_path / "out" / "student" / solved.name
+    assert grade_notebook(solved, solved) == {"9.1": (1, 1)}
+    assert grade_notebook(returned, solved) == {"9.1": (0, 1)}
+    cheat = _read(returned)
+    cheat.cells[4].source = "pass"  # the student weakens the check: the lecturer's check is run instead
+    nbformat.write(cheat, tmp_path / "cheat.ipynb")
+    assert grade_notebook(tmp_path / "cheat.ipynb", solved) == {"9.1": (0, 1)}
+    del cheat.cells[4]  # or deletes it
+    nbformat.write(cheat, tmp_path / "cheat.ipynb")
+    assert grade_notebook(tmp_path / "cheat.ipynb", solved) == {"9.1": (0, 1)}
+    split = _read(returned)
+    split.cells.insert(4, nbformat.v4.new_code_cell("helper = 1"))  # a second solution cell: which one is graded?
+    nbformat.write(split, tmp_path / "split.ipynb")
+    with pytest.raises(ValueError, match="exercise 9.1 has 2 solution cells; the solution notebook has 1"):
+        grade_notebook(tmp_path / "split.ipynb", solved)
+    del cheat.cells[2]  # an exercise heading removed: the notebook cannot be graded, and says why
+    nbformat.write(cheat, tmp_path / "cheat.ipynb")
+    with pytest.raises(ValueError, match="exercise 9.1 is missing"):
+        grade_notebook(tmp_path / "cheat.ipynb", solved)
 
 
 def test_course_cli_rejects_a_missing_notebook_and_a_broken_one(tmp_path, capsys):
@@ -277,3 +294,12 @@ def test_nbgrader_folder_holds_only_notebooks_with_exercises(course):
     assigned = sorted(p.name for p in (course / "nbgrader" / "source").iterdir())
     assert assigned == [p.stem for p in NOTEBOOKS if find_exercises(_read(p), p.name)]
     assert "00_roadmap" not in assigned and len(assigned) == 8
+
+
+def test_no_control_characters_in_the_course_text():
+    """A '\\b' or '\\t' written through a non-raw string turns LaTeX into a backspace or a tab."""
+    bad = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f]")  # a tab counts: nothing here is indented with tabs
+    files = [*sorted((ROOT / "notebooks").glob("*.py")), ROOT / "notebooks" / "notation.md", ROOT / "README.md"]
+    found = [f"{path.name}:{number}" for path in files
+             for number, line in enumerate(path.read_text().split("\n"), 1) if bad.search(line)]
+    assert not found, f"control characters in: {found}"

@@ -35,6 +35,10 @@ def test_check_equal_and_check_true():
         check_equal("7.4", (3, 9), (9, 3), what="the merged pair")
     with pytest.raises(AssertionError, match="not been answered"):
         check_equal("7.4", ..., (9, 3))
+    check_equal("7.4", np.array([9, 3]), (9, 3))  # an array or a list of the right numbers is the right answer
+    check_equal("7.4", [np.int64(9), 3], (9, 3))
+    with pytest.raises(AssertionError, match="is wrong"):
+        check_equal("7.4", torch.tensor([3, 9]), (9, 3))
     check_true("6.3", True, "unused")
     with pytest.raises(AssertionError, match="Exercise 6.3: rows must sum to 1"):
         check_true("6.3", False, "rows must sum to 1")

@@ -2,7 +2,7 @@
 
     python -m dggbook.book.course notebooks/*.ipynb                 # -> course/student/, course/nbgrader/
     python -m dggbook.book.course --execute --out /tmp/c notebooks/04_pi_update.ipynb
-    python -m dggbook.book.course --grade submissions/*/04_pi_update.ipynb   # per exercise: checks passed
+    python -m dggbook.book.course --grade returned/*/04_pi_update.ipynb     # per exercise: checks passed
 
 The conventions are nbgrader's, so a lecturer can use this builder or nbgrader itself (README, "Course mode"):
 
@@ -17,7 +17,9 @@ never depend on an exercise, see below). So, as shipped, every check cell fails 
 
 Exercises come last in each notebook and nothing outside their own check cells uses what they define: the
 student copies are *independent* of the exercises rather than falling back to the library. ``--execute`` runs
-each student copy and verifies exactly that, cell by cell.
+each student copy and verifies exactly that, cell by cell. ``--grade`` marks returned notebooks the way nbgrader
+does: only the students' solution cells are taken from them; the checks and the rest come from the solution
+notebook, so a changed or deleted check changes nothing.
 
 ``course/nbgrader/source/<notebook>/<notebook>.ipynb`` is the solution notebook with nbgrader's cell metadata
 (solution cells, and check cells as autograded tests worth one point each), ready for
@@ -191,22 +193,6 @@ def build_course(notebooks: list[Path], out: Path) -> list[Path]:
     return written
 
 
-def checks_by_exercise(nb) -> dict[str, list[int]]:
-    """The check cells of each exercise, by number; works on solved, stubbed and submitted notebooks alike
-    (it reads only the ``### Exercise`` headings and the ``check`` tags)."""
-    found: dict[str, list[int]] = {}
-    number = None
-    for index, cell in enumerate(nb.cells):
-        first_line = cell.source.lstrip().split("\n", 1)[0] if cell.source.strip() else ""
-        match = EXERCISE_HEADING.match(first_line) if cell.cell_type == "markdown" else None
-        if match:
-            number = match["number"]
-            found[number] = []
-        elif is_check(cell) and number is not None:
-            found[number].append(index)
-    return found
-
-
 def _error_of(cell) -> str | None:
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
@@ -249,16 +235,70 @@ def execute_student_notebook(path: Path, timeout: int = 600) -> list[str]:
     return problems
 
 
-def grade_notebook(path: Path, timeout: int = 600) -> dict[str, tuple[int, int]]:
-    """Run a student's notebook (their code runs!) and count, per exercise, the check cells that pass."""
-    nb = execute_notebook(path, timeout)
-    return {number: (sum(_error_of(nb.cells[i]) is None for i in checks), len(checks))
-            for number, checks in checks_by_exercise(nb).items()}
+def submitted_solutions(submission, exercises: list[Exercise], name: str) -> dict[str, list[str]]:
+    """The student's solution cells of each exercise: the code cells after its heading that are not checks.
+
+    ``ValueError`` when an exercise is missing or has another number of solution cells than the solution notebook.
+    """
+    found: dict[str, list[str]] = {}
+    number = None
+    for cell in submission.cells:
+        first_line = cell.source.lstrip().split("\n", 1)[0] if cell.source.strip() else ""
+        match = EXERCISE_HEADING.match(first_line) if cell.cell_type == "markdown" else None
+        if match:
+            number = match["number"]
+            found[number] = []
+        elif number is not None and cell.cell_type == "code" and not is_check(cell):
+            found[number].append(cell.source)
+    for exercise in exercises:
+        cells = found.get(exercise.number)
+        if cells is None:
+            raise ValueError(f"{name}: exercise {exercise.number} is missing from the submission")
+        if len(cells) != len(exercise.solutions):
+            raise ValueError(f"{name}: exercise {exercise.number} has {len(cells)} solution cells; "
+                             f"the solution notebook has {len(exercise.solutions)}")
+    return found
 
 
-def _grade(paths: list[Path]) -> int:
+def graded_notebook(solution, submission, name: str = "notebook"):
+    """The solution notebook with only its solution cells taken from the submission, as nbgrader does: the
+    checks and everything else are the lecturer's, so editing or deleting a check gains nothing."""
+    exercises = find_exercises(solution, name)
+    answers = submitted_solutions(submission, exercises, name)
+    graded = copy.deepcopy(solution)
+    for exercise in exercises:
+        for index, source in zip(exercise.solutions, answers[exercise.number]):
+            graded.cells[index].source = source
+    for cell in graded.cells:
+        if cell.cell_type == "code":
+            _clear(cell)
+    return graded
+
+
+def grade_notebook(submission: Path, solution: Path, timeout: int = 600) -> dict[str, tuple[int, int]]:
+    """Run a returned notebook's solution cells (the student's code runs!) inside the solution notebook, and count,
+    per exercise, the lecturer's check cells that pass."""
+    solved = nbformat.read(solution, as_version=4)
+    graded = graded_notebook(solved, nbformat.read(submission, as_version=4), submission.name)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / submission.name
+        nbformat.write(graded, path)
+        executed = execute_notebook(path, timeout)
+    return {e.number: (sum(_error_of(executed.cells[i]) is None for i in e.checks), len(e.checks))
+            for e in find_exercises(solved, solution.name)}
+
+
+def _grade(paths: list[Path], solutions: Path) -> int:
     for path in paths:
-        scores = grade_notebook(path)
+        solution = solutions / path.name
+        if not solution.is_file():
+            print(f"error: --solutions: no {path.name} in {solutions}/", file=sys.stderr)
+            return 2
+        try:
+            scores = grade_notebook(path, solution)
+        except ValueError as error:
+            print(f"{path}: not graded: {error}")
+            continue
         passed = sum(ok == total for ok, total in scores.values())
         print(f"{path}: {passed} of {len(scores)} exercises pass all their checks")
         for number, (ok, total) in scores.items():
@@ -273,14 +313,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--execute", action="store_true",
                         help="also run each student copy and check that exactly its check cells fail")
     parser.add_argument("--grade", action="store_true",
-                        help="instead: run each given (student's) notebook and report which exercises' checks pass")
+                        help="instead: grade each given returned notebook: its solution cells run inside the solution "
+                             "notebook of the same name (--solutions), and each exercise's checks are counted")
+    parser.add_argument("--solutions", type=Path, default=Path("notebooks"),
+                        help="with --grade: the folder of solution notebooks (default: notebooks/)")
     args = parser.parse_args(argv)
     missing = [str(p) for p in args.notebooks if not p.is_file()]
     if missing:
         print(f"error: notebooks: no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
     if args.grade:
-        return _grade(args.notebooks)
+        return _grade(args.notebooks, args.solutions)
     try:
         written = build_course(args.notebooks, args.out)
     except ValueError as error:

@@ -1,4 +1,4 @@
-"""Autochecks for the exercises at the end of notebooks 01–07 (README, "Course mode").
+"""Autochecks for the exercises at the end of notebooks 01–08 (README, "Course mode").
 
 An exercise is a markdown cell whose first line starts with ``### Exercise N.k``, a code cell that
 defines a function whose body sits between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` (the lines
@@ -58,10 +58,23 @@ def check_close(exercise: str, received: Any, expected: Any, *, what: str = "the
     print(f"Exercise {exercise}: {what} is right (largest |difference| {error.max():.1e}).")
 
 
+def _plain(value: Any) -> Any:
+    """Tensors and arrays as nested tuples of Python numbers, lists as tuples: ``[2, 0]``, ``(2, 0)`` and
+    ``np.array([2, 0])`` compare equal."""
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)):
+        return tuple(_plain(item) for item in value)
+    return value
+
+
 def check_equal(exercise: str, received: Any, expected: Any, *, what: str = "the answer") -> None:
-    """Pass when ``received == expected`` (for discrete answers: labels, pairs, counts, booleans)."""
+    """Pass when ``received`` equals ``expected`` (for discrete answers: labels, pairs, counts, booleans); lists,
+    tuples, arrays and tensors of the same numbers count as equal."""
     _unanswered(exercise, what, received)
-    if received != expected:
+    if _plain(received) != _plain(expected):
         raise AssertionError(f"Exercise {exercise}: {what} is wrong.\n  expected {expected!r}\n"
                              f"  received {received!r}")
     print(f"Exercise {exercise}: {what} is right ({received!r}).")

@@ -139,9 +139,9 @@ def _evidence_quadrature():
 
 
 # ---------------------------------------------------------------------------
-# Step (1): G = JS + KL(m‖p_i) ≥ JS.
+# Step (1): G = JS + KL(q̄‖p_i) ≥ JS.
 
-@check("step (1): G = JS(q_i,q_j) + KL(m‖p_i)", "(1)", 1e-10)
+@check("step (1): G = JS(q_i,q_j) + KL(q̄‖p_i)", "(1)", 1e-10)
 def _step1_identity():
     model, x_i, _, q_i, q_j = tractable_setup()
     p_i = model.posterior(x_i)

@@ -1,8 +1,8 @@
 """Jensen–Shannon divergence between two full-covariance Gaussians (DGG §9, supplement Fig. 1).
 
-JS has no closed form for Gaussians. With m = ½(a + b),
+JS has no closed form for Gaussians. With the mixture q̄ = ½(a + b),
 
-    JS(A, B) = ½ E_A[ln a − ln m] + ½ E_B[ln b − ln m]
+    JS(A, B) = ½ E_A[ln a − ln q̄] + ½ E_B[ln b − ln q̄]
              = ln 2 − ½ E_A[softplus(ln b − ln a)] − ½ E_B[softplus(ln a − ln b)].
 
 Both expectations are evaluated under the narrower Gaussian by Gauss–Hermite
@@ -93,7 +93,7 @@ def _axis_rule(centres, scales, n_gl: int):
 
 
 def _js_composite(delta, lam, n_gl: int) -> float:
-    """JS = ∫ ½ a ln(a/m) + ½ b ln(b/m) on a tensor grid of composite per-axis rules.
+    """JS = ∫ ½ a ln(a/q̄) + ½ b ln(b/q̄) on a tensor grid of composite per-axis rules.
 
     Used when the two Gaussians are narrow in different directions, where a
     single Gauss–Hermite rule would need thousands of nodes per axis. The grid
