@@ -302,4 +302,6 @@ def test_no_control_characters_in_the_course_text():
     files = [*sorted((ROOT / "notebooks").glob("*.py")), ROOT / "notebooks" / "notation.md", ROOT / "README.md"]
     found = [f"{path.name}:{number}" for path in files
              for number, line in enumerate(path.read_text().split("\n"), 1) if bad.search(line)]
+    found += [f"{path.name}, cell {index}" for path in NOTEBOOKS  # JSON stores them escaped: read the cells
+              for index, cell in enumerate(_read(path).cells) if bad.search(cell.source)]
     assert not found, f"control characters in: {found}"

@@ -50,10 +50,10 @@ def bernoulli_log_likelihood(x, logits, *, validate: bool = True) -> torch.Tenso
 
 
 def gaussian_log_likelihood(x, mean, noise_var: float = 1.0, constants: bool = True, *, validate: bool = True):
-    """ln N(x; mean, σ_x² I) = −‖x − mean‖²/(2σ_x²) − (D/2) ln(2πσ_x²) (DGG eq. (4), term 1, Gaussian).
+    """ln N(x; mean, σ_x² I) = −‖x − mean‖²/(2σ_x²) − (D/2) ln(2πσ_x²) (DGG eq. (4), term 1).
 
-    σ_x² is ``noise_var``. Note the minus sign: the blog prints +‖x − g(z)‖²/(2λ) (its λ is σ_x²), which is not a
-    log-density.
+    σ_x² is ``noise_var``. Note the minus sign: the blog prints +‖x − g(z)‖²/(2λ) (its λ is σ_x²),
+    which is not a log-density.
     """
     if validate:
         check_finite("x", x)

@@ -1,6 +1,7 @@
 """A linear-Gaussian mixture whose posterior is exact — DGG §8.
 
-p(c = k) = π_k,  p(z|k) = N(μ_k, Σ_k),  p(x|z) = N(W z + b, σ_x² I)  (σ_x² = ``noise_var``; notation: notebooks/notation.md).
+p(c = k) = π_k,  p(z|k) = N(μ_k, Σ_k),  p(x|z) = N(W z + b, σ_x² I)
+(σ_x² = ``noise_var``; notation: notebooks/notation.md).
 
 Then p(x|k) = N(W μ_k + b, W Σ_k Wᵀ + σ_x² I), ln p(x) is a log-sum-exp, and
 p(z, c | x) is a Gaussian mixture with V_k = (Σ_k⁻¹ + WᵀW/σ_x²)⁻¹,
