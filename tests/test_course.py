@@ -305,3 +305,22 @@ def test_no_control_characters_in_the_course_text():
     found += [f"{path.name}, cell {index}" for path in NOTEBOOKS  # JSON stores them escaped: read the cells
               for index, cell in enumerate(_read(path).cells) if bad.search(cell.source)]
     assert not found, f"control characters in: {found}"
+
+
+def test_a_cell_without_reply_is_retried_once_then_reported(tmp_path, capsys):
+    from nbclient.exceptions import CellTimeoutError
+
+    from dggbook.book.course import execute_notebook
+
+    marker = tmp_path / "first-attempt-done"
+    once = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        f"import pathlib, time\nmarker = pathlib.Path({str(marker)!r})\n"
+        "if not marker.exists():\n    marker.touch()\n    time.sleep(30)\nprint('second attempt')")])
+    nbformat.write(once, tmp_path / "once.ipynb")
+    executed = execute_notebook(tmp_path / "once.ipynb", timeout=3)
+    assert "second attempt" in cell_text(executed.cells[0])
+    assert "had no reply within 3 s" in capsys.readouterr().err
+    always = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import time\ntime.sleep(30)")])
+    nbformat.write(always, tmp_path / "always.ipynb")
+    with pytest.raises(CellTimeoutError):
+        execute_notebook(tmp_path / "always.ipynb", timeout=2)

@@ -200,26 +200,42 @@ def _error_of(cell) -> str | None:
     return None
 
 
-def execute_notebook(path: Path, timeout: int = 600):
-    """Run a notebook top to bottom in a fresh kernel, errors allowed; figures go to a temporary folder."""
-    from nbclient import NotebookClient
+EXECUTION_ATTEMPTS = 2
 
-    nb = nbformat.read(path, as_version=4)
-    with tempfile.TemporaryDirectory() as figures:
+
+def execute_notebook(path: Path, timeout: int = 600):
+    """Run a notebook top to bottom in a fresh kernel, errors allowed; figures go to a temporary folder.
+
+    A cell with no reply within ``timeout`` seconds ends the attempt, and the notebook runs once more from the
+    start, which stderr reports. (Seen once, on a loaded machine: notebook 05's widget cell left the kernel idle
+    and nbclient still waiting for its reply.)
+    """
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError
+
+    for attempt in range(1, EXECUTION_ATTEMPTS + 1):
+        nb = nbformat.read(path, as_version=4)
         saved = os.environ.get("DGGBOOK_FIGURES")
-        os.environ["DGGBOOK_FIGURES"] = figures
         try:
-            NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                           resources={"metadata": {"path": str(path.parent)}}).execute()
+            with tempfile.TemporaryDirectory() as figures:
+                os.environ["DGGBOOK_FIGURES"] = figures
+                NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                               resources={"metadata": {"path": str(path.parent)}}).execute()
+            return nb
+        except CellTimeoutError as error:
+            if attempt == EXECUTION_ATTEMPTS:
+                raise
+            print(f"{path.name}: a cell had no reply within {timeout} s ({str(error).splitlines()[0]}); "
+                  f"running the notebook again", file=sys.stderr)
         finally:
             if saved is None:
                 os.environ.pop("DGGBOOK_FIGURES", None)
             else:
                 os.environ["DGGBOOK_FIGURES"] = saved
-    return nb
+    raise AssertionError("unreachable")
 
 
-def execute_student_notebook(path: Path, timeout: int = 600) -> list[str]:
+def execute_student_notebook(path: Path, timeout: int = 180) -> list[str]:
     """Run a student copy; return what breaks the promise of this module (every check cell fails, every other
     code cell runs)."""
     nb = execute_notebook(path, timeout)
