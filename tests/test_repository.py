@@ -42,6 +42,7 @@ def test_ci_runs_the_readme_test_command_and_the_book_check():
     ci = (ROOT / ".ci" / "run").read_text()
     assert re.search(r"^make test$", ci, flags=re.M)
     assert re.search(r"^make book-check$", ci, flags=re.M)
+    assert re.search(r"^make site-test$", ci, flags=re.M)
     workflow = (ROOT / ".github" / "workflows" / "ci.yml").read_text()
     assert "bash .ci/run" in workflow
 
