@@ -77,23 +77,6 @@ N_MC = 100_000 if settings.quick else 400_000
 DISTANCES = (0.5, 1.0) if settings.quick else (0.3, 0.5, 0.7, 1.0, 2.0)  # where minima are measured
 print(f"{N_ANGLES=} {N_MIN_ANGLES=} {N_MC=} {DISTANCES=}")
 
-
-def tidy_js_figure(fig, top=1.3):
-    """Move each curve panel's summary box and legend above the ln 2 line, where no curve can run."""
-    for ax in fig.axes:
-        if ax.get_legend() is None:  # the ellipse panels have no legend
-            continue
-        ax.set_ylim(0, top)
-        ax.set_yticks(np.arange(0, 0.71, 0.1))
-        box = next(text for text in ax.texts if text.get_text().startswith("measured"))
-        box.set_position((0.5, 0.985))
-        box.set_verticalalignment("top")
-        handles, labels = ax.get_legend_handles_labels()
-        ax.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, LN2 / top + 0.01), ncol=len(labels),
-                  fontsize=8, title="mean distance", title_fontsize=8, columnspacing=1.0, handlelength=1.5)
-    return fig
-
-
 # %% [markdown]
 # ## JS has no closed form for Gaussians
 #
@@ -200,8 +183,7 @@ print("reading (b) = 1-D JS at the Mahalanobis distance, at 0°, 35°, 70°, 90�
 # ▼ marks the measured minimum of each curve.
 
 # %%
-fig = tidy_js_figure(plot_js_figure((1.0, 0.3), distances=(0.5, 1.0, 2.0), n_angles=N_ANGLES,
-                                    n_min_angles=N_MIN_ANGLES))
+fig = plot_js_figure((1.0, 0.3), distances=(0.5, 1.0, 2.0), n_angles=N_ANGLES, n_min_angles=N_MIN_ANGLES)
 print("saved", savefig(fig, FIGURE_NAME).name)
 plt.show()
 
@@ -292,8 +274,8 @@ assert at_min < min(at_0, at_90) - 1e-3  # small, but far beyond the quadrature'
 # The transposed set-up in the same kind of figure. The oblique minima of reading (a) are visible.
 
 # %%
-fig_t = tidy_js_figure(plot_js_figure((0.3, 1.0), distances=[d for d in DISTANCES if d < 2], n_angles=N_ANGLES,
-                                      n_min_angles=N_MIN_ANGLES))
+fig_t = plot_js_figure((0.3, 1.0), distances=[d for d in DISTANCES if d < 2], n_angles=N_ANGLES,
+                       n_min_angles=N_MIN_ANGLES)
 print("saved", savefig(fig_t, f"{FIGURE_NAME}_transposed").name)
 plt.show()
 

@@ -106,16 +106,26 @@ def is_check(cell) -> bool:
     return cell.cell_type == "code" and CHECK_TAG in cell.get("metadata", {}).get("tags", [])
 
 
+def _first_line(cell) -> str:
+    return cell.source.lstrip().split("\n", 1)[0] if cell.source.strip() else ""
+
+
+def exercise_number(cell) -> str | None:
+    """"4.1" for a markdown cell whose first line is a well-formed ``### Exercise 4.1 — …`` heading, else None."""
+    match = EXERCISE_HEADING.match(_first_line(cell)) if cell.cell_type == "markdown" else None
+    return match["number"] if match else None
+
+
 def find_exercises(nb, name: str = "notebook") -> list[Exercise]:
     """The exercises of ``nb`` in order; ``ValueError`` when one breaks the conventions of this module."""
     exercises: list[Exercise] = []
     for index, cell in enumerate(nb.cells):
-        first_line = cell.source.lstrip().split("\n", 1)[0] if cell.source.strip() else ""
+        first_line = _first_line(cell)
         if cell.cell_type == "markdown" and first_line.startswith("### Exercise"):
-            match = EXERCISE_HEADING.match(first_line)
-            if not match:
+            number = exercise_number(cell)
+            if number is None:
                 raise ValueError(f"{name}: exercise heading {first_line!r} must read '### Exercise N.k — title'")
-            exercises.append(Exercise(match["number"], index))
+            exercises.append(Exercise(number, index))
         elif cell.cell_type == "code" and BEGIN in cell.source:
             if not exercises:
                 raise ValueError(f"{name}: cell {index} holds a solution but no '### Exercise' heading precedes it")
@@ -170,26 +180,27 @@ def nbgrader_notebook(nb, name: str = "notebook"):
     return source
 
 
-def build_course(notebooks: list[Path], out: Path) -> list[Path]:
+def build_course(notebooks: list[Path], out: Path) -> dict[Path, int]:
     """Write ``out/student/<name>.ipynb`` for each notebook, and ``out/nbgrader/source/<stem>/<name>.ipynb`` for
-    each one that has exercises.
+    each one that has exercises; return each student copy's path with its number of exercises.
 
     Every notebook is read and converted before anything is written, so a broken one leaves ``out`` as it was.
     """
     converted = []
     for path in notebooks:
         nb = nbformat.read(path, as_version=4)
-        converted.append((path, student_notebook(nb, path.name), nbgrader_notebook(nb, path.name)))
-    written = []
-    for path, student, source in converted:
+        count = len(find_exercises(nb, path.name))
+        converted.append((path, count, student_notebook(nb, path.name), nbgrader_notebook(nb, path.name)))
+    written = {}
+    for path, count, student, source in converted:
         target = out / "student" / path.name
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(student, target)
-        if find_exercises(source, path.name):  # an nbgrader assignment needs something to grade
+        if count:  # an nbgrader assignment needs something to grade
             graded = out / "nbgrader" / "source" / path.stem / path.name
             graded.parent.mkdir(parents=True, exist_ok=True)
             nbformat.write(source, graded)
-        written.append(target)
+        written[target] = count
     return written
 
 
@@ -259,10 +270,8 @@ def submitted_solutions(submission, exercises: list[Exercise], name: str) -> dic
     found: dict[str, list[str]] = {}
     number = None
     for cell in submission.cells:
-        first_line = cell.source.lstrip().split("\n", 1)[0] if cell.source.strip() else ""
-        match = EXERCISE_HEADING.match(first_line) if cell.cell_type == "markdown" else None
-        if match:
-            number = match["number"]
+        if (heading := exercise_number(cell)) is not None:
+            number = heading
             found[number] = []
         elif number is not None and cell.cell_type == "code" and not is_check(cell):
             found[number].append(cell.source)
@@ -345,8 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    for source, path in zip(args.notebooks, written):
-        count = len(find_exercises(nbformat.read(source, as_version=4), source.name))
+    for path, count in written.items():
         print(f"wrote {path} ({count} exercises)")
     if not args.execute:
         return 0

@@ -28,6 +28,7 @@ READING_LABELS = {
     "b": "(b) the offset rotates: B = N(d u(θ), Σ_A)",
 }
 FIGURE_NAME = "js_rotated_gaussians"
+PLOT_TOP = 1.3  # y-limit of the JS panels of plot_js_figure (JS ≤ ln 2 ≈ 0.69; the box and legend sit above)
 
 
 # ---------------------------------------------------------------- checks
@@ -169,16 +170,19 @@ def plot_js_figure(axis_lengths=(1.0, 0.3), distances=(0.5, 1.0, 2.0), n_angles:
         ax.text(178, LN2, "ln 2", ha="right", va="bottom", color="grey", fontsize=8)
         ax.set_xlim(0, 180)
         ax.set_xticks(range(0, 181, 30))
-        ax.set_ylim(0, LN2 * 1.06)
+        # Above ln 2 no curve can run: the summary box and the legend go there, clear of the curves and the ▼.
+        ax.set_ylim(0, PLOT_TOP)
+        ax.set_yticks(np.arange(0, 0.71, 0.1))
         ax.set_xlabel("θ (degrees)")
         ax.set_ylabel("JS (nats)")
         ax.set_title(READING_LABELS[reading], fontsize=10)
         verdict = "yes, for every d" if all(aligned) else "no: " + ", ".join(
             f"d={d:g}" for d, ok in zip(distances, aligned) if not ok) + " has an oblique minimum"
-        ax.text(0.5, 0.03, "measured (▼ marks the minimum):\n" + "\n".join(found)
+        ax.text(0.5, 0.985, "measured (▼ marks the minimum):\n" + "\n".join(found)
                 + f"\nminimum at an axis-aligned angle? {verdict}", transform=ax.transAxes,
-                fontsize=7.5, va="bottom", ha="center", bbox=dict(fc="white", ec="0.8", alpha=0.8))
-        ax.legend(loc="upper right", fontsize=8, title="mean distance", title_fontsize=8)
+                fontsize=7.5, va="top", ha="center", bbox=dict(fc="white", ec="0.8", alpha=0.8))
+        ax.legend(loc="lower center", bbox_to_anchor=(0.5, LN2 / PLOT_TOP + 0.01), ncol=len(distances), fontsize=8,
+                  title="mean distance", title_fontsize=8, columnspacing=1.0, handlelength=1.5)
         for k, deg in enumerate(inset_angles_deg):
             small = fig.add_subplot(grid[1, col * n_in + k])
             mean_a, cov_a, mean_b, cov_b = gaussian_pair(reading, lengths, d_mid, math.radians(deg))
