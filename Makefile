@@ -18,6 +18,13 @@ STAMP := $(VENV)/.dggbook-installed
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 PYTEST_WORKERS ?= 2
 BUILD := build
+# The pinned CPU math kernels (dggbook.environment.pin_cpu_math) for every command below, unless the caller
+# exported other values (ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE stands in for another CPU) or set
+# DGGBOOK_NATIVE_MATH=1.
+ifeq ($(filter 1 true yes,$(DGGBOOK_NATIVE_MATH)),)
+export MKL_CBWR ?= AVX2
+export ATEN_CPU_CAPABILITY ?= avx2
+endif
 # Quick-mode runs write their figures here, so they never overwrite the committed full-mode ones.
 TEST_FIGURES := $(BUILD)/test-figures
 

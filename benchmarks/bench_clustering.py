@@ -24,7 +24,9 @@ seeds), never a best run.
 """
 from __future__ import annotations
 
-import dggbook  # noqa: F401  first, so that it pins the CPU math kernels before torch loads (dggbook.environment)
+import dggbook  # first, then pin the CPU math kernels before anything loads torch
+
+dggbook.pin_cpu_math()
 
 import argparse
 import json
@@ -38,7 +40,7 @@ from sklearn.mixture import GaussianMixture
 
 from dggbook.book import seed_everything
 from dggbook.model.data import load_dataset
-from dggbook.model.estimator import DGG
+from dggbook.model.dgg import DGG
 from dggbook.model.metrics import cluster_accuracy, clustering_scores
 from dggbook.model.presets import settings_for
 from dggbook.model.vade import VaDE

@@ -12,7 +12,9 @@ fits with S = J and S = 1 compare ACC over ``--acc-seeds`` (mean +- std).
 """
 from __future__ import annotations
 
-import dggbook  # noqa: F401  first, so that it pins the CPU math kernels before torch loads (dggbook.environment)
+import dggbook  # first, then pin the CPU math kernels before anything loads torch
+
+dggbook.pin_cpu_math()
 
 import argparse
 import copy
@@ -27,7 +29,7 @@ import torch
 
 from dggbook.model.algorithm1 import elbo_of_pairs, initial_pi, make_optimizer, run_epoch
 from dggbook.model.data import load_dataset
-from dggbook.model.estimator import DGG
+from dggbook.model.dgg import DGG
 from dggbook.model.graph import build_graph
 from dggbook.model.metrics import clustering_scores
 from dggbook.model.presets import settings_for

@@ -14,7 +14,9 @@ graph's purity and the wall time of ``fit``; the table gives mean ± std over th
 """
 from __future__ import annotations
 
-import dggbook  # noqa: F401  first, so that it pins the CPU math kernels before torch loads (dggbook.environment)
+import dggbook  # first, then pin the CPU math kernels before anything loads torch
+
+dggbook.pin_cpu_math()
 
 import argparse
 import json
@@ -24,7 +26,7 @@ import warnings
 import numpy as np
 
 from dggbook.model.data import load_dataset
-from dggbook.model.estimator import DGG
+from dggbook.model.dgg import DGG
 from dggbook.model.metrics import cluster_accuracy, clustering_scores
 
 DATASETS = ("digits", "mnist3000")

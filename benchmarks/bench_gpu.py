@@ -18,7 +18,9 @@ so this script is not run for the first time on the day a GPU appears.
 """
 from __future__ import annotations
 
-import dggbook  # noqa: F401  first, so that it pins the CPU math kernels before torch loads (dggbook.environment)
+import dggbook  # first, then pin the CPU math kernels before anything loads torch
+
+dggbook.pin_cpu_math()
 
 import argparse
 import json
@@ -33,7 +35,7 @@ import torch
 from dggbook.environment import versions
 from dggbook.model.algorithm1 import initial_pi, make_optimizer, run_epoch
 from dggbook.model.data import load_dataset
-from dggbook.model.estimator import DGG
+from dggbook.model.dgg import DGG
 from dggbook.model.graph import graph_from_neighbors, nearest_neighbors
 from dggbook.model.metrics import cluster_accuracy
 from dggbook.model.networks import PAPER_HIDDEN_DIMS, DGGNetworks

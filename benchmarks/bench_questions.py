@@ -1,27 +1,29 @@
 """The seven questions, measured: a paired ablation study around the recommended preset (notebook 08).
 
-Each arm changes one step of the preset (:mod:`dggbook.model.questions` lists them);
+Each arm changes one step of the preset (:mod:`dggbook.study.questions` lists them);
 within a seed every arm starts from the same pretrained networks, so arm − preset
 is the effect of the change alone. Output: one CSV row per arm × seed (ACC, NMI,
 ARI, the share of labels equal to the preset's, the start's ACC, the training
 time), a ``.meta.json`` beside it (command, wall time per data set, versions), and
 the tables: mean ± std per arm (population std over seeds) and, per arm, the paired
 difference with its 95% t interval and the Wilcoxon signed-rank p
-(:mod:`dggbook.model.paired`).
+(:mod:`dggbook.study.paired`).
 
     python benchmarks/bench_questions.py                      # digits seeds 0-9, then mnist10k seeds 0-2
     python benchmarks/bench_questions.py --datasets digits --seeds 0 1 --csv out.csv
     python benchmarks/bench_questions.py --quick              # every arm, tiny data, one seed (CI)
     python benchmarks/bench_questions.py --merge a.csv b.csv --csv benchmarks/results/questions.csv
 
-Data (:func:`dggbook.model.questions.study_data`): ``digits`` (1,797 images, the digits
+Data (:func:`dggbook.study.questions.study_data`): ``digits`` (1,797 images, the digits
 preset) and ``mnist10k`` (10,000 MNIST images drawn once with ``numpy.random.default_rng(0)``,
 the CPU MNIST preset; needs ``make mnist``). Quick mode (``digits-quick``): digits at the
 quick preset (tiny networks, 10 epochs), a Siamese stage of 2 epochs, seed 0.
 """
 from __future__ import annotations
 
-import dggbook  # noqa: F401  first, so that it pins the CPU math kernels before torch loads (dggbook.environment)
+import dggbook  # first, then pin the CPU math kernels before anything loads torch
+
+dggbook.pin_cpu_math()
 
 import argparse
 import json
@@ -32,8 +34,8 @@ from pathlib import Path
 
 import torch
 
-from dggbook.model.paired import arm_summary, check_unique, format_interval, paired_differences
-from dggbook.model.questions import ARMS, arm_named, read_rows, run_seed, study_data, write_rows
+from dggbook.study.paired import arm_summary, check_unique, format_interval, paired_differences
+from dggbook.study.questions import ARMS, arm_named, read_rows, run_seed, study_data, write_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CSV = ROOT / "benchmarks" / "results" / "questions.csv"

@@ -18,7 +18,9 @@ Every seed is printed and kept (``--json``); the table gives mean ± std.
 """
 from __future__ import annotations
 
-import dggbook  # noqa: F401  first, so that it pins the CPU math kernels before torch loads (dggbook.environment)
+import dggbook  # first, then pin the CPU math kernels before anything loads torch
+
+dggbook.pin_cpu_math()
 
 import argparse
 import ast
@@ -30,7 +32,7 @@ import numpy as np
 import torch
 
 from dggbook.model.data import load_dataset
-from dggbook.model.estimator import DGG
+from dggbook.model.dgg import DGG
 from dggbook.model.metrics import cluster_accuracy
 from dggbook.model.presets import settings_for
 

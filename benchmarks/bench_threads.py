@@ -24,12 +24,14 @@ import sys
 import time
 
 WORKLOAD = r"""
-import dggbook  # first: the pinned CPU kernels, as everywhere else
+import dggbook  # first, then pin the CPU math kernels before anything loads torch
+
+dggbook.pin_cpu_math()
 import json, sys, statistics, time
 import torch
 threads = sys.argv[1]
 from dggbook.model.data import load_dataset
-from dggbook.model.estimator import DGG
+from dggbook.model.dgg import DGG
 from dggbook.model.presets import settings_for
 data = load_dataset("digits")
 params = settings_for("digits", "cpu", quick=False)

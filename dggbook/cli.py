@@ -9,7 +9,7 @@ import argparse
 import json
 import sys
 
-from .train_cli import add_train_arguments, run_train
+from .environment import pin_cpu_math
 
 
 def _print_table(results) -> None:
@@ -54,6 +54,8 @@ class OneLineErrorParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .train_cli import add_train_arguments, run_train  # loads torch: after main() pinned the kernels
+
     parser = OneLineErrorParser(prog="dggbook", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineErrorParser)
     check = sub.add_parser("check", help="run every derivation check and print a table")
@@ -69,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    pin_cpu_math()  # before torch loads (dggbook.environment): the command line computes on the pinned kernels
     args = build_parser().parse_args(argv)
     return args.func(args)
 

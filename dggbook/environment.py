@@ -11,8 +11,9 @@ Three things decide whether a seeded run gives the same numbers twice:
    MKL path alone moved ACC from 0.853 to 0.803 (README, "Reproducibility").
    :func:`pin_cpu_math` fixes both to the AVX2 path, which every x86-64 CPU of
    the last decade has, unless the user chose otherwise. It only takes effect
-   when it runs before torch is imported, which ``import dggbook`` ensures when
-   dggbook comes first;
+   when it runs before torch is imported; the entry points call it (``import
+   dggbook`` does not). Pinning makes two CPUs agree more often, not always:
+   what holds across CPUs is stated in the README, "Reproducibility";
 3. the number of torch threads, which changes the order of sums.
    :data:`DEFAULT_TORCH_THREADS` is 1, measured by ``benchmarks/bench_threads.py``
    (README, "Threads"); :func:`torch_threads` applies a count for one block.
@@ -47,25 +48,32 @@ def quick_mode() -> bool:
     return env_flag(QUICK_ENV)
 
 
-def pin_cpu_math() -> None:
-    """Ask MKL and torch for their AVX2 code paths on x86-64, unless already set or opted out.
+def pin_cpu_math() -> bool:
+    """Ask MKL and torch for their AVX2 code paths on x86-64, for this process and every process it starts.
 
-    Set ``DGGBOOK_NATIVE_MATH=1`` to keep the processor's own (possibly faster) paths.
-    Values the user already exported are kept.
+    An explicit call, made by the book's entry points before they import torch: the
+    command line, ``make`` (which exports the same variables), the book runner, the
+    benchmarks and the tests. ``import dggbook`` does not call it, so importing the
+    library changes no environment variable. Values the user already exported are
+    kept (``ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE`` stands in for another
+    CPU); ``DGGBOOK_NATIVE_MATH=1`` keeps the processor's own, possibly faster, paths.
+
+    Returns True when this process computes on the pinned kernels. When torch was
+    imported before and the variables were not set then, it warns: this process keeps
+    the kernels torch found, and only the processes it starts (a notebook kernel) are pinned.
     """
-    if platform.machine().lower() not in ("x86_64", "amd64"):
-        return
-    if env_flag(OPT_OUT_ENV):
-        return
-    if "torch" in sys.modules:  # too late: MKL and the dispatcher may have read their settings
-        if any(name not in os.environ for name in PINNED_MATH_ENV):
-            warnings.warn("torch was imported before dggbook, so dggbook could not pin the CPU math kernels "
-                          "(MKL_CBWR=AVX2, ATEN_CPU_CAPABILITY=avx2); results may differ from the README's. "
-                          f"Import dggbook first, export those variables, or set {OPT_OUT_ENV}=1 to silence this.",
-                          stacklevel=3)
-        return
-    for name, value in PINNED_MATH_ENV.items():
-        os.environ.setdefault(name, value)
+    if platform.machine().lower() not in ("x86_64", "amd64") or env_flag(OPT_OUT_ENV):
+        return False
+    missing = [name for name in PINNED_MATH_ENV if name not in os.environ]
+    for name in missing:
+        os.environ[name] = PINNED_MATH_ENV[name]
+    if missing and "torch" in sys.modules:  # MKL and the dispatcher have read their settings already
+        warnings.warn("torch was imported before pin_cpu_math() ran, so this process keeps the kernels torch "
+                      "found (results may differ from the README's); processes it starts are pinned. Call "
+                      f"dggbook.pin_cpu_math() before importing torch, or set {OPT_OUT_ENV}=1 to silence this.",
+                      stacklevel=2)
+        return False
+    return True
 
 
 def cpu_math() -> str:

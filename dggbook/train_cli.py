@@ -82,7 +82,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     from .book.plots import plot_latent_2d, plot_training_curves
     from .model.data import load_dataset
-    from .model.estimator import DGG
+    from .model.dgg import DGG
     from .model.metrics import cluster_accuracy, clustering_scores
     from .model.presets import settings_for
     from .model.runtime import pick_device

@@ -370,12 +370,21 @@ assert abs((t2_printed - t2_one) - M * np.log(2 * np.pi)) < 1e-12
 # * the objective the coefficient-1 run reports is larger than its correct ELBO, so the
 #   printed number is no longer a lower bound on $\ln p(x)$.
 #
+# Training turns the rounding of the CPU's math kernels into different digits, so the cell
+# asserts bands that hold on any CPU, not this run's digits: $\tilde\sigma^2$ shrinks by a factor
+# of more than 5 and the correct ELBO drops by more than 0.75 nats per sample (seeds 0–2 on two
+# kernel settings gave factors of 11 to 15 and drops of 1.5 to 2.3 nats). Quick mode (600 digits,
+# 10 epochs) trains too briefly for the drop: there it ranged from −1.9 to +2.2 nats over the same
+# seeds and kernels, so quick mode asserts only the shrinking (a factor of more than 2) and the
+# reported objective above the correct ELBO.
+#
 # (The networks use float32, so the cell switches torch's default dtype for the fit and back.)
 
 # %%
+# BOOK_CHECK_PROMISE  (make book-check: the same lines; the asserts at the end are what holds on any CPU)
 from dggbook.model.algorithm1 import elbo_of_pairs
 from dggbook.model.data import load_digits_data
-from dggbook.model.estimator import DGG
+from dggbook.model.dgg import DGG
 from dggbook.model.presets import settings_for
 
 N_DIGITS, RUN_EPOCHS = (600, 10) if settings.quick else (1797, 30)
@@ -413,10 +422,9 @@ elbo_gap = float(sc_half.total.mean() - sc_one.total.mean())
 print(f"σ̃² shrinks by a factor {1 / shrink:.1f}; the correct ELBO drops by {elbo_gap:.2f} nats per sample")
 assert np.array_equal(fit_half.start_labels_, fit_one.start_labels_)  # the same start for both runs
 assert shrink < 0.5 and vk_one < vk_half
-assert elbo_gap > 0.5
 assert fit_one.history_[-1]["total"] > float(sc_one.total.mean()) + 1.0
-if not settings.quick:
-    assert shrink < 0.1 and elbo_gap > 1.0
+if not settings.quick:  # bands, not one machine's digits: seeds 0-2 on two CPU kernel settings gave a factor
+    assert shrink < 0.2 and elbo_gap > 0.75  # 11-15 and a gap of 1.46-2.34 nats (README, "Reproducibility")
 
 # %% [markdown]
 # ## The $\ln 2\pi$ constants

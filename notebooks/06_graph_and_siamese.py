@@ -396,7 +396,6 @@ emb_idx, emb_dist = nearest_neighbors(emb, POOL, device=settings.device)
 print(f"embedding {emb.shape} and its {POOL}-NN search: {time.perf_counter() - start:.1f} s")
 
 # %%
-# BOOK_CHECK_OUTPUT  (make book-check: this output must match the committed one)
 SEEDS = range(5)
 purity = {}
 for space, (idx, dist) in {"pixels (Euclidean)": (pool_idx, pool_dist), "Siamese embedding": (emb_idx, emb_dist)}.items():
@@ -426,6 +425,7 @@ for space, p in purity.items():
 #   Siamese embedding makes the random-of-top-100 graph purer than it is in pixel space.
 
 # %%
+# BOOK_CHECK_PROMISE atol=0.03  (make book-check: the same lines, each purity within 0.03 of the committed one)
 for space, p in purity.items():
     assert all(0.0 <= p[key] <= 1.0 for key in ("nearest", "random_top", "pool")), space
     assert abs(p["random_top"] - p["pool"]) < 0.01, f"{space}: random-of-pool purity should match the pool's"
@@ -436,6 +436,8 @@ if not settings.quick and N == 1_797:  # the numbers quoted above hold for the f
     assert abs(px["nearest"] - 0.938) < 1e-3 and abs(px["random_top"] - 0.766) < 1e-3
     assert abs((px["nearest"] - px["random_top"]) - 0.17) < 5e-3
 assert sia["nearest"] >= sia["pool"] - 0.01, "in the embedding the nearest J should not be less pure"
+print(f"Siamese embedding: {J} random of the top {POOL} {sia['random_top']:.3f} against {px['random_top']:.3f} "
+      f"in pixel space; nearest {J} {sia['nearest']:.3f} against the pool's {sia['pool']:.3f}")
 if not settings.quick:
     assert sia["random_top"] > px["random_top"], "the Siamese embedding should purify the random-of-top-100 graph"
 

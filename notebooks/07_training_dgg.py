@@ -3,7 +3,7 @@
 #
 # The earlier notebooks took DGG apart: the bound and its four terms (eq. (4), (5)), the
 # closed-form prior update (31), the graph and the Siamese embedding (eq. (19)). Here the
-# parts run together, through the one estimator `dggbook.model.estimator.DGG`:
+# parts run together, through the one estimator `dggbook.model.dgg.DGG`:
 #
 # 1. **initialisation** (notes §7): a stacked denoising autoencoder trained layer by layer,
 #    fine-tuned end to end and then as a VAE; a starting partition of the latent means
@@ -77,7 +77,7 @@ from dggbook.book.plots import (
     plot_training_curves,
 )
 from dggbook.model.data import load_dataset
-from dggbook.model.estimator import DGG
+from dggbook.model.dgg import DGG
 from dggbook.model.metrics import clustering_scores
 from dggbook.model.presets import settings_for
 from dggbook.model.vade import VaDE
@@ -120,7 +120,7 @@ if likelihood == "gaussian":
 else:
     sigma_x2 = None
     print("  decoder p(x|z)         Bernoulli(g(z)): pixels in [0, 1], no variance σ_x²")
-committed_run = dataset_name == "digits" and not settings.quick  # the run whose numbers the text quotes
+committed_run = dataset_name == "digits" and not settings.quick  # the run whose bands the text states
 if committed_run:
     assert data.n_samples == 1797 and likelihood == "gaussian" and sigma_x2 == 0.05
 
@@ -219,8 +219,11 @@ assert last["total"] > first["total"], "Algorithm 1 should raise its objective"
 #
 # When $2\pi\sigma_x^2 < 1$ the second part is positive: with $D = 64$ pixels and $\sigma_x^2 = 0.05$
 # it is $-32 \ln(0.1\pi) \approx +37.05$, the value of term 1 at a perfect reconstruction. The
-# curve ends at about 22.8, so the reconstructions miss the images by about
-# $\lVert x - g(z)\rVert^2 \approx 2\sigma_x^2 (37.05 - 22.8) \approx 1.4$ summed over 64 pixels
+# curve ends near 23 (the cell prints this run's value: 22.81 on the committed run, 22.83 and 22.80
+# with two other kernel settings on the same machine, 22.87 on an Intel Xeon; the cell asserts the
+# band 21.5 to 24.5), so the reconstructions
+# miss the images by about
+# $\lVert x - g(z)\rVert^2 = 2\sigma_x^2 (37.05 - \text{term 1}) \approx 1.4$ summed over 64 pixels
 # (about 0.02 per pixel). A Bernoulli decoder gives a log-probability, which is never above 0.
 
 # %%
@@ -232,47 +235,51 @@ if sigma_x2 is not None:
           f"{last['reconstruction']:.2f}, so ||x - g(z)||² ≈ {squared_error:.2f} "
           f"({squared_error / D:.4f} per pixel)")
     assert last["reconstruction"] < ceiling
-    if committed_run:
-        assert np.isclose(ceiling, 37.05, atol=0.005)
-        assert np.isclose(last["reconstruction"], 22.8, atol=0.05) and np.isclose(squared_error, 1.4, atol=0.05)
+    if committed_run:  # a band that holds on any CPU, not one machine's digits (README, "Reproducibility")
+        assert np.isclose(ceiling, 37.05, atol=0.005)  # a formula: the same everywhere
+        # the band of a trained decoder: the pretrained one, untrained by Algorithm 1, gives 20.8;
+        # training without the graph, 29.4 (its anchors need not reconstruct their neighbours)
+        assert 21.5 <= last["reconstruction"] <= 24.5, "term 1 left the band of a decoder trained with the graph"
 else:
     print("Bernoulli decoder: term 1 is a log-probability, at most 0")
 
 # %% [markdown]
 # ### What happens after epoch 1
 #
-# On the committed run ACC goes from 0.8002 at the start to 0.8024 after epoch 1, dips to 0.8013
-# after epoch 2, and drifts between 0.8019 and 0.8047 until epoch 10 before it settles at 0.8091.
-# In samples out of 1,797: 1,438 at the start, 1,442 after epoch 1, 1,440 after epoch 2 and 1,454
-# at the end. The drop is two samples. The score panel, drawn from 0 to 1, hides it; the cell
-# below prints it.
+# ACC hardly moves. Counted in samples out of 1,797, epoch 1 ends within a handful of the start,
+# no epoch moves the count by more than ten, and the last epoch ends within 0.02 of the start (on
+# the runs measured, a dozen or two samples above it: about 0.80 → 0.81 in ACC). The score panel, drawn from 0 to 1, hides this; the cell below prints
+# the counts of this run and asserts those bands. The digits depend on the CPU: with seed 0, the
+# committed run counted 1,438 at the start, 1,442 after epoch 1 and 1,454 at the end, and the same
+# seed on the same machine with its AVX-512 kernels 1,433, 1,436 and 1,453, and with torch's
+# generic kernels 1,435, 1,438 and 1,451 (README, "Reproducibility").
 #
-# The same two epochs move the networks more than any others: term 1 rises from 16.41 to 19.27
-# nats and term 4 from 2.47 to 3.45 between epoch 1 and epoch 2 (term 1 then gains only 3.5 more
-# in the 58 epochs after). The encoder's means $\tilde\mu$, which are $f_2$'s input, move with
-# it. Our hypothesis: the samples whose $\gamma_i$ sits near a boundary between two clusters flip,
-# in both directions, and the net change is a few samples. To check it we fit epochs 1 and 2
-# again from the same cached pretraining, on as many torch threads as the fit used (the cell
-# says why that matters), confirm that they reproduce the history, and compare the labels. On
-# the committed run 17 samples change cluster between epoch 1 and 2: 8 go from right to wrong
-# and 6 from wrong to right, 11 of them 3s and 8s. The matching of clusters to classes does not
-# change. At epoch 1 the 17 had a median margin (largest minus second largest $\gamma_{ik}$) of
-# 0.69, against 1.00 for all samples: they are among the least certain.
+# The first two epochs move the networks more than any others: between epoch 1 and epoch 2 term 1
+# rises by 3 to 4 nats (from 15 to 16.5 to about 19.5) and term 4 by about 1, more than either
+# moves between any two later epochs, and term 1 then gains only about 3.5 more in the 58 epochs
+# after. The encoder's means $\tilde\mu$, which are $f_2$'s input, move with it. Our hypothesis:
+# the samples whose $\gamma_i$ sits near a boundary between two clusters flip, in both directions,
+# and the net change is a few samples. To check it we fit epochs 1 and 2 again from the same cached
+# pretraining, on as many torch threads as the fit used (the cell says why that matters), confirm
+# that they reproduce the history (on one machine the same seed gives the same labels), and compare
+# the labels. Between epoch 1 and 2 some 15 to 20 samples change cluster, some from right to wrong
+# and some from wrong to right; the matching of clusters to classes does not change. At epoch 1
+# the changed samples had a median margin (largest minus second largest $\gamma_{ik}$) well below
+# 0.9 (0.5 to 0.7 measured), against 1.00 for all samples: they are among the least certain.
 
 # %%
 n_right = np.rint(table["acc"] * data.n_samples).astype(int)  # correctly matched samples after each epoch
 start_right = round(init_scores["acc"] * data.n_samples)
 print(f"correctly matched samples: start {start_right}, epochs 1-10 {n_right[:10].tolist()}, "
       f"last {n_right[-1]} (of {data.n_samples})")
-if committed_run:
-    assert (start_right, n_right[0], n_right[1], n_right[-1]) == (1438, 1442, 1440, 1454)
-    assert [round(v, 4) for v in (init_scores["acc"], first["acc"], model.history_[1]["acc"], last["acc"])] == [
-        0.8002, 0.8024, 0.8013, 0.8091]
-    assert np.isclose(min(table["acc"][2:10]), 0.8019, atol=5e-5) and np.isclose(max(table["acc"][2:10]), 0.8047,
-                                                                                  atol=5e-5)
-    assert np.allclose(table["reconstruction"][:2], [16.41, 19.27], atol=0.01)
-    assert np.allclose(table["entropy_z"][:2], [2.47, 3.45], atol=0.01)
-    assert np.isclose(table["reconstruction"][-1] - table["reconstruction"][1], 3.5, atol=0.05)
+rise_1 = table["reconstruction"][1] - table["reconstruction"][0]
+print(f"term 1: epoch 1 {table['reconstruction'][0]:.2f}, epoch 2 {table['reconstruction'][1]:.2f} (+{rise_1:.2f}), "
+      f"last {table['reconstruction'][-1]:.2f} (+{table['reconstruction'][-1] - table['reconstruction'][1]:.2f} "
+      f"after epoch 2); term 4: {table['entropy_z'][0]:.2f} -> {table['entropy_z'][1]:.2f}")
+if committed_run:  # bands that hold on any CPU (README, "Reproducibility"), not one machine's digits
+    assert abs(n_right[0] - start_right) <= 10 and np.abs(np.diff(n_right)).max() <= 10
+    assert abs(n_right[-1] - start_right) <= 0.02 * data.n_samples  # section 5's bound, in samples
+    assert 2.0 <= rise_1 <= 4.5 and 2.0 <= table["reconstruction"][-1] - table["reconstruction"][1] <= 5.0
     for term in ("reconstruction", "entropy_z"):  # their largest change from one epoch to the next: 1 -> 2
         assert np.argmax(np.abs(np.diff(table[term]))) == 0
 
@@ -313,11 +320,10 @@ print(f"epoch 1 -> 2: {changed.sum()} samples change cluster; right -> wrong {np
       f"wrong -> right {np.sum(~right_1 & right_2)}; same matching: {np.array_equal(mapping_1, mapping_2)}")
 print(f"  true classes of the changed samples (0-9): {np.bincount(y[changed], minlength=K).tolist()}")
 print(f"  median margin after epoch 1: changed {np.median(margin_1[changed]):.2f}, all {np.median(margin_1):.2f}")
-if committed_run:
-    assert (changed.sum(), np.sum(right_1 & ~right_2), np.sum(~right_1 & right_2)) == (17, 8, 6)
+if committed_run:  # bands that hold on any CPU, not one machine's digits
+    assert 5 <= changed.sum() <= 50 and np.sum(right_1 & ~right_2) >= 1 and np.sum(~right_1 & right_2) >= 1
     assert np.array_equal(mapping_1, mapping_2)
-    assert np.bincount(y[changed], minlength=K)[[3, 8]].sum() == 11  # mostly 3s and 8s
-    assert np.isclose(np.median(margin_1[changed]), 0.69, atol=0.005) and np.median(margin_1) > 0.995
+    assert np.median(margin_1[changed]) < 0.9 and np.median(margin_1) > 0.995
 
 # %% [markdown]
 # ## 3. The latent clusters
@@ -357,8 +363,8 @@ plot_latent_3d(Z, labels, y, means, max_points=3000, random_state=settings.seed,
 # cluster $k$. Cluster indices are arbitrary: cluster 3 is not the digit 3. Each title therefore
 # names the cluster and the digit most of its images show, with that digit's share of the cluster.
 # Columns are sorted by the class the Hungarian matching (the map behind ACC) gives each cluster.
-# The two can differ: on the committed run the cluster matched to 9 holds no 9s at all (the 9s
-# share a cluster with the 3s, section 6), and its images are 1s.
+# The two can differ: with seed 0 the cluster matched to 9 holds no 9s at all (the 9s share a
+# cluster with the 3s, section 6), and its images are 1s (the cell prints the counts and asserts it).
 
 # %%
 decoded = decode_gmm_means(model)  # (K, D)
@@ -446,13 +452,18 @@ for name, (pre, rest, cached) in fit_parts.items():
     print(f"{name:<18} {shown_pre:>22} {rest:>21.1f} {pre + rest:>14.1f}")
 
 # %%
-# BOOK_CHECK_OUTPUT  (make book-check: this output must match the committed one)
+# BOOK_CHECK_PROMISE  (make book-check: the same rows; the asserts are the bounds that hold on any CPU)
 print(f"{dataset_name}, N = {data.n_samples}, seed {settings.seed}, device {settings.device.type}, "
       f"torch threads {torch.get_num_threads()}")
 print(f"| {'method':<17} |  ACC   |  NMI   |  ARI   |")
 print(f"|{'-' * 19}|--------|--------|--------|")
 for name, r in results.items():
     print(f"| {name:<17} | {r['acc']:.4f} | {r['nmi']:.4f} | {r['ari']:.4f} |")
+for name, r in results.items():
+    assert all(0.0 <= r[key] <= 1.0 for key in ("acc", "nmi")) and -1.0 <= r["ari"] <= 1.0, name
+if not settings.quick:  # bounds from benchmarks/bench_clustering.py, 5 seeds (section 5's text, below)
+    assert results["DGG"]["acc"] >= init_scores["acc"] - 0.02, "Algorithm 1 lost more than the benchmark allows"
+    assert results["DGG"]["acc"] >= 0.78, "DGG's ACC fell below the lowest bound the benchmark supports"
 
 # %% [markdown]
 # ### Next to the paper's Table 1
@@ -487,12 +498,14 @@ for name, r in results.items():
 #
 # Two numbers are also in a results file, `benchmarks/results/questions.csv` (the rows of arm
 # `preset` written by `bench_questions.py`):
-# digits, seed 0, is exactly this notebook's run (ACC 0.8091), and a fixed 10,000-image MNIST sample
-# with the CPU MNIST preset gives 0.882 ± 0.018 over 3 seeds. The cell below reads both from the
-# file and checks them.
+# digits, seed 0, is this notebook's run on the machine that wrote the file, and a fixed 10,000-image
+# MNIST sample with the CPU MNIST preset gives 0.882 ± 0.018 over 3 seeds. The cell below reads both
+# from the file. On another CPU the same seed lands elsewhere (README, "Reproducibility"), so the
+# cell checks that this run's ACC lies within the spread of the file's ten digits seeds (0.804 to
+# 0.890), widened by 0.02, not that it equals seed 0's digits.
 #
-# The checks below hold in every mode. Outside quick mode the notebook also asserts two
-# bounds, both read off `benchmarks/bench_clustering.py` on digits with this CPU preset,
+# The checks below hold in every mode. Outside quick mode the score table above also asserts
+# two bounds, both read off `benchmarks/bench_clustering.py` on digits with this CPU preset,
 # seeds 0 to 4 (README, "Measured results"):
 #
 # - DGG ends no more than 0.02 below its own start: over the five seeds the change ran from
@@ -518,11 +531,6 @@ assert proba.shape == (data.n_samples, K)
 np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
 assert np.array_equal(model.predict(X), labels)
 assert np.isfinite(means).all() and np.isfinite(model.networks_.gmm.logvars.detach().cpu().numpy()).all()
-for name, r in results.items():
-    assert all(0.0 <= r[key] <= 1.0 for key in ("acc", "nmi")) and -1.0 <= r["ari"] <= 1.0, name
-if not settings.quick:  # bounds from benchmarks/bench_clustering.py, 5 seeds (see the text above)
-    assert results["DGG"]["acc"] >= init_scores["acc"] - 0.02, "Algorithm 1 lost more than the benchmark allows"
-    assert results["DGG"]["acc"] >= 0.78, "DGG's ACC fell below the lowest bound the benchmark supports"
 
 import csv
 
@@ -532,12 +540,15 @@ with open(project_root() / "benchmarks" / "results" / "questions.csv", newline="
     preset_rows = [row for row in csv.DictReader(handle) if row["arm"] == "preset"]
 mnist10k = np.array([float(row["acc"]) for row in preset_rows if row["dataset"] == "mnist10k"])
 digits_seed0 = [float(row["acc"]) for row in preset_rows if row["dataset"] == "digits" and row["seed"] == "0"]
+digits_seeds = np.array([float(row["acc"]) for row in preset_rows if row["dataset"] == "digits"])
 print(f"questions.csv, preset: digits seed 0 ACC {digits_seed0[0]:.4f}; "
       f"MNIST-10k {mnist10k.mean():.3f} ± {mnist10k.std():.3f} over {mnist10k.size} seeds")
 assert mnist10k.size == 3 and np.isclose(mnist10k.mean(), 0.882, atol=5e-4) and np.isclose(mnist10k.std(), 0.018,
                                                                                              atol=5e-4)
-if committed_run:  # this run is the benchmark's digits seed 0, to the printed digit
-    assert np.isclose(results["DGG"]["acc"], digits_seed0[0], atol=1e-6) and round(results["DGG"]["acc"], 4) == 0.8091
+print(f"questions.csv, preset, digits: ACC from {digits_seeds.min():.3f} to {digits_seeds.max():.3f} over "
+      f"{digits_seeds.size} seeds; this run {results['DGG']['acc']:.4f}")
+if committed_run:  # the same recipe on any CPU lands within the spread of the benchmark's seeds, widened by 0.02
+    assert digits_seeds.size == 10 and digits_seeds.min() - 0.02 <= results["DGG"]["acc"] <= digits_seeds.max() + 0.02
 for baseline in ("DGG without graph", "VaDE"):
     if baseline in results:
         print(f"DGG - {baseline}, ACC: {results['DGG']['acc'] - results[baseline]['acc']:+.4f} (one seed)")
@@ -550,13 +561,14 @@ for baseline in ("DGG without graph", "VaDE"):
 # so a perfect clustering is diagonal. Left: the starting partition of $\tilde\mu$ that
 # initialises the GMM (notes §7). Right: DGG after Algorithm 1.
 #
-# On digits with the CPU preset and seed 0 (the committed run), the 9s have no cluster of
-# their own: 146 of the 180 share a cluster with the 3s, and 31 sit with the 1s. The 1s (182)
-# split three ways: 59 on the diagonal, 96 in the cluster matched to 8 and 27 in the cluster
-# matched to 9, which holds no 9s. Both mistakes are already in the UMAP start (143 9s with the
-# 3s; 94 and 27 of the 1s).
-# Algorithm 1 repairs smaller ones: the 3s go from 168 to 182 of 183 on the diagonal, the 2s
-# from 161 to 166 of 177. The other eight classes end at 0.92 or more. Gradient steps on
+# On digits with the CPU preset and seed 0, the 9s have no cluster of their own: about 145 of
+# the 180 share a cluster with the 3s, and about 30 sit with the 1s. The 1s (182) split three
+# ways: about 60 on the diagonal, about 95 in the cluster matched to 8 and 27 in the cluster
+# matched to 9, which holds no 9s. Both mistakes are already in the UMAP start (about 143 9s
+# with the 3s; about 94 and 27 of the 1s). Algorithm 1 repairs smaller ones: the 3s go from
+# about 168 to about 181 of 183 on the diagonal, the 2s gain a few of 177. The other eight
+# classes end at 0.9 or more. (The counts move by a few samples from one CPU to another; the
+# cell prints this run's and asserts the pattern.) Gradient steps on
 # (4)/(5) move points between neighbouring components; they do not pull a new component out of
 # a merged one. This is why the start sets the result (section 7): on seeds whose start keeps
 # the 9s apart, DGG ends near 0.89. Quick mode trains too briefly to show the pattern.
@@ -581,14 +593,18 @@ confusion = {name: confusion_matrix(y, match_clusters(y, assigned, K)[assigned],
              for name, assigned in (("start", model.start_labels_), ("DGG", labels))}
 recall = np.diag(confusion["DGG"]) / confusion["DGG"].sum(axis=1)
 print("DGG, share of each class on the diagonal:", np.round(recall, 3).tolist())
-if committed_run:  # the counts quoted in the text above
-    start_cm, dgg_cm = confusion["start"], confusion["DGG"]
-    assert dgg_cm[9].sum() == 180 and dgg_cm[9, 9] == 0 and dgg_cm[9, 3] == 146 and dgg_cm[9, 1] == 31
-    assert (dgg_cm[1, 1], dgg_cm[1, 8], dgg_cm[1, 9]) == (59, 96, 27) and dgg_cm[1].sum() == 182
-    assert start_cm[9, 3] == 143 and (start_cm[1, 8], start_cm[1, 9]) == (94, 27)
-    assert (start_cm[3, 3], dgg_cm[3, 3], dgg_cm[3].sum()) == (168, 182, 183)
-    assert (start_cm[2, 2], dgg_cm[2, 2], dgg_cm[2].sum()) == (161, 166, 177)
-    assert np.delete(recall, [1, 9]).min() >= 0.92
+start_cm, dgg_cm = confusion["start"], confusion["DGG"]
+if K == 10:
+    print(f"9s: {dgg_cm[9, 9]} on the diagonal, {dgg_cm[9, 3]} with the 3s, {dgg_cm[9, 1]} with the 1s "
+          f"(start: {start_cm[9, 3]} with the 3s); 1s: {dgg_cm[1, 1]} on the diagonal, {dgg_cm[1, 8]} matched to 8, "
+          f"{dgg_cm[1, 9]} matched to 9 (start: {start_cm[1, 8]}, {start_cm[1, 9]}); 3s on the diagonal "
+          f"{start_cm[3, 3]} -> {dgg_cm[3, 3]}, 2s {start_cm[2, 2]} -> {dgg_cm[2, 2]}")
+if committed_run:  # the pattern the text describes, in bands that hold on any CPU (the counts move by a few)
+    assert dgg_cm[9, 9] <= 5 and dgg_cm[9, 3] >= 0.7 * dgg_cm[9].sum() and dgg_cm[9, 1] >= 15
+    assert dgg_cm[1, 1] < 0.5 * dgg_cm[1].sum() and dgg_cm[1, 8] > dgg_cm[1, 1] and dgg_cm[1, 9] >= 15
+    assert start_cm[9, 3] >= 0.7 * start_cm[9].sum() and start_cm[1, 8] > start_cm[1, 1]  # already in the start
+    assert dgg_cm[3, 3] > start_cm[3, 3] and dgg_cm[2, 2] >= start_cm[2, 2]  # smaller mistakes repaired
+    assert np.delete(recall, [1, 9]).min() >= 0.9
 
 # %% [markdown]
 # ## 7. The start, the hand-over and the training
@@ -799,7 +815,7 @@ check_close("7.3", my_cluster_accuracy(np.array([0, 1, 2, 2]), np.array([3, 0, 1
 #   ACC, exercise 7.3). A share, not a count: classes have different sizes;
 # - `taker`: the class matched to the cluster, other than `lost`'s own, that holds the most samples of `lost`.
 #
-# On the committed run the answer names the merge section 6 describes. Hints: reorder the columns so that
+# With seed 0 the answer names the merge section 6 describes. Hints: reorder the columns so that
 # column $y$ is the cluster matched to class $y$; then the shares are on the diagonal. Break ties by the
 # smallest index (`np.argmin` and `np.argmax` do).
 
@@ -833,8 +849,6 @@ for name, assigned in (("DGG", labels), ("the start", model.start_labels_)):
     row[expected_lost] = -1.0
     check_equal("7.4", my_lost_class(contingency_matrix(y, assigned)), (expected_lost, int(np.argmax(row))),
                 what=f"(lost, taker) for {name}")
-if committed_run:
-    check_equal("7.4", my_lost_class(contingency_matrix(y, labels)), (9, 3), what="(lost, taker) on the committed run")
 
 # %% tags=["check"]
 from dggbook.book.exercises import check_equal

@@ -10,7 +10,7 @@
 # among the top 100, and the posterior with or without $\pi$.
 #
 # This notebook answers all seven with one paired ablation study. Each **arm** is the
-# recommended preset with exactly one step changed (`dggbook.model.questions.ARMS`). Within a
+# recommended preset with exactly one step changed (`dggbook.study.questions.ARMS`). Within a
 # seed every arm starts from the same autoencoder and the same starting partition (most load
 # the preset's pretrained networks; the two that change pretraining, $f_2$ on $z$ and VaDE,
 # recompute it from the same seed), so the difference *arm − preset* on that seed comes from
@@ -18,7 +18,7 @@
 # float precision, so its spread is the **noise floor** of the study, the drift between two
 # runs that differ by nothing that matters. Over seeds, each difference gets a mean, a 95%
 # interval from the paired $t$ distribution, and a two-sided Wilcoxon signed-rank test
-# (`dggbook.model.paired`). With 3 seeds the Wilcoxon test cannot go below $p = 0.25$, so on
+# (`dggbook.study.paired`). With 3 seeds the Wilcoxon test cannot go below $p = 0.25$, so on
 # MNIST only the interval speaks; and with 13 arms on two data sets about one interval in
 # twenty may exclude 0 by chance.
 #
@@ -72,8 +72,8 @@ from dggbook.book.study_plots import plot_paired_differences
 from dggbook.derivation.pi_update import update_pi
 from dggbook.derivation.reproductions import blog_printed_pi
 from dggbook.model.departures import pi_update_rule
-from dggbook.model.paired import arm_summary, format_interval, paired_differences
-from dggbook.model.questions import ARMS, QUESTIONS, read_rows, run_seed, study_data
+from dggbook.study.paired import arm_summary, format_interval, paired_differences
+from dggbook.study.questions import ARMS, QUESTIONS, read_rows, run_seed, study_data
 from dggbook.paths import project_root
 
 # %% [markdown]
@@ -506,7 +506,7 @@ print("every interval in this notebook's text matches benchmarks/results/questio
 # ## Exercises
 #
 # Each exercise asks for one function; the cells tagged `check` below it compare your answer with
-# `dggbook.model.paired` or with SciPy and say what they expected. `make course` writes student
+# `dggbook.study.paired` or with SciPy and say what they expected. `make course` writes student
 # copies in which the solutions are replaced by `raise NotImplementedError`.
 
 # %% [markdown]

@@ -1,7 +1,10 @@
 """Shared test set-up."""
-import dggbook  # noqa: F401, I001  first, so the tests run on the pinned AVX2 kernels like the book and the CLI
-import pytest
-import torch
+import dggbook  # noqa: I001  first, so the tests run on the pinned AVX2 kernels like the book and the CLI
+
+dggbook.pin_cpu_math()  # before torch loads; a kernel setting exported by the caller is kept
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -26,7 +26,7 @@ MUTATIONS = {
     "no gradient step in Algorithm 1": (
         "dggbook/model/algorithm1.py", "        optimizer.step()\n        pi[anchors]", "        pass\n        pi[anchors]"),
     "estimator trains on the self graph": (
-        "dggbook/model/estimator.py", "result = train_dgg(networks, Xt, graph,",
+        "dggbook/model/dgg.py", "result = train_dgg(networks, Xt, graph,",
         "result = train_dgg(networks, Xt, self_graph(X.shape[0]),"),
     "cross ELBO uses x_i's own posterior": (
         "dggbook/model/algorithm1.py", "x_encoded = torch.cat([x_anchor, X[neighbor_indices.reshape(-1)]])",

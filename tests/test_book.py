@@ -7,52 +7,54 @@ import torch
 
 from dggbook import paths
 from dggbook.book import setup as book
+from dggbook import environment
+from dggbook.model.runtime import pick_device
 from dggbook.model import cache
 
 
 @pytest.mark.parametrize("value", ["1", "true", "yes", "on", "TRUE", " 1 ", "quick"])
 def test_quick_mode_on(monkeypatch, value):
-    monkeypatch.setenv(book.QUICK_ENV, value)
-    assert book.quick_mode() is True
+    monkeypatch.setenv(environment.QUICK_ENV, value)
+    assert environment.quick_mode() is True
 
 
 @pytest.mark.parametrize("value", ["", "0", "false", "False", "no", "NO", "  0  ", " "])
 def test_quick_mode_off(monkeypatch, value):
-    monkeypatch.setenv(book.QUICK_ENV, value)
-    assert book.quick_mode() is False
+    monkeypatch.setenv(environment.QUICK_ENV, value)
+    assert environment.quick_mode() is False
 
 
 def test_quick_mode_off_when_unset(monkeypatch):
-    monkeypatch.delenv(book.QUICK_ENV, raising=False)
-    assert book.quick_mode() is False
+    monkeypatch.delenv(environment.QUICK_ENV, raising=False)
+    assert environment.quick_mode() is False
 
 
 def test_quick_env_name():
-    assert book.QUICK_ENV == "DGGBOOK_QUICK" and book.FIGURES_ENV == "DGGBOOK_FIGURES"
+    assert environment.QUICK_ENV == "DGGBOOK_QUICK" and book.FIGURES_ENV == "DGGBOOK_FIGURES"
 
 
 def test_auto_device_is_cpu_without_cuda(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert book.pick_device("auto") == torch.device("cpu")
-    assert book.pick_device() == torch.device("cpu")
+    assert pick_device("auto") == torch.device("cpu")
+    assert pick_device() == torch.device("cpu")
 
 
 def test_auto_device_is_cuda_when_available(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert book.pick_device("auto").type == "cuda"
+    assert pick_device("auto").type == "cuda"
 
 
 @pytest.mark.parametrize("name", ["cuda", "cuda:0"])
 def test_requesting_cuda_without_it_raises(monkeypatch, name):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(ValueError, match="CUDA"):
-        book.pick_device(name)
+        pick_device(name)
 
 
 def test_explicit_devices_pass_through():
-    assert book.pick_device("cpu") == torch.device("cpu")
+    assert pick_device("cpu") == torch.device("cpu")
     dev = torch.device("cpu")
-    assert book.pick_device(dev) is dev
+    assert pick_device(dev) is dev
 
 
 def test_seed_everything_makes_all_three_generators_repeat():
@@ -67,7 +69,7 @@ def test_seed_everything_makes_all_three_generators_repeat():
 
 
 def test_setup_book_reports_its_choices(monkeypatch, capsys):
-    monkeypatch.setenv(book.QUICK_ENV, "1")
+    monkeypatch.setenv(environment.QUICK_ENV, "1")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     settings = book.setup_book(seed=7)
     assert (settings.seed, settings.device.type, settings.quick, settings.threads) == (7, "cpu", True, 1)
@@ -80,7 +82,7 @@ def test_setup_book_reports_its_choices(monkeypatch, capsys):
 
 
 def test_setup_book_says_full_mode_when_quick_is_off(monkeypatch, capsys):
-    monkeypatch.delenv(book.QUICK_ENV, raising=False)
+    monkeypatch.delenv(environment.QUICK_ENV, raising=False)
     book.setup_book(seed=0)
     assert "mode=full" in capsys.readouterr().out
 

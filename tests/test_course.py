@@ -307,20 +307,28 @@ def test_no_control_characters_in_the_course_text():
     assert not found, f"control characters in: {found}"
 
 
-def test_a_cell_without_reply_is_retried_once_then_reported(tmp_path, capsys):
-    from nbclient.exceptions import CellTimeoutError
-
+def test_a_silent_cell_is_retried_once_with_a_report_then_stopped_named_and_kept(tmp_path, capsys):
+    """The retry is a safety net and says so on stderr; a cell silent on every attempt stops the run with an
+    error naming the notebook and the cell, and the partly executed notebook is kept."""
     from dggbook.book.course import execute_notebook
+    from dggbook.book.execution import CellStalled
 
     marker = tmp_path / "first-attempt-done"
     once = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
         f"import pathlib, time\nmarker = pathlib.Path({str(marker)!r})\n"
-        "if not marker.exists():\n    marker.touch()\n    time.sleep(30)\nprint('second attempt')")])
+        "if not marker.exists():\n    marker.touch()\n    time.sleep(10**6)\nprint('second attempt')")])
     nbformat.write(once, tmp_path / "once.ipynb")
-    executed = execute_notebook(tmp_path / "once.ipynb", timeout=3)
+    executed = execute_notebook(tmp_path / "once.ipynb", timeout=60, silent_timeout=3, failed_dir=tmp_path / "failed")
     assert "second attempt" in cell_text(executed.cells[0])
-    assert "had no reply within 3 s" in capsys.readouterr().err
-    always = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import time\ntime.sleep(30)")])
+    err = capsys.readouterr().err
+    assert "once.ipynb: cell 0 ('import pathlib, time') silent for 3 s" in err and "running the notebook again" in err
+    always = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('before')"),
+                                             nbformat.v4.new_code_cell("import time\ntime.sleep(10**6)")])
     nbformat.write(always, tmp_path / "always.ipynb")
-    with pytest.raises(CellTimeoutError):
-        execute_notebook(tmp_path / "always.ipynb", timeout=2)
+    with pytest.raises(CellStalled) as stop:
+        execute_notebook(tmp_path / "always.ipynb", timeout=60, silent_timeout=3, failed_dir=tmp_path / "failed")
+    assert stop.value.cell_index == 1 and stop.value.first_line == "import time"
+    assert "always.ipynb: cell 1 ('import time') silent for 3 s" in str(stop.value)
+    kept = nbformat.read(tmp_path / "failed" / "always.ipynb", as_version=4)
+    assert cell_text(kept.cells[0]) == "before\n"
+    assert "retry 1 of 1" in capsys.readouterr().err

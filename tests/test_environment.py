@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import re
+import os
 import subprocess
 import sys
 import tomllib
@@ -113,23 +114,47 @@ def test_bad_thread_counts_name_the_argument(bad):
             pass
 
 
+def clean_env() -> dict:
+    """This process's environment without the kernel settings and the opt-out (a user who exported none)."""
+    return {k: v for k, v in os.environ.items()
+            if k not in ("MKL_CBWR", "ATEN_CPU_CAPABILITY", environment.OPT_OUT_ENV)}
+
+
+def run_python(code: str, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, env=env,
+                          check=False)
+
+
+def test_importing_dggbook_changes_nothing():
+    """No environment variable set, no torch loaded, no warning: ``import dggbook`` has no side effects."""
+    code = ("import os, sys; before = dict(os.environ); import dggbook; "
+            "print(dict(os.environ) == before, 'torch' in sys.modules, dggbook.DGG.__name__)")
+    out = run_python(code, clean_env())
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "False", "DGG"]
+    late = run_python("import torch, dggbook; dggbook.DGG", clean_env())  # torch first: no warning either
+    assert late.returncode == 0 and late.stderr == "", late.stderr
+
+
 @pytest.mark.skipif(environment.platform.machine().lower() not in ("x86_64", "amd64"), reason="x86-64 only")
-def test_importing_dggbook_first_pins_the_avx2_kernels():
-    code = ("import dggbook, os, torch; "
-            "print(os.environ.get('MKL_CBWR'), torch.backends.cpu.get_cpu_capability())")
-    env = {k: v for k, v in __import__("os").environ.items()
-           if k not in ("MKL_CBWR", "ATEN_CPU_CAPABILITY", environment.OPT_OUT_ENV)}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
-    assert out.stdout.split() == ["AVX2", "AVX2"]
-    late = subprocess.run([sys.executable, "-c", "import torch, dggbook"], capture_output=True, text=True, env=env,
-                          check=True)
-    assert "torch was imported before dggbook" in late.stderr
-    env[environment.OPT_OUT_ENV] = "1"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
-    assert out.stdout.split()[0] == "None"
-    late = subprocess.run([sys.executable, "-c", "import torch, dggbook"], capture_output=True, text=True, env=env,
-                          check=True)
-    assert late.stderr == ""
+def test_pin_cpu_math_is_an_explicit_call_that_pins_the_avx2_kernels():
+    code = ("import dggbook, os; pinned = dggbook.pin_cpu_math(); import torch; "
+            "print(pinned, os.environ.get('MKL_CBWR'), torch.backends.cpu.get_cpu_capability())")
+    out = run_python(code, clean_env())
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "AVX2", "AVX2"]
+    # Called after torch loaded: this process is not pinned, and it says so (an error under -W error).
+    late = run_python("import torch, dggbook; dggbook.pin_cpu_math()", clean_env())
+    assert late.returncode != 0 and "torch was imported before pin_cpu_math()" in late.stderr
+    # A setting the caller exported wins: the stand-in for another CPU.
+    other = {**clean_env(), "ATEN_CPU_CAPABILITY": "default", "MKL_CBWR": "COMPATIBLE"}
+    out = run_python(code, other)
+    assert out.stdout.split() == ["True", "COMPATIBLE", "DEFAULT"], out.stderr
+    # The opt-out: nothing set, nothing said.
+    out = run_python(code, {**clean_env(), environment.OPT_OUT_ENV: "1"})
+    assert out.stdout.split()[:2] == ["False", "None"], out.stderr
+    late = run_python("import torch, dggbook; dggbook.pin_cpu_math()", {**clean_env(), environment.OPT_OUT_ENV: "1"})
+    assert late.returncode == 0 and late.stderr == ""
 
 
 def first_library_import(path: Path) -> str:
@@ -148,6 +173,16 @@ def first_library_import(path: Path) -> str:
 
 @pytest.mark.parametrize("script", [ROOT / "tests" / "conftest.py", *sorted((ROOT / "benchmarks").glob("*.py"))],
                          ids=lambda p: p.name)
-def test_scripts_import_dggbook_before_torch(script):
-    """An import sorter that moves ``import dggbook`` below ``import torch`` silently unpins the kernels."""
-    assert first_library_import(script) in ("dggbook", "")  # "": the script imports no library itself
+def test_scripts_pin_the_kernels_before_torch(script):
+    """An import sorter that moves ``import dggbook`` below ``import torch``, or a script that forgets to call
+    ``dggbook.pin_cpu_math()`` before its other imports, silently unpins the kernels."""
+    first = first_library_import(script)
+    assert first in ("dggbook", "")  # "": the script imports no library itself
+    if first:
+        text = script.read_text()
+        call = text.find("dggbook.pin_cpu_math()")
+        assert call != -1, f"{script.name} imports dggbook but never calls dggbook.pin_cpu_math()"
+        later = [text.find(f"\nimport {name}") for name in ("torch", "numpy", "sklearn")]
+        later += [text.find(f"\nfrom {name}") for name in ("torch", "numpy", "sklearn", "dggbook.")]
+        assert all(index == -1 or index > call for index in later), \
+            f"{script.name} imports a library before dggbook.pin_cpu_math()"

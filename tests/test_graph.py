@@ -4,7 +4,8 @@ import pytest
 import torch
 from sklearn.neighbors import NearestNeighbors
 
-from dggbook.model.graph import NeighborGraph, build_graph, graph_from_neighbors, nearest_neighbors, self_graph
+from dggbook.model.graph import (NeighborGraph, build_graph, graph_from_neighbors, median_window, nearest_neighbors,
+                                 self_graph)
 
 
 @pytest.fixture(scope="module")
@@ -108,11 +109,15 @@ def test_local_scaling_window_comes_from_the_full_neighbour_list():
     torch.testing.assert_close(graph.weights.double(), raw / raw.sum(1, keepdim=True), rtol=1e-5, atol=1e-6)
 
 
-def test_gaussian_graph_needs_a_window(points):
-    with pytest.raises(ValueError, match="window"):
-        build_graph(points, 5, weights="gaussian")
+def test_gaussian_graph_defaults_to_the_median_neighbour_distance(points):
     graph = build_graph(points, 5, weights="gaussian", window=0.5)
     torch.testing.assert_close(graph.weights.sum(dim=1), torch.ones(240))
+    _, dist = nearest_neighbors(points, 5)
+    default = build_graph(points, 5, weights="gaussian")
+    expected = build_graph(points, 5, weights="gaussian", window=float(dist.double().median()))
+    assert median_window(dist) == pytest.approx(float(dist.double().median()))
+    torch.testing.assert_close(default.weights, expected.weights)
+    assert median_window(torch.zeros(3, 2)) == 1.0  # all duplicates: a width that is not 0
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,8 @@
 
 Rules:
 - ``dggbook.derivation`` imports only itself and the shared base modules;
-- ``dggbook.model`` may add the derivation; neither imports ``dggbook.book``;
+- ``dggbook.model`` may add the derivation; ``dggbook.study`` (experiments about the model) may add
+  the model; none of them imports ``dggbook.book``, and the model never imports the study;
 - the base modules (``environment``, ``paths``, ``validation``) import no layer;
 - only the checks and ``dggbook.model.departures`` import ``dggbook.derivation.reproductions``
   (the misprints and the public code's behaviour), so the correct library never computes with
@@ -27,8 +28,9 @@ ALLOWED_LAYERS = {
     "base": {"base"},
     "derivation": {"base", "derivation"},
     "model": {"base", "derivation", "model"},
-    "book": {"base", "derivation", "model", "book"},
-    "app": {"base", "derivation", "model", "book", "app"},  # dggbook/__init__, the command line
+    "study": {"base", "derivation", "model", "study"},
+    "book": {"base", "derivation", "model", "study", "book"},
+    "app": {"base", "derivation", "model", "study", "book", "app"},  # dggbook/__init__, the command line
 }
 
 
@@ -43,7 +45,7 @@ def layer_of(module: str) -> str:
     if module in BASE:
         return "base"
     parts = module.split(".")
-    if len(parts) > 1 and parts[1] in ("derivation", "model", "book"):
+    if len(parts) > 1 and parts[1] in ("derivation", "model", "study", "book"):
         return parts[1]
     return "app"
 
@@ -94,8 +96,8 @@ def test_the_package_keeps_its_layers():
     assert violations(PACKAGE) == []
 
 
-def test_the_three_layers_exist_as_subpackages():
-    for layer in ("derivation", "model", "book"):
+def test_the_four_layers_exist_as_subpackages():
+    for layer in ("derivation", "model", "study", "book"):
         assert (PACKAGE / layer / "__init__.py").is_file()
     assert (PACKAGE / "derivation" / "reproductions.py").is_file()
 
@@ -103,7 +105,7 @@ def test_the_three_layers_exist_as_subpackages():
 def write_package(root: Path, files: dict[str, str]) -> Path:
     package = root / "dggbook"
     for name, text in {"__init__.py": "", "derivation/__init__.py": "", "model/__init__.py": "",
-                       "book/__init__.py": "", "validation.py": "", **files}.items():
+                       "study/__init__.py": "", "book/__init__.py": "", "validation.py": "", **files}.items():
         (package / name).parent.mkdir(parents=True, exist_ok=True)
         (package / name).write_text(text)
     return package
@@ -113,9 +115,13 @@ def write_package(root: Path, files: dict[str, str]) -> Path:
     ({"model/graph.py": "from ..book import plots\n", "book/plots.py": ""}, "the model layer imports dggbook.book.plots"),
     ({"derivation/elbo.py": "from dggbook.model.networks import Encoder\n", "model/networks.py": ""},
      "the derivation layer imports dggbook.model.networks"),
-    ({"model/estimator.py": "def fit():\n    from ..book.setup import quick_mode\n", "book/setup.py": ""},
+    ({"model/dgg.py": "def fit():\n    from ..book.setup import quick_mode\n", "book/setup.py": ""},
      "the model layer imports dggbook.book.setup"),
     ({"validation.py": "from .model import data\n", "model/data.py": ""}, "the base layer imports dggbook.model.data"),
+    ({"model/vade.py": "from ..study.paired import paired_differences\n", "study/paired.py": ""},
+     "the model layer imports dggbook.study.paired"),
+    ({"study/questions.py": "from ..book import plots\n", "book/plots.py": ""},
+     "the study layer imports dggbook.book.plots"),
     ({"derivation/pi_update.py": "from .reproductions import public_code_pi\n", "derivation/reproductions.py": ""},
      "computes with a reproduction"),
     ({"model/siamese.py": "from .graph import _as_feature_tensor\n", "model/graph.py": ""}, "private helper"),

@@ -4,8 +4,8 @@ import pytest
 from tiny_model import TINY_DGG
 
 from dggbook.model.data import make_blobs_data
-from dggbook.model.paired import arm_summary, format_interval, paired_differences
-from dggbook.model.questions import ARMS, QUESTIONS, arm_named, read_rows, run_seed, write_rows
+from dggbook.study.paired import arm_summary, format_interval, paired_differences
+from dggbook.study.questions import ARMS, QUESTIONS, arm_named, read_rows, run_seed, write_rows
 
 
 def _rows(arm, diffs, base=0.8):

@@ -4,7 +4,7 @@ import inspect
 
 import pytest
 
-from dggbook.model.estimator import DGG
+from dggbook.model.dgg import DGG
 from dggbook.model.presets import paper_settings, settings_for
 from dggbook.model.settings import (AUTO, AUTO_EPOCHS, ModelSettings, PretrainSettings, TrainSettings, auto_epochs,
                                     constraints_of)

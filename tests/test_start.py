@@ -4,7 +4,7 @@ import pytest
 from sklearn.datasets import make_blobs
 
 from dggbook.model.data import make_blobs_data
-from dggbook.model.estimator import DGG
+from dggbook.model.dgg import DGG
 from dggbook.model.metrics import cluster_accuracy
 from dggbook.model.start import STARTS, start_partition
 from tiny_model import TINY_DGG
@@ -64,7 +64,7 @@ def test_init_labels_set_the_start_and_f2_learns_them():
     (np.full(150, -1), "0..2"),
 ])
 def test_bad_init_labels_fail_before_any_work(bad, fragment, monkeypatch):
-    monkeypatch.setattr("dggbook.model.estimator.pretrain", lambda *a, **k: pytest.fail("pretraining started"))
+    monkeypatch.setattr("dggbook.model.dgg.pretrain", lambda *a, **k: pytest.fail("pretraining started"))
     blobs = make_blobs_data(150, 3, 6, random_state=0)
     with pytest.raises(ValueError, match=fragment):
         DGG(3, **TINY_DGG, random_state=0).fit(blobs.X, init_labels=bad)

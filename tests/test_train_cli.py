@@ -5,7 +5,7 @@ import json
 import pytest
 
 from dggbook.cli import main
-from dggbook.model.estimator import DGG
+from dggbook.model.dgg import DGG
 from dggbook.train_cli import add_train_arguments, run_train
 
 

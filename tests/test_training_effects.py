@@ -8,11 +8,11 @@ import numpy as np
 import torch
 from tiny_model import data, deterministic_posterior, tiny_networks
 
-import dggbook.model.estimator as estimator_module
+import dggbook.model.dgg as dgg_module
 from dggbook.book import seed_everything
 from dggbook.model.algorithm1 import TrainSettings, cluster_posterior, graph_objective, sample_neighbors, train_dgg
 from dggbook.model.data import make_blobs_data
-from dggbook.model.estimator import DGG
+from dggbook.model.dgg import DGG
 from dggbook.model.graph import build_graph
 from dggbook.model.pretrain import PretrainSettings, build_networks, finetune_autoencoder, latent_means, pretrain
 
@@ -90,13 +90,13 @@ def test_estimator_trains_on_the_knn_graph(monkeypatch):
     """Catches: fit passing the self graph (the no-graph baseline) to Algorithm 1."""
     blobs = make_blobs_data(120, 3, 6, random_state=0)
     seen = {}
-    original = estimator_module.train_dgg
+    original = dgg_module.train_dgg
 
     def spy(networks, X, graph, *args, **kwargs):
         seen["graph"] = graph
         return original(networks, X, graph, *args, **kwargs)
 
-    monkeypatch.setattr(estimator_module, "train_dgg", spy)
+    monkeypatch.setattr(dgg_module, "train_dgg", spy)
     model = DGG(3, likelihood="gaussian", noise_var=0.05, latent_dim=2, hidden_dims=(16, 16, 32), n_neighbors=5,
                 neighbor_selection="nearest", weights="uniform", layerwise_epochs=1, autoencoder_epochs=2,
                 vae_epochs=1, classifier_epochs=2, epochs=1, init="kmeans", graph_space="input", device="cpu",

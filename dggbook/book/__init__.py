@@ -11,7 +11,6 @@ It may import the derivation and the model layer; neither imports it.
 """
 from __future__ import annotations
 
-from .setup import DEVICES, QUICK_ENV, BookSettings, pick_device, quick_mode, savefig, seed_everything, setup_book
+from .setup import BookSettings, savefig, seed_everything, setup_book
 
-__all__ = ["DEVICES", "QUICK_ENV", "BookSettings", "pick_device", "quick_mode", "savefig", "seed_everything",
-           "setup_book"]
+__all__ = ["BookSettings", "savefig", "seed_everything", "setup_book"]

@@ -38,6 +38,10 @@ from pathlib import Path
 
 import nbformat
 
+from ..paths import build_dir
+from .execution import DEFAULT_CELL_TIMEOUT, DEFAULT_SILENT_TIMEOUT, NotebookFailed
+from .execution import execute_notebook as run_notebook
+
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 CHECK_TAG = "check"
@@ -211,42 +215,34 @@ def _error_of(cell) -> str | None:
     return None
 
 
-EXECUTION_ATTEMPTS = 2
+EXECUTION_RETRIES = 1  # a safety net only (reported on stderr); stalled cells are stopped by the shared watchdog
 
 
-def execute_notebook(path: Path, timeout: int = 600):
+def execute_notebook(path: Path, timeout: int = DEFAULT_CELL_TIMEOUT, silent_timeout: float = DEFAULT_SILENT_TIMEOUT,
+                     failed_dir: Path | None = None):
     """Run a notebook top to bottom in a fresh kernel, errors allowed; figures go to a temporary folder.
 
-    A cell with no reply within ``timeout`` seconds ends the attempt, and the notebook runs once more from the
-    start, which stderr reports. (Seen once, on a loaded machine: notebook 05's widget cell left the kernel idle
-    and nbclient still waiting for its reply.)
+    The execution is :func:`dggbook.book.execution.execute_notebook`, the one the book runner uses: a cell
+    silent for ``silent_timeout`` seconds or running past ``timeout`` stops the run with ``CellStalled``
+    (naming the notebook and the cell; the partly executed notebook is kept in ``failed_dir``, by default
+    ``build/failed/``). Such a stop runs the notebook once more, and says so on stderr, before giving up.
     """
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellTimeoutError
-
-    for attempt in range(1, EXECUTION_ATTEMPTS + 1):
-        nb = nbformat.read(path, as_version=4)
-        saved = os.environ.get("DGGBOOK_FIGURES")
-        try:
-            with tempfile.TemporaryDirectory() as figures:
-                os.environ["DGGBOOK_FIGURES"] = figures
-                NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                               resources={"metadata": {"path": str(path.parent)}}).execute()
-            return nb
-        except CellTimeoutError as error:
-            if attempt == EXECUTION_ATTEMPTS:
-                raise
-            print(f"{path.name}: a cell had no reply within {timeout} s ({str(error).splitlines()[0]}); "
-                  f"running the notebook again", file=sys.stderr)
-        finally:
-            if saved is None:
-                os.environ.pop("DGGBOOK_FIGURES", None)
-            else:
-                os.environ["DGGBOOK_FIGURES"] = saved
-    raise AssertionError("unreachable")
+    saved = os.environ.get("DGGBOOK_FIGURES")
+    try:
+        with tempfile.TemporaryDirectory() as figures:
+            os.environ["DGGBOOK_FIGURES"] = figures
+            return run_notebook(path, cell_timeout=timeout, silent_timeout=silent_timeout, allow_errors=True,
+                                failed_dir=build_dir() / "failed" if failed_dir is None else failed_dir,
+                                retries=EXECUTION_RETRIES,
+                                what_next=f"then rerun: python -m dggbook.book.course --execute {path}").nb
+    finally:
+        if saved is None:
+            os.environ.pop("DGGBOOK_FIGURES", None)
+        else:
+            os.environ["DGGBOOK_FIGURES"] = saved
 
 
-def execute_student_notebook(path: Path, timeout: int = 180) -> list[str]:
+def execute_student_notebook(path: Path, timeout: int = DEFAULT_CELL_TIMEOUT) -> list[str]:
     """Run a student copy; return what breaks the promise of this module (every check cell fails, every other
     code cell runs)."""
     nb = execute_notebook(path, timeout)
@@ -300,7 +296,7 @@ def graded_notebook(solution, submission, name: str = "notebook"):
     return graded
 
 
-def grade_notebook(submission: Path, solution: Path, timeout: int = 600) -> dict[str, tuple[int, int]]:
+def grade_notebook(submission: Path, solution: Path, timeout: int = DEFAULT_CELL_TIMEOUT) -> dict[str, tuple[int, int]]:
     """Run a returned notebook's solution cells (the student's code runs!) inside the solution notebook, and count,
     per exercise, the lecturer's check cells that pass."""
     solved = nbformat.read(solution, as_version=4)
@@ -360,7 +356,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     problems = []
     for path in written:
-        found = execute_student_notebook(path)
+        try:
+            found = execute_student_notebook(path)
+        except NotebookFailed as error:  # a stalled cell, twice: named, kept, and what to do next
+            print(f"error: {error}", file=sys.stderr)
+            return 1
         print(f"ran {path.name}: " + ("every check cell fails, every other cell runs" if not found
                                       else f"{len(found)} problem(s)"))
         problems += found

@@ -249,18 +249,29 @@ def density_contour_figure(reading: str, axis_lengths, distance: float, theta: f
     return fig
 
 
+def output_bundle(shell, obj) -> dict:
+    """``obj`` as one ``display_data`` output (all its formats, as ``display(obj)`` would send), for an
+    ``ipywidgets.Output``'s ``outputs``; ``shell`` is the running IPython shell."""
+    data, metadata = shell.display_formatter.format(obj)
+    return {"output_type": "display_data", "data": data, "metadata": metadata}
+
+
 def js_explorer(axis_lengths=(1.0, 0.3), distance: float = 1.0, theta_deg: float = 30.0,
                 reading: str = "a", n_angles: int = 37):
     """An ipywidgets VBox: sliders for the two axis lengths, the mean distance and θ, a
     reading toggle, and an Output that re-renders ``density_contour_figure`` on each change.
 
     Re-rendering through ``Output`` (not a plotly FigureWidget) needs no
-    ``anywidget``. The box carries ``controls`` (name → widget), ``output`` and
-    ``figure`` (the latest plotly figure) so it can be driven from code.
+    ``anywidget``. The figure is put into the Output by setting its ``outputs``
+    (:func:`output_bundle`), never by capturing (``with output: display(...)``):
+    during a headless run nbclient mimics a captured Output by sending its state
+    back to the kernel on the shell socket while it waits there for the cell's
+    reply, and that wait then sometimes missed the reply (issue 19, §3;
+    ``dggbook.book.execution``). The box carries ``controls`` (name → widget),
+    ``output`` and ``figure`` (the latest plotly figure) so it can be driven from code.
     """
     import ipywidgets as widgets
     from IPython import get_ipython
-    from IPython.display import display
 
     _check_reading(reading)
     lengths = _check_axis_lengths(axis_lengths)
@@ -292,11 +303,10 @@ def js_explorer(axis_lengths=(1.0, 0.3), distance: float = 1.0, theta_deg: float
             controls["reading"].value, (controls["axis_1"].value, controls["axis_2"].value),
             controls["distance"].value, math.radians(controls["theta_deg"].value), n_angles=n_angles)
         box.figure = fig
-        if get_ipython() is None:  # plain Python (tests, scripts): keep the figure, print nothing
+        shell = get_ipython()
+        if shell is None:  # plain Python (tests, scripts): keep the figure, print nothing
             return
-        with output:
-            output.clear_output(wait=True)
-            display(fig)
+        output.outputs = (output_bundle(shell, fig),)
 
     for control in controls.values():
         control.observe(render, names="value")

@@ -1,4 +1,4 @@
-"""Pictures of a fitted :class:`dggbook.model.estimator.DGG`: training curves, the latent space, decoded GMM means.
+"""Pictures of a fitted :class:`dggbook.model.dgg.DGG`: training curves, the latent space, decoded GMM means.
 
 Every function reads only public attributes of a fitted estimator
 (``history_``, ``networks_``, ``likelihood``) or plain arrays, so the notebooks
@@ -224,7 +224,7 @@ def plot_latent_3d(Z, labels, y=None, means=None, *, title: str = "", max_points
 def decode_gmm_means(model) -> np.ndarray:
     """E[x | z = mu_k] for each cluster k: the decoder g at the GMM means, shape (K, D).
 
-    ``model`` is a fitted :class:`dggbook.model.estimator.DGG`; the decoder output is turned
+    ``model`` is a fitted :class:`dggbook.model.dgg.DGG`; the decoder output is turned
     into a mean with :func:`dggbook.model.likelihoods.decoder_mean` (sigmoid for Bernoulli,
     the identity for Gaussian), so Gaussian images may leave [0, 1] slightly.
     """

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ..environment import DEFAULT_TORCH_THREADS, QUICK_ENV, check_threads, describe, quick_mode  # noqa: F401
-from ..model.runtime import DEVICES, pick_device  # noqa: F401  (re-exported for notebooks)
+from ..model.runtime import pick_device
 from ..paths import FIGURES_ENV, figures_dir, project_root  # noqa: F401  (FIGURES_ENV: public name)
 
 

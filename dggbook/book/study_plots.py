@@ -1,6 +1,6 @@
 """Pictures of the ablation study of the seven questions (notebook 08): paired differences per seed.
 
-:func:`plot_paired_differences` draws records of :func:`dggbook.model.paired.paired_differences`:
+:func:`plot_paired_differences` draws records of :func:`dggbook.study.paired.paired_differences`:
 one line per (data set, arm), every seed's difference arm − preset as a dot, the mean as a
 bar and its 95% paired-t interval as a line, against a vertical line at 0 ("no effect").
 """

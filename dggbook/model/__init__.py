@@ -10,8 +10,9 @@ book layer.
 - ``settings``: every default of pretraining and Algorithm 1, in one place;
 - ``pretrain``, ``algorithm1``: the initialisation (§7) and Algorithm 1;
 - ``departures``: the blog's and the public code's versions of a step, for Algorithm 1 by name;
-- ``questions``, ``paired``: the ablation study of the seven questions (§11) and its paired statistics;
-- ``estimator``, ``presets``: the scikit-learn estimator and its settings per data set;
+- ``base``, ``dgg``, ``vade``, ``presets``: the shared estimator base class, the ``DGG`` and ``VaDE``
+  scikit-learn estimators, and their settings per data set;
+- ``start``: the starting partition of mu~ (UMAP, GMM or k-means);
 - ``cache``, ``runtime``: cached weights; device, mini-batches, the epoch loop.
 """
 from __future__ import annotations

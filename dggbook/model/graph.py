@@ -22,7 +22,7 @@ from ..derivation.affinity import gaussian_weights, local_scaling_window, unifor
 from ..validation import as_feature_matrix, check_finite, check_ndim, check_positive_int
 from .runtime import pick_device
 
-__all__ = ["NeighborGraph", "nearest_neighbors", "graph_from_neighbors", "build_graph", "self_graph"]
+__all__ = ["NeighborGraph", "nearest_neighbors", "median_window", "graph_from_neighbors", "build_graph", "self_graph"]
 
 SELECTIONS = ("nearest", "random_top")
 WEIGHTINGS = ("uniform", "gaussian", "local_scaling")
@@ -140,6 +140,18 @@ class NeighborGraph:
         return NeighborGraph(self.indices.to(dev), self.weights.to(dev), self.distances.to(dev))
 
 
+def median_window(distances) -> float:
+    """The default s of ``weights="gaussian"``: the median distance from a sample to its kept neighbours
+    (positive ones only, so duplicates do not shrink it to 0; 1.0 when every distance is 0).
+
+    With s the median, w_ij = exp(-d_ij^2 / (2 s^2)) (DGG §5) gives the typical neighbour about
+    exp(-1/2) of the weight of one at distance 0, whatever the scale of the features.
+    """
+    d = torch.as_tensor(distances, dtype=torch.float64).reshape(-1)
+    d = d[d > 0]
+    return float(d.median()) if d.numel() else 1.0
+
+
 def _random_subset_of_pool(n_rows: int, pool_size: int, n_keep: int, random_state) -> torch.Tensor:
     """(n_rows, n_keep) column positions drawn without replacement from range(pool_size), sorted."""
     rng = np.random.default_rng(random_state)
@@ -169,11 +181,6 @@ def _columns_needed(
     if weights == "local_scaling":
         local_scale_k = check_positive_int("local_scale_k", local_scale_k, upper=n - 1, upper_text="N - 1")
         needed = max(needed, local_scale_k)
-    if weights == "gaussian" and window is None:
-        raise ValueError(
-            "window is required when weights='gaussian' (the kernel width s); "
-            "pass window=... or use weights='local_scaling'."
-        )
     return n_neighbors, pool_size, local_scale_k, needed
 
 
@@ -242,6 +249,8 @@ def graph_from_neighbors(
         if weights == "local_scaling":
             # s_i from the full sorted list, not from a random subset.
             window = local_scaling_window(dist, k=local_scale_k)
+        elif window is None:
+            window = median_window(distances)
         w = gaussian_weights(distances.double() ** 2, window).to(torch.float32)
     return NeighborGraph(indices=indices.contiguous(), weights=w.contiguous(), distances=distances.contiguous())
 
@@ -269,10 +278,11 @@ def build_graph(
             the public code does, with J = 20 of the top 100).
         pool_size: size of the candidate pool for ``"random_top"`` (J <= pool_size < N).
         weights: ``"uniform"`` (1/J, the public code), ``"gaussian"`` (DGG §5
-            with the fixed ``window`` s), or ``"local_scaling"`` (DGG §5 with
+            with the fixed ``window`` s; by default the median neighbour distance, :func:`median_window`), or ``"local_scaling"`` (DGG §5 with
             s_i = distance to the ``local_scale_k``-th nearest neighbour,
             taken from the full sorted neighbour list, not the random subset).
-        window: s for ``weights="gaussian"``: a positive scalar or an (N,) vector.
+        window: s for ``weights="gaussian"``: a positive scalar or an (N,) vector; None (default) takes
+            :func:`median_window` of the kept neighbours' distances.
         local_scale_k: k of the local-scaling window.
         random_state: seed (or ``numpy.random.Generator``) for ``"random_top"``.
         chunk_size, device: passed to :func:`nearest_neighbors`.

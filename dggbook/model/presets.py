@@ -16,7 +16,7 @@ __all__ = ["paper_settings", "settings_for"]
 
 
 def paper_settings() -> dict:
-    """The public MNIST run (DGG notes §7), as keyword arguments of :class:`dggbook.model.estimator.DGG`.
+    """The public MNIST run (DGG notes §7), as keyword arguments of :class:`dggbook.model.dgg.DGG`.
 
     k-means start and a linear f2; 500-500-2000-10 networks; J = 20 random of the top 100
     in a Siamese embedding (eq. (19)) with uniform weights, all J per anchor; SDAE 50
@@ -31,7 +31,7 @@ def paper_settings() -> dict:
 
 
 def settings_for(dataset_name: str, device="auto", quick: bool | None = None) -> dict:
-    """Keyword arguments of :class:`dggbook.model.estimator.DGG` for a dataset, a device and quick mode.
+    """Keyword arguments of :class:`dggbook.model.dgg.DGG` for a dataset, a device and quick mode.
 
     - quick mode (``DGGBOOK_QUICK`` or ``quick=True``): tiny networks, a few epochs (seconds).
     - CUDA + "mnist": the public MNIST run, :func:`paper_settings`.

@@ -17,15 +17,23 @@
 
 :func:`pretrain` runs all four and caches the result on disk, keyed by the
 dataset name, a fingerprint of the data (and of ``init_labels``), every setting and the seed.
+
+Seeds. Each random stage of a fit draws from a seed of its own, spawned from the one
+seed by :func:`stage_seeds` (numpy's ``SeedSequence``): the initial weights, the
+SDAE/VAE pretraining, the UMAP of mu~, the start's k-means or mixture, f2, the Siamese
+net, the graph's random neighbours and Algorithm 1. So no stage of seed s shares a
+stream with any stage of seed s + 1, and a study's seeds are independent.
 """
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from sklearn.utils import check_random_state
 
 from ..derivation import elbo
 from ..environment import torch_seeded
@@ -35,37 +43,65 @@ from .likelihoods import reconstruction_log_likelihood
 from .networks import DGGNetworks, reparameterize
 from .runtime import map_in_batches, pick_device, run_epochs
 from .settings import PretrainSettings
-from .start import start_partition
+from .start import start_partition, umap_embedding
 
 __all__ = [
     "PretrainSettings", "PretrainResult", "build_networks", "pretrain_layerwise", "finetune_autoencoder",
     "finetune_vae", "latent_means", "init_gmm_from_labels", "f2_agreement", "pretrain_classifier", "pretrain",
+    "STAGES", "stage_seeds", "resolve_seed",
 ]
 
-CACHE_VERSION = "pretrain-v5"  # bump when the algorithm or the settings change, so old cache files are not reused
+CACHE_VERSION = "pretrain-v6"  # bump when the algorithm or the settings change, so old cache files are not reused
+# v6: one spawned seed per stage (stage_seeds), the UMAP embedding kept, plain-tensor files (weights_only)
 MIN_VARIANCE = 1e-6
+# The random stages of a fit, each with its own seed (stage_seeds). Append new stages at the end: the
+# position of a stage decides its seed.
+STAGES = ("weights", "pretrain", "umap", "start", "classifier", "siamese", "graph", "train")
+
+
+def stage_seeds(seed: int) -> dict[str, int]:
+    """``{stage: seed}`` for every stage in :data:`STAGES`: the children of ``SeedSequence(seed)``, one per stage.
+
+    Spawned children are independent streams, unlike ``seed + 1``, ``seed + 2``, ... (with those, seed s's
+    second stage drew what seed s + 1's first stage drew). Each child seed is a 32-bit int, which torch,
+    numpy, scikit-learn and UMAP all accept.
+    """
+    children = np.random.SeedSequence(int(seed)).spawn(len(STAGES))
+    return {stage: int(child.generate_state(1)[0]) for stage, child in zip(STAGES, children)}
+
+
+def resolve_seed(random_state) -> int:
+    """An int seed from what scikit-learn accepts as ``random_state``: an int is kept; a
+    ``numpy.random.RandomState`` gives one draw (so each fit with the same instance differs, as in
+    scikit-learn); None draws from numpy's global generator (``sklearn.utils.check_random_state``)."""
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        return int(random_state)
+    return int(check_random_state(random_state).randint(0, 2**32 - 1, dtype=np.int64))
 
 
 @dataclass
 class PretrainResult:
-    """The initialised model, the starting partition that trained f2, per-stage losses, f2's agreement with it."""
+    """The initialised model, the starting partition that trained f2, per-stage losses, f2's agreement with it,
+    and the UMAP embedding of mu~ the start was found in (``init="umap"`` without ``init_labels``; else None),
+    so that a graph in UMAP space reuses it instead of running UMAP again."""
 
     networks: DGGNetworks
     start_labels: np.ndarray
     history: dict = field(default_factory=dict)
     f2_agreement: float = float("nan")
     from_cache: bool = False
+    umap_embedding: np.ndarray | None = None
 
 
 def build_networks(input_dim: int, n_clusters: int, settings: PretrainSettings) -> DGGNetworks:
-    """The untrained f1, g, f2 and GMM with the sizes in ``settings``."""
+    """The untrained f1, g, f2 and GMM with the sizes in ``settings``, in float32 whatever torch's default dtype."""
     return DGGNetworks(
         input_dim,
         n_clusters,
         latent_dim=settings.latent_dim,
         hidden_dims=settings.hidden_dims,
         classifier_hidden_dims=settings.classifier_hidden_dims,
-    )
+    ).to(torch.float32)
 
 
 def _reconstruction_loss(settings: PretrainSettings, x: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
@@ -246,7 +282,7 @@ def pretrain(
     n_clusters: int,
     settings: PretrainSettings = PretrainSettings(),
     *,
-    random_state: int | None = 0,
+    random_state=0,
     device="auto",
     dataset_name: str = "",
     cache_dir=None,
@@ -258,39 +294,46 @@ def pretrain(
     ``init_labels`` (one label in 0..K-1 per row) replaces the starting partition:
     a diagnostic entry point, e.g. to start from the true classes.
 
+    ``random_state`` is what scikit-learn accepts (int, ``RandomState`` or None; :func:`resolve_seed`);
+    each stage draws from its own seed (:func:`stage_seeds`) on a forked torch generator, so the
+    caller's generators are left as they were and a cached and a fresh run give the same networks.
+
     Caching is opt-in (:func:`dggbook.model.cache.resolve_cache_dir`): ``cache_dir=True``
     uses :func:`dggbook.model.cache.cache_root`, a path uses that folder, None or False
-    none (it is also off when ``random_state`` is None, since such a run is not
-    reproducible). The stages draw from a forked torch generator seeded
-    from ``random_state`` (the caller's generators are left as they were), so a
-    cached and a fresh run give the same networks.
+    none. It is also off unless ``random_state`` is an int, the only seed that names a run.
     """
     device = pick_device(device)
     X_np = np.asarray(X, dtype=np.float32)
     settings = settings.resolved(X_np.shape[0], device)  # every "auto" number of epochs, for this data size
     init_labels = check_init_labels(init_labels, X_np.shape[0], n_clusters)
-    folder = resolve_cache_dir(cache_dir) if random_state is not None else None
-    key = cache_key(CACHE_VERSION, dataset_name, data_fingerprint(X_np), n_clusters, settings, random_state,
-                    device.type, None if init_labels is None else data_fingerprint(init_labels))
-    path = cache_file(folder, "pretrain", dataset_name, key)
-    with torch_seeded(None if random_state is None else int(random_state), device):
-        return _pretrain(X_np, n_clusters, settings, random_state, device, path, init_labels, verbose)
+    cacheable = isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool)
+    seed = resolve_seed(random_state)
+    folder = resolve_cache_dir(cache_dir) if cacheable else None
+    path = None
+    if folder is not None:
+        key = cache_key(CACHE_VERSION, dataset_name, data_fingerprint(X_np), n_clusters, settings, seed,
+                        device.type, None if init_labels is None else data_fingerprint(init_labels))
+        path = cache_file(folder, "pretrain", dataset_name, key)
+    seeds = stage_seeds(seed)
+    with torch_seeded(seeds["pretrain"], device):
+        return _pretrain(X_np, n_clusters, settings, seeds, device, path, init_labels, verbose)
 
 
-def _pretrain(X_np, n_clusters, settings, random_state, device, path, init_labels, verbose) -> PretrainResult:
-    # The initial weights come from a generator of their own, seeded by one draw from the current one, so
-    # that the number of draws they take (which grows with f2's size) does not change any later random draw:
-    # two settings that differ only in f2 share the same pretrained autoencoder and the same start.
-    weights_seed = int(torch.randint(2**62, ()))
+def _pretrain(X_np, n_clusters, settings, seeds, device, path, init_labels, verbose) -> PretrainResult:
+    # The initial weights come from a generator of their own (stage "weights"), so that the number of draws
+    # they take (which grows with f2's size) does not change any later random draw: two settings that differ
+    # only in f2 share the same pretrained autoencoder and the same start.
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(weights_seed)
+        torch.manual_seed(seeds["weights"])
         networks = build_networks(X_np.shape[1], n_clusters, settings)
 
     cached = load_cached(path)
     if cached is not None:
         networks.load_state_dict(cached["networks"])
-        return PretrainResult(networks.to(device), cached["start_labels"], cached["history"],
-                              cached["f2_agreement"], from_cache=True)
+        embedding = cached["umap_embedding"]
+        return PretrainResult(networks.to(device), cached["start_labels"].numpy(), cached["history"],
+                              cached["f2_agreement"], from_cache=True,
+                              umap_embedding=None if embedding is None else embedding.numpy())
 
     networks.to(device).train()
     Xt = torch.as_tensor(X_np, device=device)
@@ -299,19 +342,23 @@ def _pretrain(X_np, n_clusters, settings, random_state, device, path, init_label
     history["autoencoder"] = finetune_autoencoder(networks, Xt, settings, verbose=verbose)
     history["vae"] = finetune_vae(networks, Xt, settings, verbose=verbose)
     networks.eval()
-    labels = init_labels
+    labels, embedding = init_labels, None
     if labels is None:
-        labels = start_partition(latent_means(networks, Xt).cpu().numpy(), n_clusters, settings.init,
-                                 random_state=random_state, n_init=settings.start_n_init,
-                                 umap_components=settings.umap_components, umap_neighbors=settings.umap_neighbors)
+        means = latent_means(networks, Xt).cpu().numpy().astype(np.float64)
+        if settings.init == "umap":
+            embedding = umap_embedding(means, settings.umap_components, settings.umap_neighbors, seeds["umap"])
+        labels = start_partition(means, n_clusters, settings.init, random_state=seeds["start"],
+                                 n_init=settings.start_n_init, umap_components=settings.umap_components,
+                                 umap_neighbors=settings.umap_neighbors, embedding=embedding)
     init_gmm_from_labels(networks, Xt, labels, settings)
-    if random_state is not None:
-        torch.manual_seed(int(random_state) + 1)  # the forked generator of pretrain, not the caller's
+    torch.manual_seed(seeds["classifier"])  # the forked generator of pretrain, not the caller's
     history["classifier"] = pretrain_classifier(networks, Xt, labels, settings, verbose=verbose)
     agreement = f2_agreement(networks, Xt, labels)
 
-    if path is not None:
+    if path is not None:  # plain tensors and containers only: loaded with weights_only=True
         state = {k: v.cpu() for k, v in networks.state_dict().items()}
-        save_atomic({"networks": state, "start_labels": labels, "history": history, "f2_agreement": agreement,
+        save_atomic({"networks": state, "start_labels": torch.from_numpy(np.asarray(labels)),
+                     "history": history, "f2_agreement": float(agreement),
+                     "umap_embedding": None if embedding is None else torch.from_numpy(np.asarray(embedding)),
                      "settings": dataclasses.asdict(settings)}, path)
-    return PretrainResult(networks, labels, history, agreement, from_cache=False)
+    return PretrainResult(networks, labels, history, agreement, from_cache=False, umap_embedding=embedding)

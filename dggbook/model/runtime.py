@@ -1,6 +1,7 @@
 """The runtime every training stage shares: the device, mini-batches, batched evaluation, progress bars."""
 from __future__ import annotations
 
+import copy
 import math
 from typing import Callable, Iterator
 
@@ -46,11 +47,31 @@ def progress(iterable, *, desc: str, verbose: bool, total: int | None = None):
 
 @torch.no_grad()
 def map_in_batches(fn, X: torch.Tensor, batch_size: int = 1024):
-    """Apply ``fn`` to row blocks of X and concatenate; returns a tensor or a tuple of tensors."""
+    """Apply ``fn`` to row blocks of X and concatenate; returns a tensor or a tuple of tensors.
+
+    In float32 a row's result depends, in its last bit, on the other rows of its block: the matrix
+    product's kernel splits the block into tiles of a few rows, and rows in the last, partial tile or in a
+    block of one row take another code path, which rounds differently. Which rows those are depends on the
+    CPU and the kernels (with ``MKL_CBWR=COMPATIBLE`` the tile is 4 rows; on an Intel Xeon the AVX2 path
+    differs for 20 rows). Training only needs float32; an estimator's ``transform`` and ``predict_proba``
+    evaluate a :func:`float64_copy` instead, so that each row's answer is its own.
+    """
     outputs = [fn(X[start : start + batch_size]) for start in range(0, X.shape[0], batch_size)]
     if isinstance(outputs[0], tuple):
         return tuple(torch.cat(parts) for parts in zip(*outputs))
     return torch.cat(outputs)
+
+
+def float64_copy(module: torch.nn.Module) -> torch.nn.Module:
+    """A float64 copy of ``module`` in eval mode: the same function, evaluated with 2**29 times finer rounding.
+
+    Every float32 weight is exactly a float64 number, so the copy holds the same network. Its rounding
+    error (~1e-16 relative) is far below float32's spacing (~6e-8 relative), so the float32 rounding of
+    its output does not depend on the kernel, the tile or the batch a row was computed in, except with
+    probability ~1e-9 per value (a result within 1e-16 of a float32 rounding boundary). The price: a copy
+    of the weights and about twice the arithmetic of a float32 pass.
+    """
+    return copy.deepcopy(module).double().eval()
 
 
 def run_epochs(

@@ -5,7 +5,7 @@ Three places read these and none repeats them:
 - :class:`PretrainSettings` and :class:`TrainSettings`, the frozen records that
   :func:`dggbook.model.pretrain.pretrain` and :func:`dggbook.model.algorithm1.train_dgg`
   take (each checks its values when it is built);
-- :class:`dggbook.model.estimator.DGG`, whose parameter of the same name takes
+- :class:`dggbook.model.dgg.DGG`, whose parameter of the same name takes
   its default from the field (``DGG.lr`` defaults to ``TrainSettings.lr``) and
   whose ``_parameter_constraints`` are :func:`constraints_of` both records;
 - :func:`dggbook.model.presets.settings_for`, which only overrides values.

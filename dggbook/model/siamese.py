@@ -248,7 +248,7 @@ def train_siamese(
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        net = SiameseNet(feats.shape[1], hidden_dims, embedding_dim)
+        net = SiameseNet(feats.shape[1], hidden_dims, embedding_dim).to(torch.float32)  # whatever the default dtype
     if init_state_dict is not None:
         net.load_state_dict(init_state_dict)
     net.to(dev)

@@ -19,6 +19,7 @@ of (4) is about 0 and no cluster prior is left.
 from __future__ import annotations
 
 import time
+from numbers import Integral
 
 import numpy as np
 import torch
@@ -27,11 +28,11 @@ from ..derivation.elbo import elbo_terms
 from ..derivation.gaussian import log_normal_diag
 from ..environment import DEFAULT_TORCH_THREADS
 from .cache import resolve_cache_dir
-from .clusterer import RUN_CONSTRAINTS, DeepClusterer
+from .base import RUN_CONSTRAINTS, DeepClusterer
 from .likelihoods import reconstruction_log_likelihood
 from .metrics import clustering_scores
 from .networks import DGGNetworks, reparameterize
-from .pretrain import pretrain
+from .pretrain import pretrain, stage_seeds
 from .runtime import map_in_batches, progress, run_epochs
 from .settings import PretrainSettings, TrainSettings, constraints_of
 
@@ -114,7 +115,8 @@ class VaDE(DeepClusterer):
         start_labels_ (the starting partition), start_agreement_ (share of samples whose
         Bayes posterior at mu~ agreed with it before training), n_features_in_,
         feature_names_in_ (DataFrames), fit_seconds_, stage_seconds_ ({"pretrain", "vade"}),
-        pretrain_from_cache_, auto_settings_ ({parameter: value} for each parameter that was "auto").
+        pretrain_from_cache_, auto_settings_ ({parameter: value} for each parameter that was "auto"),
+        seed_ (the int seed every stage's seed was spawned from; ``random_state`` as scikit-learn takes it).
     """
 
     _parameter_constraints: dict = {
@@ -151,7 +153,7 @@ class VaDE(DeepClusterer):
         lr_decay_every: int = _TRAIN.lr_decay_every,
         device: str = "auto",
         n_threads: int | None = DEFAULT_TORCH_THREADS,
-        random_state: int | None = None,
+        random_state=None,
         cache_dir=None,
         dataset_name: str = "",
         verbose: bool = False,
@@ -186,14 +188,13 @@ class VaDE(DeepClusterer):
         self.verbose = verbose
 
     FITTED = ("pi_", "history_", "labels_", "start_labels_", "start_agreement_", "n_features_in_", "fit_seconds_",
-              "stage_seconds_", "pretrain_from_cache_", "auto_settings_")
+              "stage_seconds_", "pretrain_from_cache_", "auto_settings_", "seed_")
 
     def _fit(self, X: np.ndarray, y, init_labels) -> None:
-        seed = self.random_state
-        folder = resolve_cache_dir(self.cache_dir) if seed is not None else None
+        folder = resolve_cache_dir(self.cache_dir) if isinstance(self.random_state, Integral) else None
         pretrain_settings, train_settings = self._resolve_and_record_settings(X.shape[0])
         started = time.perf_counter()
-        init = pretrain(X, self.n_clusters, pretrain_settings, random_state=seed, device=self.device_,
+        init = pretrain(X, self.n_clusters, pretrain_settings, random_state=self.seed_, device=self.device_,
                         dataset_name=self.dataset_name, cache_dir=folder, init_labels=init_labels,
                         verbose=self.verbose)
         stage_seconds = {"pretrain": time.perf_counter() - started}
@@ -204,8 +205,7 @@ class VaDE(DeepClusterer):
         Xt = torch.as_tensor(X, device=self.device_)
         self.start_agreement_ = float((mean_posterior(networks.eval(), pi_logits, Xt).argmax(dim=1).cpu().numpy()
                                        == init.start_labels).mean())
-        if seed is not None:
-            torch.manual_seed(seed + 2)  # the generator fit forked, not the caller's
+        torch.manual_seed(stage_seeds(self.seed_)["train"])  # the generator fit forked, not the caller's
         started = time.perf_counter()
         self.history_ = train_vade(networks, pi_logits, Xt, train_settings, y=y, verbose=self.verbose)
         stage_seconds["vade"] = time.perf_counter() - started
@@ -214,7 +214,7 @@ class VaDE(DeepClusterer):
         self.pi_ = torch.softmax(pi_logits.detach(), dim=0).cpu().numpy()
         self.start_labels_ = init.start_labels
         self.pretrain_from_cache_ = init.from_cache
-        self.labels_ = self._posterior(Xt).argmax(dim=1).cpu().numpy()
+        self.labels_ = self._rowwise_posterior(Xt).argmax(dim=1).cpu().numpy()  # what predict(X) gives
         self.stage_seconds_ = stage_seconds
 
     def _posterior(self, X: torch.Tensor) -> torch.Tensor:

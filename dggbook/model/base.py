@@ -9,45 +9,101 @@ they train and in their cluster posterior q(c|x). A subclass gives:
 - ``FITTED``: the fitted attributes that :meth:`save` writes and :meth:`load` restores,
   and ``_save_extra`` / ``_load_extra`` for anything that is not a plain value.
 
-Every parameter is checked (``_parameter_constraints``) before any work
-starts; ``fit`` leaves the caller's random generators as they were (torch's is
-forked and seeded locally; numpy's and Python's are not used).
+Every parameter is checked (``_parameter_constraints``), then the data, then the
+checks that need both, before any work starts. ``random_state`` is what scikit-learn
+accepts: an int (reproducible, and the only seed that enables the cache), a
+``numpy.random.RandomState`` or None (one int is drawn from it, or from numpy's global
+generator, and recorded as ``seed_``). Every stage draws from its own seed spawned
+from ``seed_`` (:func:`dggbook.model.pretrain.stage_seeds`) on a forked torch
+generator, so ``fit`` leaves torch's and Python's generators as they were (and numpy's,
+unless ``random_state`` is None).
+
+While fitting, ``n_threads`` bounds every thread pool the fit uses: torch's, the BLAS
+and OpenMP pools of scikit-learn's k-means and Gaussian mixtures (threadpoolctl), and
+UMAP's numba pool (:func:`dggbook.model.start.umap_embedding`); torch computes in
+float32 whatever the caller's default dtype.
 """
 from __future__ import annotations
 
+import contextlib
+import copy
 import dataclasses
 import os
 import time
+import warnings
 from numbers import Integral
 from pathlib import Path
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..environment import torch_seeded, torch_threads
 from ..validation import check_unit_interval
 from .cache import save_atomic
-from .pretrain import build_networks, check_init_labels
-from .runtime import DEVICES, map_in_batches, pick_device
+from .pretrain import build_networks, check_init_labels, resolve_seed
+from .runtime import DEVICES, float64_copy, map_in_batches, pick_device
 from .settings import POSITIVE_INT, PretrainSettings, TrainSettings
 
 __all__ = ["DeepClusterer", "RUN_CONSTRAINTS", "SAVE_VERSION"]
 
-SAVE_VERSION = 5  # 3: parameter names of dggbook.model.settings; 4: start_labels_, the estimator's class name;
-# 5: auto_settings_
+SAVE_VERSION = 6  # 3: parameter names of dggbook.model.settings; 4: start_labels_, the estimator's class name;
+# 5: auto_settings_; 6: plain tensors and containers only (loaded with weights_only=True), seed_
 
 RUN_CONSTRAINTS = {  # how to run, not what to compute
     "n_clusters": [POSITIVE_INT],
     "device": [StrOptions(set(DEVICES))],
     "n_threads": [None, POSITIVE_INT],
-    "random_state": [None, Interval(Integral, 0, 2**32 - 1, closed="both")],
+    "random_state": ["random_state"],  # None, an int in [0, 2**32 - 1] or a numpy RandomState
     "cache_dir": [None, "boolean", str, os.PathLike],
     "dataset_name": [str],
     "verbose": ["boolean"],
 }
+
+
+@contextlib.contextmanager
+def fit_runtime(n_threads: int | None):
+    """The runtime of a fit: ``n_threads`` for torch (:func:`dggbook.environment.torch_threads`) and for the
+    BLAS and OpenMP pools of scikit-learn's k-means and Gaussian mixtures (``threadpoolctl``), and float32
+    as torch's default dtype (the networks and data are float32); all restored after. None keeps the
+    thread counts as they are."""
+    from threadpoolctl import threadpool_limits
+
+    previous_dtype = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)
+    try:
+        with torch_threads(n_threads), (threadpool_limits(n_threads) if n_threads is not None
+                                        else contextlib.nullcontext()):
+            yield
+    finally:
+        torch.set_default_dtype(previous_dtype)
+
+
+def _plain(value):
+    """``value`` with numpy arrays as tensors and numpy scalars as Python numbers, so ``torch.load(...,
+    weights_only=True)`` reads it back (:meth:`DeepClusterer.save`)."""
+    if isinstance(value, np.ndarray):
+        return [_plain(v) for v in value.tolist()] if value.dtype == object else torch.from_numpy(value.copy())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    return value
+
+
+def _numpy(value):
+    """The inverse of :func:`_plain` for fitted attributes: tensors back to numpy arrays."""
+    if isinstance(value, torch.Tensor):
+        return value.numpy()
+    if isinstance(value, dict):
+        return {k: _numpy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numpy(v) for v in value]
+    return value
 
 
 class DeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator):
@@ -114,7 +170,8 @@ class DeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMi
                                  "per-epoch ACC/NMI monitor, so pass the labels of X or None.")
         init_labels = check_init_labels(init_labels, X.shape[0], self.n_clusters)
         self.device_ = pick_device(self.device)
-        with torch_threads(self.n_threads), torch_seeded(self.random_state, self.device_):
+        self.seed_ = resolve_seed(self.random_state)
+        with fit_runtime(self.n_threads), torch_seeded(self.seed_, self.device_):
             self._fit(X, y, init_labels)
         self.fit_seconds_ = time.perf_counter() - started
         return self
@@ -127,28 +184,40 @@ class DeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMi
 
     # ---------------------------------------------------------------- predict
     def _tensor(self, X) -> torch.Tensor:
+        """X checked against the fit, as a float32 tensor on the model's device."""
         check_is_fitted(self, "networks_")
         return torch.as_tensor(self._check_X(X, reset=False), device=self.networks_.device)
 
+    @torch.no_grad()
+    def _rowwise_posterior(self, X: torch.Tensor) -> torch.Tensor:
+        """q(c | x) for the float32 rows X, evaluated on a float64 copy of the networks and rounded to float32
+        (:func:`dggbook.model.runtime.float64_copy`): a row's answer does not depend on the rows passed with it,
+        their order, or the CPU's kernels. :meth:`predict_proba` returns it; ``fit`` takes ``labels_`` from it."""
+        twin = copy.copy(self)  # shallow: this estimator keeps its float32 networks
+        twin.networks_ = float64_copy(self.networks_)
+        return twin._posterior(X.double()).float()
+
     def predict_proba(self, X) -> np.ndarray:
-        """q(c | x), shape (N, K); rows sum to one."""
+        """q(c | x), shape (N, K), float32; rows sum to one. Each row's value is its own: see ``_rowwise_posterior``."""
         X = self._tensor(X)
-        with torch.no_grad(), torch_threads(self.n_threads):
-            return self._posterior(X).cpu().numpy()
+        with torch_threads(self.n_threads):
+            return self._rowwise_posterior(X).cpu().numpy()
 
     def predict(self, X) -> np.ndarray:
         """Cluster labels argmax_k q(c = k | x)."""
         return self.predict_proba(X).argmax(axis=1)
 
-    def fit_predict(self, X, y=None) -> np.ndarray:
-        """``fit(X, y)`` then the labels of X."""
-        return self.fit(X, y).labels_
+    def fit_predict(self, X, y=None, *, init_labels=None) -> np.ndarray:
+        """``fit(X, y, init_labels=init_labels)`` then the labels of X."""
+        return self.fit(X, y, init_labels=init_labels).labels_
 
     def transform(self, X) -> np.ndarray:
-        """Latent means mu~(x), shape (N, latent_dim)."""
+        """Latent means mu~(x), shape (N, latent_dim), float32; like :meth:`predict_proba`, from a float64
+        pass rounded to float32, so a row's value does not depend on the rows around it."""
         X = self._tensor(X)
         with torch.no_grad(), torch_threads(self.n_threads):
-            return map_in_batches(lambda x: self.networks_.encoder(x)[0], X).cpu().numpy()
+            encoder = float64_copy(self.networks_.encoder)
+            return map_in_batches(lambda x: encoder(x)[0], X.double()).float().cpu().numpy()
 
     @property
     def _n_features_out(self) -> int:
@@ -164,37 +233,55 @@ class DeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMi
         pass
 
     def save(self, path) -> Path:
-        """Write parameters and every fitted attribute to ``path`` (a ``torch.save`` file)."""
+        """Write parameters and every fitted attribute to ``path`` (a ``torch.save`` file of CPU tensors and
+        plain containers, which :meth:`load` reads with ``weights_only=True``).
+
+        ``cache_dir`` is saved as a string; a ``RandomState`` ``random_state`` as the int ``seed_`` drawn
+        from it, so refitting the loaded estimator repeats this fit."""
         check_is_fitted(self, "networks_")
+        params = self.get_params()
+        if isinstance(params["cache_dir"], os.PathLike):
+            params["cache_dir"] = os.fspath(params["cache_dir"])
+        if params["random_state"] is not None and not isinstance(params["random_state"], Integral):
+            params["random_state"] = self.seed_
         state = {
             "version": SAVE_VERSION,
             "estimator": type(self).__name__,
-            "params": self.get_params(),
+            "params": _plain(params),
             "networks": {k: v.cpu() for k, v in self.networks_.state_dict().items()},
-            "fitted": {name: getattr(self, name) for name in self.FITTED},
-            "feature_names_in": getattr(self, "feature_names_in_", None),
+            "fitted": _plain({name: getattr(self, name) for name in self.FITTED}),
+            "feature_names_in": _plain(getattr(self, "feature_names_in_", None)),
             **self._save_extra(),
         }
         return save_atomic(state, Path(path))
 
     @classmethod
     def load(cls, path, *, device: str | None = None):
-        """Rebuild a fitted estimator saved by :meth:`save` (on ``device``, default its own)."""
-        state = torch.load(Path(path), map_location="cpu", weights_only=False)
+        """Rebuild a fitted estimator saved by :meth:`save` (on ``device``, default its own).
+
+        The file is read with ``weights_only=True`` (tensors and plain containers: no code runs) onto the
+        CPU, so a model fitted on CUDA loads on a machine without it: with ``device=None`` and no CUDA,
+        it is placed on the CPU, with a warning.
+        """
+        state = torch.load(Path(path), map_location="cpu", weights_only=True)
         if state.get("version") != SAVE_VERSION or state.get("estimator") != cls.__name__:
             raise ValueError(f"{path} is not a {cls.__name__} file of version {SAVE_VERSION}; "
                              "refit and save it again.")
         est = cls(**state["params"])
         if device is not None:
             est.device = device
+        elif str(est.device).startswith("cuda") and not torch.cuda.is_available():
+            warnings.warn(f"{path} was fitted with device={est.device!r}, but CUDA is not available here; "
+                          "loading it on the CPU (pass device=... to choose).", stacklevel=2)
+            est.device = "cpu"
         est.device_ = pick_device(est.device)
-        fitted = state["fitted"]
+        fitted = _numpy(state["fitted"])
         networks = build_networks(fitted["n_features_in_"], est.n_clusters, est.pretrain_settings())
         networks.load_state_dict(state["networks"])
         est.networks_ = networks.to(est.device_).eval()
         for name, value in fitted.items():
             setattr(est, name, value)
         if state["feature_names_in"] is not None:
-            est.feature_names_in_ = state["feature_names_in"]
+            est.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
         est._load_extra(state)
         return est

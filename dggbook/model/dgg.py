@@ -14,12 +14,17 @@ With ``cache_dir`` set (opt-in; ``True`` means ``$DGGBOOK_CACHE`` or
 embedding and per-epoch checkpoints are cached, so re-running a notebook cell
 skips finished work and an interrupted fit resumes from its last epoch.
 
+With ``init="umap"`` and ``graph_space="umap"`` (the defaults), UMAP runs once: the graph
+is searched in the embedding the start was found in (:attr:`PretrainResult.umap_embedding`).
+
 Checks, settings, predict / transform and save / load are shared with
-:class:`dggbook.model.vade.VaDE` (:class:`dggbook.model.clusterer.DeepClusterer`).
+:class:`dggbook.model.vade.VaDE` (:class:`dggbook.model.base.DeepClusterer`).
 """
 from __future__ import annotations
 
 import time
+import warnings
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
@@ -29,19 +34,20 @@ from sklearn.utils._param_validation import StrOptions
 from ..environment import DEFAULT_TORCH_THREADS
 from .algorithm1 import cluster_posterior, train_dgg
 from .cache import cache_file, cache_key, data_fingerprint, load_cached, resolve_cache_dir, save_atomic
-from .clusterer import RUN_CONSTRAINTS, DeepClusterer
+from .base import RUN_CONSTRAINTS, DeepClusterer
 from .graph import SELECTIONS, WEIGHTINGS, NeighborGraph, build_graph, self_graph
 from .networks import DGGNetworks
-from .pretrain import latent_means, pretrain
+from .pretrain import PretrainResult, latent_means, pretrain, stage_seeds
 from .settings import COUNT, POSITIVE_INT, PretrainSettings, TrainSettings, constraints_of
 from .siamese import SiameseNet, embed, train_siamese
 from .start import umap_embedding
 
 __all__ = ["DGG"]
 
-FIT_CACHE_VERSION = "dgg-fit-v1"  # bump when Algorithm 1's code changes, so old checkpoints are not resumed
-SIAMESE_CACHE_VERSION = "siamese-v1"
+FIT_CACHE_VERSION = "dgg-fit-v2"  # bump when Algorithm 1's code changes, so old checkpoints are not resumed
+SIAMESE_CACHE_VERSION = "siamese-v2"  # v2: spawned stage seeds, plain-tensor files
 GRAPH_SPACES = ("input", "latent", "umap")  # where the J neighbours are searched: see DGG's docstring
+LOCAL_SCALE_K = 7  # s_i of weights="local_scaling": the distance to the 7th neighbour (clipped to N - 1)
 
 
 _PRE, _TRAIN = PretrainSettings, TrainSettings  # the defaults of their fields are the estimator's defaults
@@ -74,7 +80,9 @@ class DGG(DeepClusterer):
         use_graph: False gives "DGG without graph" (``self_graph``), a baseline that is not VaDE.
         n_neighbors, neighbor_selection, pool_size, weights: the graph (J = 20 "nearest" with
             "local_scaling" weights by default; the public code takes 20 "random_top" of 100 with
-            "uniform" weights; see :func:`dggbook.model.graph.build_graph`).
+            "uniform" weights; "gaussian" uses the median neighbour distance as its width; see
+            :func:`dggbook.model.graph.build_graph`). With N samples, J and the pool are clipped to
+            N - 1 with a warning (as UMAP does); ``n_neighbors_`` and ``pool_size_`` record what was used.
         use_siamese, siamese_epochs, n_positive: neighbours in a Siamese
             embedding (eq. (19)) instead of raw space.
         graph_space: where the neighbours are searched. "umap" (default): UMAP of the pretrained
@@ -94,10 +102,12 @@ class DGG(DeepClusterer):
             the public code's ``sigma = dist_temp[11]`` weights per batch (default the graph's)
             (:mod:`dggbook.model.departures`).
         device: "auto", "cpu" or "cuda".
-        n_threads: torch CPU threads while fitting and predicting (default 1, the
-            fastest on a shared machine: benchmarks/bench_threads.py); None keeps
-            torch's own setting. The count changes the order of sums, so results too.
-        random_state: int for reproducible results (and for caching), or None.
+        n_threads: threads while fitting and predicting (default 1, the fastest on a shared
+            machine: benchmarks/bench_threads.py): torch's, and while fitting also the BLAS and
+            OpenMP pools of k-means and the Gaussian mixtures, and UMAP's numba pool when unseeded;
+            None keeps every pool's own setting. The count changes the order of sums, so results too.
+        random_state: int for reproducible results (and for caching), a numpy ``RandomState``, or None
+            (scikit-learn's meaning); ``seed_`` records the int seed the stages' seeds were spawned from.
         cache_dir: folder for cached weights and checkpoints (str or Path); True = the
             default folder ($DGGBOOK_CACHE or build/cache/); None or False = no cache (default).
         dataset_name: a label that goes into cache file names and keys.
@@ -110,7 +120,8 @@ class DGG(DeepClusterer):
         stage_seconds_ ({"pretrain", "graph", "dgg"} wall seconds of this call),
         pretrain_from_cache_ (True when the initialisation was loaded from disk),
         resumed_from_epoch_ (epochs a checkpoint already held; 0 for a fresh run),
-        auto_settings_ ({parameter: value} for each parameter that was "auto").
+        auto_settings_ ({parameter: value} for each parameter that was "auto"),
+        n_neighbors_ and pool_size_ (J and the pool used, after clipping to N - 1), seed_.
     """
 
     _parameter_constraints: dict = {
@@ -177,7 +188,7 @@ class DGG(DeepClusterer):
         # how to run
         device: str = "auto",
         n_threads: int | None = DEFAULT_TORCH_THREADS,
-        random_state: int | None = None,
+        random_state=None,
         cache_dir=None,
         dataset_name: str = "",
         verbose: bool = False,
@@ -231,19 +242,33 @@ class DGG(DeepClusterer):
 
     # --------------------------------------------------------------- validation
     def _check_params_against_data(self, n_samples: int) -> None:
-        """The shared checks, then the graph's, which need the data size."""
-        super()._check_params_against_data(n_samples)
-        if self.use_graph and self.n_neighbors >= n_samples:
-            raise ValueError(
-                f"n_neighbors={self.n_neighbors} must be smaller than the number of samples ({n_samples})."
-            )
-        if self.use_graph and self.neighbor_selection == "random_top" and self.pool_size >= n_samples:
-            raise ValueError(f"pool_size={self.pool_size} must be smaller than the number of samples ({n_samples}).")
+        """The shared checks, then the graph's: those between parameters first, then those that need the data
+        size. J and the pool are clipped to N - 1 (with a warning) into ``n_neighbors_`` and ``pool_size_``."""
         if self.use_graph and self.neighbor_selection == "random_top" and self.pool_size < self.n_neighbors:
-            raise ValueError(f"pool_size={self.pool_size} must be at least n_neighbors={self.n_neighbors}.")
+            raise ValueError(f"pool_size={self.pool_size} must be at least n_neighbors={self.n_neighbors}: the "
+                             "J neighbours are drawn from the pool; raise pool_size or lower n_neighbors.")
         if self.use_siamese and self.graph_space != "input":
             raise ValueError(f"use_siamese=True embeds the input, but graph_space={self.graph_space!r}; "
                              "pass graph_space='input' with it, or use_siamese=False.")
+        super()._check_params_against_data(n_samples)
+        uses_siamese = self.use_graph and self.use_siamese
+        if uses_siamese and (n_samples < 3 or self.n_positive >= n_samples):
+            raise ValueError(f"use_siamese=True needs at least 3 samples and n_positive={self.n_positive} below "
+                             f"their number ({n_samples}); lower n_positive or pass use_siamese=False.")
+        self.n_neighbors_ = self._clipped("n_neighbors", n_samples, self.use_graph)
+        self.pool_size_ = self._clipped("pool_size", n_samples,
+                                        self.use_graph and self.neighbor_selection == "random_top")
+
+    def _clipped(self, name: str, n_samples: int, used: bool) -> int:
+        """Parameter ``name`` clipped to N - 1 (a sample is not its own neighbour), with a warning when used."""
+        value = getattr(self, name)
+        if value < n_samples:
+            return value
+        if used:
+            warnings.warn(f"{name}={value} is not smaller than the number of samples ({n_samples}); using "
+                          f"{n_samples - 1} (recorded in {name}_). Pass {name} < {n_samples} to silence this.",
+                          UserWarning, stacklevel=4)
+        return n_samples - 1
 
     # -------------------------------------------------------------------- fit
     def _key(self, fingerprint: str, start: DGGNetworks) -> str:
@@ -258,61 +283,69 @@ class DGG(DeepClusterer):
         return cache_key(FIT_CACHE_VERSION, fingerprint, params, self.device_.type,
                          data_fingerprint(*start.state_dict().values()))
 
-    def _graph_features(self, X: np.ndarray, networks: DGGNetworks, folder: Path | None, fingerprint: str):
-        """Raw X or its Siamese embedding (DGG eq. (19)) started from the pretrained encoder; or mu~, or its UMAP."""
+    def _graph_features(self, X: np.ndarray, init: PretrainResult, folder: Path | None, fingerprint: str,
+                        seeds: dict):
+        """Raw X or its Siamese embedding (DGG eq. (19)) started from the pretrained encoder; or mu~, or its UMAP
+        (the start's, when it was found in UMAP space: the encoder has not changed since)."""
+        networks = init.networks
+        if self.graph_space == "umap" and init.umap_embedding is not None:
+            return init.umap_embedding
         if self.graph_space != "input":
             means = latent_means(networks.eval(), torch.as_tensor(X, device=self.device_)).cpu().numpy()
             if self.graph_space == "latent":
                 return means
             return umap_embedding(means.astype(np.float64), self.umap_components, self.umap_neighbors,
-                                  self.random_state)
+                                  seeds["umap"], n_threads=self.n_threads)
         if not self.use_siamese:
             return X
-        key = cache_key(SIAMESE_CACHE_VERSION, fingerprint, self.pretrain_settings(), self.n_clusters,
-                        self.siamese_epochs, self.n_positive, self.random_state, self.device_.type)
-        path = cache_file(folder, "siamese", self.dataset_name, key)
+        path = None
+        if folder is not None:
+            key = cache_key(SIAMESE_CACHE_VERSION, fingerprint, self.pretrain_settings(), self.n_clusters,
+                            self.siamese_epochs, self.n_positive, self.seed_, self.device_.type)
+            path = cache_file(folder, "siamese", self.dataset_name, key)
         cached = load_cached(path)
         if cached is not None:
-            return cached["embedding"]
+            return cached["embedding"].numpy()
         # Start from the pretrained encoder, as the public code does (DGG notes §6).
         start = SiameseNet(X.shape[1], tuple(self.hidden_dims), self.latent_dim)
         start.copy_linear_layers(networks.encoder.layers())
         net = train_siamese(
             X, n_positive=self.n_positive, epochs=self.siamese_epochs, hidden_dims=tuple(self.hidden_dims),
-            embedding_dim=self.latent_dim, device=self.device_, random_state=self.random_state,
+            embedding_dim=self.latent_dim, device=self.device_, random_state=seeds["siamese"],
             init_state_dict=start.state_dict(), progress=self.verbose,
         )
         embedding = embed(net, X)
         if path is not None:
-            save_atomic({"embedding": embedding}, path)
+            save_atomic({"embedding": torch.from_numpy(embedding)}, path)
         return embedding
 
-    def _build_graph(self, X: np.ndarray, networks: DGGNetworks, folder, fingerprint):
+    def _build_graph(self, X: np.ndarray, init: PretrainResult, folder, fingerprint, seeds: dict):
         if not self.use_graph:
             return self_graph(X.shape[0])
-        features = self._graph_features(X, networks, folder, fingerprint)
-        return build_graph(features, self.n_neighbors, selection=self.neighbor_selection, pool_size=self.pool_size,
-                           weights=self.weights, random_state=self.random_state, device=self.device_)
+        features = self._graph_features(X, init, folder, fingerprint, seeds)
+        return build_graph(features, self.n_neighbors_, selection=self.neighbor_selection, pool_size=self.pool_size_,
+                           weights=self.weights, local_scale_k=min(LOCAL_SCALE_K, X.shape[0] - 1),
+                           random_state=seeds["graph"], device=self.device_)
 
     def _fit(self, X: np.ndarray, y, init_labels) -> None:
         pretrain_settings, train_settings = self._resolve_and_record_settings(X.shape[0])
-        seed = self.random_state
-        folder = resolve_cache_dir(self.cache_dir) if seed is not None else None
+        seeds = stage_seeds(self.seed_)
+        cacheable = isinstance(self.random_state, Integral)  # only an int seed names a run
+        folder = resolve_cache_dir(self.cache_dir) if cacheable else None
         fingerprint = data_fingerprint(X) if init_labels is None else data_fingerprint(X, init_labels)
 
         stage_started = time.perf_counter()
-        init = pretrain(X, self.n_clusters, pretrain_settings, random_state=seed, device=self.device_,
+        init = pretrain(X, self.n_clusters, pretrain_settings, random_state=self.seed_, device=self.device_,
                         dataset_name=self.dataset_name, cache_dir=folder, init_labels=init_labels,
                         verbose=self.verbose)
         networks = init.networks
         stage_seconds = {"pretrain": time.perf_counter() - stage_started}
         stage_started = time.perf_counter()
-        graph = self._build_graph(X, networks, folder, fingerprint)
+        graph = self._build_graph(X, init, folder, fingerprint, seeds)
         stage_seconds["graph"] = time.perf_counter() - stage_started
 
-        if seed is not None:
-            torch.manual_seed(seed + 2)  # the generator fit forked, not the caller's
-        key = self._key(fingerprint, networks)
+        torch.manual_seed(seeds["train"])  # the generator fit forked, not the caller's
+        key = self._key(fingerprint, networks) if folder is not None else ""
         checkpoint = cache_file(folder, "dgg", self.dataset_name, key)
         Xt = torch.as_tensor(X, device=self.device_)
         stage_started = time.perf_counter()
@@ -328,7 +361,7 @@ class DGG(DeepClusterer):
         self.graph_ = graph
         self.pretrain_from_cache_ = init.from_cache
         self.resumed_from_epoch_ = result.resumed_from
-        self.labels_ = cluster_posterior(networks, Xt).argmax(dim=1).cpu().numpy()
+        self.labels_ = self._rowwise_posterior(Xt).argmax(dim=1).cpu().numpy()  # what predict(X) gives
         self.stage_seconds_ = stage_seconds
 
     def _posterior(self, X: torch.Tensor) -> torch.Tensor:
@@ -337,7 +370,8 @@ class DGG(DeepClusterer):
 
     # ------------------------------------------------------------- save / load
     FITTED = ("pi_", "history_", "labels_", "start_labels_", "f2_agreement_", "n_features_in_", "fit_seconds_",
-              "stage_seconds_", "pretrain_from_cache_", "resumed_from_epoch_", "auto_settings_")
+              "stage_seconds_", "pretrain_from_cache_", "resumed_from_epoch_", "auto_settings_", "n_neighbors_",
+              "pool_size_", "seed_")
 
     def _save_extra(self) -> dict:
         return {"graph": (self.graph_.indices.cpu(), self.graph_.weights.cpu(), self.graph_.distances.cpu())}

@@ -7,10 +7,10 @@ import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-import dggbook.model.algorithm1 as dgg_module
-import dggbook.model.estimator as estimator_module
+import dggbook.model.algorithm1 as algorithm1_module
+import dggbook.model.dgg as dgg_module
 from dggbook.model.data import make_blobs_data
-from dggbook.model.estimator import DGG
+from dggbook.model.dgg import DGG
 from dggbook.model.metrics import clustering_scores
 from dggbook.model.presets import paper_settings, settings_for
 from dggbook.model.settings import AUTO_EPOCHS, auto_epochs
@@ -82,7 +82,7 @@ def test_fit_uses_n_threads_and_restores_the_callers_count(blobs, monkeypatch):
         seen.append(torch.get_num_threads())
         return original(*args, **kwargs)
 
-    monkeypatch.setattr("dggbook.model.estimator.train_dgg", spy)
+    monkeypatch.setattr("dggbook.model.dgg.train_dgg", spy)
     torch.set_num_threads(2)
     DGG(4, **dict(FAST, epochs=1), random_state=0).fit(blobs.X[:100])  # default n_threads
     DGG(4, **dict(FAST, epochs=1), n_threads=None, random_state=0).fit(blobs.X[:100])
@@ -90,7 +90,7 @@ def test_fit_uses_n_threads_and_restores_the_callers_count(blobs, monkeypatch):
 
 
 def test_bad_n_threads_fails_before_any_training(blobs, monkeypatch):
-    monkeypatch.setattr("dggbook.model.estimator.pretrain", lambda *a, **k: pytest.fail("pretraining started"))
+    monkeypatch.setattr("dggbook.model.dgg.pretrain", lambda *a, **k: pytest.fail("pretraining started"))
     with pytest.raises(ValueError, match="n_threads"):
         DGG(4, **FAST, n_threads=0).fit(blobs.X)
 
@@ -136,7 +136,7 @@ def test_vade_baseline_is_the_same_code_without_graph(blobs):
     ],
 )
 def test_bad_inputs_raise_scikit_learn_s_messages(X, match, monkeypatch):
-    monkeypatch.setattr("dggbook.model.estimator.pretrain", lambda *a, **k: pytest.fail("pretraining started"))
+    monkeypatch.setattr("dggbook.model.dgg.pretrain", lambda *a, **k: pytest.fail("pretraining started"))
     with pytest.raises(ValueError, match=match):
         DGG(2, **FAST).fit(X)
 
@@ -153,7 +153,7 @@ def test_sparse_input_is_refused():
     ("hidden_dims", ()), ("n_neighbor_samples", -1), ("cache_dir", 3),
 ])
 def test_every_bad_parameter_fails_at_once_naming_it(name, value, blobs, monkeypatch):
-    monkeypatch.setattr("dggbook.model.estimator.pretrain", lambda *a, **k: pytest.fail("pretraining started"))
+    monkeypatch.setattr("dggbook.model.dgg.pretrain", lambda *a, **k: pytest.fail("pretraining started"))
     with pytest.raises(ValueError, match=name):
         DGG(4, **{**FAST, name: value}).fit(blobs.X)
 
@@ -219,14 +219,14 @@ def test_bad_sizes_raise():
     X = np.random.default_rng(0).random((6, 3))
     with pytest.raises(ValueError, match="n_clusters=7 exceeds"):
         DGG(7, **FAST).fit(X)
-    with pytest.raises(ValueError, match="n_neighbors=6 must be smaller"):
-        DGG(2, **{**FAST, "n_neighbors": 6}).fit(X)
+    with pytest.warns(UserWarning, match="n_neighbors=6 is not smaller than the number of samples"):
+        assert DGG(2, **{**FAST, "n_neighbors": 6, "epochs": 1}, random_state=0).fit(X).n_neighbors_ == 5
     with pytest.raises(ValueError, match="n_clusters"):
         DGG(0, **FAST).fit(X)
 
 
 def test_a_siamese_graph_outside_the_input_space_fails_before_training(blobs, monkeypatch):
-    monkeypatch.setattr(estimator_module, "pretrain", lambda *a, **k: pytest.fail("pretraining started"))
+    monkeypatch.setattr(dgg_module, "pretrain", lambda *a, **k: pytest.fail("pretraining started"))
     with pytest.raises(ValueError, match="graph_space='latent'"):
         DGG(4, **{**FAST, "use_siamese": True, "graph_space": "latent"}).fit(blobs.X)
 
@@ -234,13 +234,13 @@ def test_a_siamese_graph_outside_the_input_space_fails_before_training(blobs, mo
 @pytest.mark.parametrize("space, width", [("input", 10), ("latent", 4), ("umap", 3)])
 def test_the_graph_is_searched_in_the_chosen_space(blobs, monkeypatch, space, width):
     seen = {}
-    real_build_graph = estimator_module.build_graph
+    real_build_graph = dgg_module.build_graph
 
     def spy(features, *args, **kwargs):
         seen["features"] = np.asarray(features)
         return real_build_graph(features, *args, **kwargs)
 
-    monkeypatch.setattr(estimator_module, "build_graph", spy)
+    monkeypatch.setattr(dgg_module, "build_graph", spy)
     X = blobs.X[:200]
     model = DGG(4, **{**FAST, "epochs": 1, "graph_space": space, "umap_components": 3, "umap_neighbors": 10},
                 random_state=0).fit(X)
@@ -256,12 +256,12 @@ def test_predict_checks_the_number_of_features(fitted):
 
 
 def test_nan_loss_stops_fit_with_a_clear_error(blobs, monkeypatch):
-    original = dgg_module.reconstruction_log_likelihood
+    original = algorithm1_module.reconstruction_log_likelihood
 
     def poisoned(*args, **kwargs):
         return original(*args, **kwargs) * float("nan")
 
-    monkeypatch.setattr(dgg_module, "reconstruction_log_likelihood", poisoned)
+    monkeypatch.setattr(algorithm1_module, "reconstruction_log_likelihood", poisoned)
     est = DGG(4, **FAST, random_state=0)
     with pytest.raises(FloatingPointError, match="epoch 1, batch 1"):
         est.fit(blobs.X[:200])
@@ -307,7 +307,7 @@ def test_a_checkpoint_is_not_resumed_on_top_of_a_different_start(blobs, tmp_path
     X = blobs.X[:200]
     params = {**FAST, "epochs": 2, "cache_dir": tmp_path, "dataset_name": "blobs"}
     DGG(4, **params, random_state=0).fit(X)
-    real_pretrain = estimator_module.pretrain
+    real_pretrain = dgg_module.pretrain
 
     def other_pretraining(*args, **kwargs):
         result = real_pretrain(*args, **kwargs)
@@ -315,6 +315,6 @@ def test_a_checkpoint_is_not_resumed_on_top_of_a_different_start(blobs, tmp_path
             result.networks.gmm.means.add_(0.5)  # stands in for a change to the pretraining code
         return result
 
-    monkeypatch.setattr(estimator_module, "pretrain", other_pretraining)
+    monkeypatch.setattr(dgg_module, "pretrain", other_pretraining)
     again = DGG(4, **params, random_state=0).fit(X)
     assert again.pretrain_from_cache_ and again.resumed_from_epoch_ == 0

@@ -1,7 +1,7 @@
 """The seven questions (DGG notes §11) as a paired ablation study: one arm per version of a step.
 
 Every arm is the recommended preset (:func:`dggbook.model.presets.settings_for`) with
-one change, written as :class:`dggbook.model.estimator.DGG` parameters, so an arm
+one change, written as :class:`dggbook.model.dgg.DGG` parameters, so an arm
 is exactly what ``DGG(**preset, **arm.overrides)`` computes. Within a seed all arms
 load the same pretrained networks from one cache (an arm that changes pretraining,
 f2 on a sample z or VaDE without f2, recomputes it from the same seed: the
@@ -24,7 +24,7 @@ so the paired difference arm − preset comes from the change alone.
   ``all_J_neighbours`` (S = J instead of S = 1 per anchor), ``vade`` (the true VaDE
   baseline, :class:`dggbook.model.vade.VaDE`).
 
-:func:`dggbook.model.paired.paired_differences` summarises the rows.
+:func:`dggbook.study.paired.paired_differences` summarises the rows.
 """
 from __future__ import annotations
 
@@ -39,13 +39,14 @@ import numpy as np
 import torch
 
 from ..derivation.gaussian import LOG_2PI
-from .algorithm1 import graph_objective
-from .data import load_dataset
-from .estimator import DGG
-from .metrics import clustering_scores
-from .presets import settings_for
-from .pretrain import pretrain
-from .vade import VaDE, bayes_posterior
+from ..environment import torch_threads
+from ..model.algorithm1 import graph_objective
+from ..model.data import load_dataset
+from ..model.dgg import DGG
+from ..model.metrics import clustering_scores
+from ..model.presets import settings_for
+from ..model.pretrain import pretrain
+from ..model.vade import VaDE, bayes_posterior
 
 __all__ = ["ARMS", "QUESTIONS", "REFERENCE", "STUDY_DATASETS", "Arm", "CSV_COLUMNS", "arm_named", "study_data",
            "run_seed", "constants_gradient_difference", "read_rows", "write_rows"]
@@ -182,8 +183,9 @@ def constants_gradient_difference(model: DGG, X, seed: int, cache_dir, n_anchors
         raise ValueError("cache_dir must hold the pretrained networks of model's fit; pass the folder fit used.")
     settings = model.pretrain_settings().resolved(X.shape[0], "cpu")
     train = model.train_settings().resolved(X.shape[0], "cpu")
-    start = pretrain(X, model.n_clusters, settings, random_state=seed, device="cpu", cache_dir=cache_dir,
-                     dataset_name=model.dataset_name).networks
+    with torch_threads(model.n_threads):  # the thread count is part of the cache key: the fit's own
+        start = pretrain(X, model.n_clusters, settings, random_state=seed, device="cpu", cache_dir=cache_dir,
+                         dataset_name=model.dataset_name).networks
     Xt = torch.as_tensor(np.asarray(X, dtype=np.float32))
     anchors = torch.arange(min(n_anchors, X.shape[0]))
     graph = model.graph_
