@@ -128,9 +128,8 @@ if committed_run:
 # **What has been run, and what has not.**
 #
 # - *CPU, full settings (digits)*: this notebook, executed by `make book` on a 2-core CPU, seed 0.
-#   Every output below comes from that run. One torch thread is asked for, but the first UMAP call
-#   of the kernel raises it to numba's count (two here) for $f_2$'s training and Algorithm 1 of the
-#   first fit (section 2, "What happens after epoch 1").
+#   Every output below comes from that run, on one torch thread (`n_threads=1`, which also
+#   bounds scikit-learn's and UMAP's thread pools during the fit).
 # - *CPU, the MNIST-70k preset* (`settings_for("mnist", "cpu")`: the paper's networks and
 #   Bernoulli likelihood, the UMAP start, 20 epochs): measured outside this notebook by
 #   `benchmarks/bench_start.py`, three seeds with the UMAP start and one with the paper's k-means
@@ -246,26 +245,25 @@ else:
 # %% [markdown]
 # ### What happens after epoch 1
 #
-# ACC hardly moves. Counted in samples out of 1,797, epoch 1 ends within a handful of the start,
-# no epoch moves the count by more than ten, and the last epoch ends within 0.02 of the start (on
-# the runs measured, a dozen or two samples above it: about 0.80 → 0.81 in ACC). The score panel, drawn from 0 to 1, hides this; the cell below prints
-# the counts of this run and asserts those bands. The digits depend on the CPU: with seed 0, the
-# committed run counted 1,438 at the start, 1,442 after epoch 1 and 1,454 at the end, and the same
-# seed on the same machine with its AVX-512 kernels 1,433, 1,436 and 1,453, and with torch's
-# generic kernels 1,435, 1,438 and 1,451 (README, "Reproducibility").
+# ACC hardly moves. Counted in samples out of 1,797, no epoch moves the count by more than about
+# 1% (20 samples; epoch 1, the hand-over to Algorithm 1, moves it most), and the last epoch ends
+# within 0.02 of the start, a few samples above or below it. The score panel, drawn from 0 to 1,
+# hides this; the cell below prints the counts of this run and asserts those bands. The digits
+# themselves depend on the CPU and its kernels (README, "Reproducibility"), so the cell prints them
+# rather than the text quoting them.
 #
 # The first two epochs move the networks more than any others: between epoch 1 and epoch 2 term 1
-# rises by 3 to 4 nats (from 15 to 16.5 to about 19.5) and term 4 by about 1, more than either
-# moves between any two later epochs, and term 1 then gains only about 3.5 more in the 58 epochs
-# after. The encoder's means $\tilde\mu$, which are $f_2$'s input, move with it. Our hypothesis:
+# rises by 2 to 4.5 nats (from about 15 to 17 at epoch 1 to about 19.5 to 20) and term 4 by about 1,
+# more than either moves between any two later epochs, and term 1 then gains only 2 to 5 more in
+# the 58 epochs after (the cell prints this run's values). The encoder's means $\tilde\mu$, which are $f_2$'s input, move with it. Our hypothesis:
 # the samples whose $\gamma_i$ sits near a boundary between two clusters flip, in both directions,
 # and the net change is a few samples. To check it we fit epochs 1 and 2 again from the same cached
-# pretraining, on as many torch threads as the fit used (the cell says why that matters), confirm
-# that they reproduce the history (on one machine the same seed gives the same labels), and compare
-# the labels. Between epoch 1 and 2 some 15 to 20 samples change cluster, some from right to wrong
-# and some from wrong to right; the matching of clusters to classes does not change. At epoch 1
-# the changed samples had a median margin (largest minus second largest $\gamma_{ik}$) well below
-# 0.9 (0.5 to 0.7 measured), against 1.00 for all samples: they are among the least certain.
+# pretraining, confirm that they reproduce the history (on one machine the same seed gives the same
+# labels), and compare the labels. Between epoch 1 and 2 a few dozen samples at most change
+# cluster (15 to 30 in the runs measured), some from right to wrong and some from wrong to right;
+# the matching of clusters to classes does not change. At epoch 1 the changed samples had a median
+# margin (largest minus second largest $\gamma_{ik}$) below 0.9 (0.5 to 0.8 measured), against 1.00
+# for all samples: they are among the least certain.
 
 # %%
 n_right = np.rint(table["acc"] * data.n_samples).astype(int)  # correctly matched samples after each epoch
@@ -277,7 +275,7 @@ print(f"term 1: epoch 1 {table['reconstruction'][0]:.2f}, epoch 2 {table['recons
       f"last {table['reconstruction'][-1]:.2f} (+{table['reconstruction'][-1] - table['reconstruction'][1]:.2f} "
       f"after epoch 2); term 4: {table['entropy_z'][0]:.2f} -> {table['entropy_z'][1]:.2f}")
 if committed_run:  # bands that hold on any CPU (README, "Reproducibility"), not one machine's digits
-    assert abs(n_right[0] - start_right) <= 10 and np.abs(np.diff(n_right)).max() <= 10
+    assert abs(n_right[0] - start_right) <= 20 and np.abs(np.diff(n_right)).max() <= 20
     assert abs(n_right[-1] - start_right) <= 0.02 * data.n_samples  # section 5's bound, in samples
     assert 2.0 <= rise_1 <= 4.5 and 2.0 <= table["reconstruction"][-1] - table["reconstruction"][1] <= 5.0
     for term in ("reconstruction", "entropy_z"):  # their largest change from one epoch to the next: 1 -> 2
@@ -288,23 +286,18 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import numba
-
 from dggbook.model.cache import resolve_cache_dir
 
 # Epochs 1 and 2 again, from a copy of the fit's cached pretraining (autoencoder, start, f2) in a fresh folder:
-# a fit of 2 epochs, then one of 1 epoch (a checkpoint after epoch 2 is not resumed by a 1-epoch fit).
-# Threads: the first UMAP call in a process (numba's thread pool starting) resets torch to numba's thread count.
-# With the UMAP start, the fit above (the kernel's first) therefore ran f2's training and Algorithm 1 on that many
-# threads, not on one. The replays use the same count; with one thread they take another path from epoch 2 on.
-algorithm1_threads = numba.config.NUMBA_NUM_THREADS if model.init == "umap" else 1
+# a fit of 2 epochs, then one of 1 epoch (a checkpoint after epoch 2 is not resumed by a 1-epoch fit). The
+# replays run on the fit's thread count (n_threads, 1 by default): the cache key holds it, and so does the path.
 replay_dir = Path(tempfile.mkdtemp(prefix="dggbook-07-"))
 for cached in resolve_cache_dir(True).glob(f"pretrain-{dataset_name}-*.pt"):
     shutil.copy(cached, replay_dir)
 replay = {}
 for n_epochs in (2, 1):
     replay[n_epochs] = DGG(K, **dict(params, epochs=n_epochs), cache_dir=replay_dir, random_state=settings.seed,
-                           n_threads=algorithm1_threads).fit(X, y)
+                           n_threads=model.n_threads).fit(X, y)
     assert replay[n_epochs].pretrain_from_cache_ and replay[n_epochs].resumed_from_epoch_ == 0
     assert replay[n_epochs].history_[-1]["acc"] == model.history_[n_epochs - 1]["acc"], (
         "the replay left the fit's path: did the fit above run Algorithm 1 on another number of threads?")
@@ -498,7 +491,8 @@ if not settings.quick:  # bounds from benchmarks/bench_clustering.py, 5 seeds (s
 #
 # Two numbers are also in a results file, `benchmarks/results/questions.csv` (the rows of arm
 # `preset` written by `bench_questions.py`):
-# digits, seed 0, is this notebook's run on the machine that wrote the file, and a fixed 10,000-image
+# digits, seed 0, was this notebook's run on the machine that wrote the file, before issue 19 gave
+# each stage of the fit a seed of its own (the current code draws other streams for seed 0), and a fixed 10,000-image
 # MNIST sample with the CPU MNIST preset gives 0.882 ± 0.018 over 3 seeds. The cell below reads both
 # from the file. On another CPU the same seed lands elsewhere (README, "Reproducibility"), so the
 # cell checks that this run's ACC lies within the spread of the file's ten digits seeds (0.804 to
@@ -564,9 +558,9 @@ for baseline in ("DGG without graph", "VaDE"):
 # On digits with the CPU preset and seed 0, the 9s have no cluster of their own: about 145 of
 # the 180 share a cluster with the 3s, and about 30 sit with the 1s. The 1s (182) split three
 # ways: about 60 on the diagonal, about 95 in the cluster matched to 8 and 27 in the cluster
-# matched to 9, which holds no 9s. Both mistakes are already in the UMAP start (about 143 9s
-# with the 3s; about 94 and 27 of the 1s). Algorithm 1 repairs smaller ones: the 3s go from
-# about 168 to about 181 of 183 on the diagonal, the 2s gain a few of 177. The other eight
+# matched to 9, which holds no 9s. Both mistakes are already in the UMAP start (about 140 9s
+# with the 3s; about 92 and 27 of the 1s). Algorithm 1 moves only a few samples elsewhere: the 3s
+# and the 2s on the diagonal change by a handful either way, within the bands of section 2. The other eight
 # classes end at 0.9 or more. (The counts move by a few samples from one CPU to another; the
 # cell prints this run's and asserts the pattern.) Gradient steps on
 # (4)/(5) move points between neighbouring components; they do not pull a new component out of
@@ -603,7 +597,7 @@ if committed_run:  # the pattern the text describes, in bands that hold on any C
     assert dgg_cm[9, 9] <= 5 and dgg_cm[9, 3] >= 0.7 * dgg_cm[9].sum() and dgg_cm[9, 1] >= 15
     assert dgg_cm[1, 1] < 0.5 * dgg_cm[1].sum() and dgg_cm[1, 8] > dgg_cm[1, 1] and dgg_cm[1, 9] >= 15
     assert start_cm[9, 3] >= 0.7 * start_cm[9].sum() and start_cm[1, 8] > start_cm[1, 1]  # already in the start
-    assert dgg_cm[3, 3] > start_cm[3, 3] and dgg_cm[2, 2] >= start_cm[2, 2]  # smaller mistakes repaired
+    assert abs(dgg_cm[3, 3] - start_cm[3, 3]) <= 20 and abs(dgg_cm[2, 2] - start_cm[2, 2]) <= 20  # a handful move
     assert np.delete(recall, [1, 9]).min() >= 0.9
 
 # %% [markdown]

@@ -1,8 +1,10 @@
 """Course mode (README, "Course mode"): the exercises, the student copies and the notebooks' header and closing.
 
 The student copies are built from the committed notebooks into a temporary folder and executed in quick mode:
-every cell tagged ``check`` must fail there (the solutions are stubs) and every other cell must run. The same
-check cells pass in the solution notebooks, which nbval runs (``make notebooks``).
+every cell tagged ``check`` must fail there (the solutions are stubs) and every other cell must run. In the same
+kernel, the solution notebook's exercises then run after the copy, and every cell of them must pass: one
+execution per notebook checks the student copy and runs every notebook (``make notebooks`` runs them once
+more under nbval, outside ``make test``).
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from dggbook.book.course import (
     BEGIN,
     END,
     build_course,
+    execute_notebook,
     execute_student_notebook,
     find_exercises,
     grade_notebook,
@@ -142,10 +145,55 @@ def test_no_solution_line_reaches_the_student_copy(course, solved):
     assert not found, f"{solved.name}: solution lines in the student copy: {found}"
 
 
+def student_then_solutions(solved: Path, student: Path, out: Path) -> tuple[Path, int, int]:
+    """Write to ``out`` the student copy followed by the solution notebook's exercise cells (from its first
+    exercise heading on); return the path, the number of student cells and the solution index of the first
+    appended cell.
+
+    Run top to bottom in one fresh kernel, its first part is the student copy exactly as a student runs it;
+    the second part then runs the solutions and their checks in the state the notebook's body left (the
+    exercises come last, their solutions only define functions, and the body is the same in both copies).
+    So one execution per notebook checks both promises, where ``make test`` used to execute every notebook
+    twice: once as the student copy, once more under nbval.
+    """
+    solution, copy_ = _read(solved), _read(student)
+    exercises = find_exercises(solution, solved.name)
+    first = exercises[0].heading if exercises else len(solution.cells)
+    tail = solution.cells[first:]
+    for number, cell in enumerate(tail):
+        cell["id"] = f"solution-{first + number}"  # the student copy holds the same cell ids
+    combined = nbformat.v4.new_notebook(cells=copy_.cells + tail, metadata=copy_.metadata)
+    path = out / solved.name
+    nbformat.write(combined, path)
+    return path, len(copy_.cells), first
+
+
+def run_problems(executed, n_student: int, first: int, name: str) -> list[str]:
+    """What breaks a promise in an executed :func:`student_then_solutions` notebook: a check cell of the student
+    part that passes, another cell of it that fails, or any cell of the solution part that fails."""
+    problems = []
+    for index, cell in enumerate(executed.cells):
+        if cell.cell_type != "code":
+            continue
+        error = next((f"{o.get('ename')}: {o.get('evalue')}" for o in cell.get("outputs", [])
+                      if o.get("output_type") == "error"), None)
+        if index >= n_student:
+            if error is not None:
+                problems.append(f"{name}: cell {first + index - n_student} failed in the solution notebook, run "
+                                f"after the student copy ({error})")
+        elif is_check(cell) and error is None:
+            problems.append(f"{name}: check cell {index} passed with the solution stubbed out")
+        elif not is_check(cell) and error is not None:
+            problems.append(f"{name}: cell {index} failed in the student copy ({error})")
+    return problems
+
+
 @pytest.mark.parametrize("solved", NOTEBOOKS, ids=lambda p: p.stem)
-def test_every_check_fails_and_every_other_cell_runs_in_the_student_copy(course, solved):
-    """The slow one: executes the student copy in quick mode (DGGBOOK_QUICK is set by `make unit`)."""
-    assert execute_student_notebook(course / "student" / solved.name) == []
+def test_every_notebook_runs_and_only_its_checks_fail_in_the_student_copy(course, solved, tmp_path):
+    """The slow one, one kernel per notebook in quick mode (DGGBOOK_QUICK is set by `make unit`): in the student
+    copy every check cell fails and every other cell runs; after it, the solutions and their checks all run."""
+    path, n_student, first = student_then_solutions(solved, course / "student" / solved.name, tmp_path)
+    assert run_problems(execute_notebook(path), n_student, first, solved.name) == []
 
 
 def test_nbgrader_metadata(course):

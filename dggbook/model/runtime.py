@@ -52,9 +52,10 @@ def map_in_batches(fn, X: torch.Tensor, batch_size: int = 1024):
     In float32 a row's result depends, in its last bit, on the other rows of its block: the matrix
     product's kernel splits the block into tiles of a few rows, and rows in the last, partial tile or in a
     block of one row take another code path, which rounds differently. Which rows those are depends on the
-    CPU and the kernels (with ``MKL_CBWR=COMPATIBLE`` the tile is 4 rows; on an Intel Xeon the AVX2 path
-    differs for 20 rows). Training only needs float32; an estimator's ``transform`` and ``predict_proba``
-    evaluate a :func:`float64_copy` instead, so that each row's answer is its own.
+    CPU and the kernels: measured on an AMD EPYC, a block of one row differs under every setting, and under
+    ``MKL_CBWR=COMPATIBLE`` the rows past the last multiple of 4 do; on an Intel Xeon, permuting 20 rows
+    changed results (issue 19). Training only needs float32; an estimator's ``transform`` and
+    ``predict_proba`` evaluate a :func:`float64_copy` instead, so that each row's answer is its own.
     """
     outputs = [fn(X[start : start + batch_size]) for start in range(0, X.shape[0], batch_size)]
     if isinstance(outputs[0], tuple):
