@@ -41,6 +41,7 @@ def test_ci_runs_the_readme_test_command_and_the_book_check():
     assert "make test" in readme and "make book-check" in readme
     ci = (ROOT / ".ci" / "run").read_text()
     assert re.search(r"^make test$", ci, flags=re.M)
+    assert re.search(r"^make notebooks$", ci, flags=re.M)  # the notebooks under nbval, each in a fresh kernel
     assert re.search(r"^make book-check$", ci, flags=re.M)
     assert re.search(r"^make site-test$", ci, flags=re.M)
     workflow = (ROOT / ".github" / "workflows" / "ci.yml").read_text()

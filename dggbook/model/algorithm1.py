@@ -73,6 +73,7 @@ def elbo_of_pairs(
     f2_input: str = "mean",
     coefficient: float = elbo.CORRECT_COEFFICIENT,
     constants: bool = True,
+    sample: bool = True,
 ) -> PairElbo:
     """L(x_scored, x_encoded): DGG eq. (4) when both are x_i, the cross ELBO (5) when x_encoded = x_j.
 
@@ -80,9 +81,10 @@ def elbo_of_pairs(
     gamma_j = f2(mu~_j or z_j), scores ``x_scored`` against g(z_j), and uses the
     prior ``pi`` (the anchor's pi_i). Rows are independent pairs. ``coefficient``
     and ``constants`` are those of :func:`dggbook.derivation.elbo.elbo_terms`.
+    ``sample=False`` takes z_j = mu~_j instead of a draw (deterministic; the estimators' ``score``).
     """
     mu, logvar = networks.encoder(x_encoded)
-    z = reparameterize(mu, logvar)
+    z = reparameterize(mu, logvar) if sample else mu
     gamma = networks.classifier.proba(mu if f2_input == "mean" else z)
     recon = reconstruction_log_likelihood(likelihood, x_scored, networks.decoder(z), noise_var)
     terms = elbo.elbo_terms(recon, mu, logvar, gamma, pi, networks.gmm.means, networks.gmm.logvars,

@@ -32,7 +32,7 @@ import torch
 from sklearn.utils._param_validation import StrOptions
 
 from ..environment import DEFAULT_TORCH_THREADS
-from .algorithm1 import cluster_posterior, train_dgg
+from .algorithm1 import cluster_posterior, elbo_of_pairs, initial_pi, train_dgg
 from .cache import cache_file, cache_key, data_fingerprint, load_cached, resolve_cache_dir, save_atomic
 from .base import RUN_CONSTRAINTS, DeepClusterer
 from .graph import SELECTIONS, WEIGHTINGS, NeighborGraph, build_graph, self_graph
@@ -121,7 +121,17 @@ class DGG(DeepClusterer):
         pretrain_from_cache_ (True when the initialisation was loaded from disk),
         resumed_from_epoch_ (epochs a checkpoint already held; 0 for a fresh run),
         auto_settings_ ({parameter: value} for each parameter that was "auto"),
-        n_neighbors_ and pool_size_ (J and the pool used, after clipping to N - 1), seed_.
+        n_neighbors_ and pool_size_ (J and the pool used, after clipping to N - 1), seed_,
+        n_iter_ (the epochs of Algorithm 1 behind the model, ``len(history_)``; with a resumed checkpoint,
+        ``resumed_from_epoch_`` of them ran in an earlier call),
+        lower_bound_ and start_lower_bound_ (the mean ELBO of the training data after and before Algorithm 1,
+        as :meth:`score` computes it), fit_warnings_ (the label-free findings of this fit, each also raised as a
+        ``ConvergenceWarning``: an empty cluster, collapsed posteriors, an objective that fell;
+        :meth:`dggbook.model.base.DeepClusterer._fit_findings`). ``fit`` returns the last epoch's model.
+
+    ``score(X)`` is the mean over rows of L(x) of eq. (4) (higher is better) with z = mu~(x) (no sampling),
+    q(c|x) = f2's posterior, and as p(c) the global mixing weights ``pi_.mean(axis=0)``: a new row has no
+    graph neighbours, so eq. (31) gives it no pi_i of its own.
     """
 
     _parameter_constraints: dict = {
@@ -327,7 +337,7 @@ class DGG(DeepClusterer):
                            weights=self.weights, local_scale_k=min(LOCAL_SCALE_K, X.shape[0] - 1),
                            random_state=seeds["graph"], device=self.device_)
 
-    def _fit(self, X: np.ndarray, y, init_labels) -> None:
+    def _fit(self, X: np.ndarray, y, init_labels) -> np.ndarray:
         pretrain_settings, train_settings = self._resolve_and_record_settings(X.shape[0])
         seeds = stage_seeds(self.seed_)
         cacheable = isinstance(self.random_state, Integral)  # only an int seed names a run
@@ -348,6 +358,9 @@ class DGG(DeepClusterer):
         key = self._key(fingerprint, networks) if folder is not None else ""
         checkpoint = cache_file(folder, "dgg", self.dataset_name, key)
         Xt = torch.as_tensor(X, device=self.device_)
+        start_pi = initial_pi(networks.eval(), Xt, graph.indices.to(self.device_), graph.weights.to(self.device_),
+                              train_settings.pi_update)  # what train_dgg starts from
+        self.start_lower_bound_ = self._mean_elbo(networks, Xt, start_pi.mean(dim=0))
         stage_started = time.perf_counter()
         result = train_dgg(networks, Xt, graph, train_settings, y=y, checkpoint_path=checkpoint,
                            run_key=key, verbose=self.verbose)
@@ -361,17 +374,32 @@ class DGG(DeepClusterer):
         self.graph_ = graph
         self.pretrain_from_cache_ = init.from_cache
         self.resumed_from_epoch_ = result.resumed_from
-        self.labels_ = self._rowwise_posterior(Xt).argmax(dim=1).cpu().numpy()  # what predict(X) gives
+        posterior = self._rowwise_posterior(Xt)
+        self.labels_ = posterior.argmax(dim=1).cpu().numpy()  # what predict(X) gives
         self.stage_seconds_ = stage_seconds
+        return posterior.cpu().numpy()
 
     def _posterior(self, X: torch.Tensor) -> torch.Tensor:
         """gamma = q(c | x) = f2(mu~(x)): DGG's cluster posterior."""
         return cluster_posterior(self.networks_, X)
 
+    def _score_prior(self) -> torch.Tensor:
+        """The global mixing weights: the mean over training samples of the per-sample priors pi_i (eq. (31)).
+        A new row has no graph neighbours, so eq. (31) cannot give it a pi_i of its own."""
+        pi = torch.as_tensor(self.pi_, dtype=torch.float64).mean(dim=0)
+        return pi / pi.sum()
+
+    def _elbo_rows(self, networks, X: torch.Tensor, prior: torch.Tensor) -> torch.Tensor:
+        """L(x_i) of eq. (4) with z = mu~, gamma = f2's posterior and the prior ``prior`` for every row: the
+        self term of Algorithm 1's objective (:func:`dggbook.model.algorithm1.elbo_of_pairs`, ``sample=False``),
+        with the derived coefficient and constants whatever departure the fit trained with."""
+        return elbo_of_pairs(networks, X, X, prior.expand(X.shape[0], -1), likelihood=self.likelihood,
+                             noise_var=self.noise_var, f2_input=self.f2_input, sample=False).terms.total
+
     # ------------------------------------------------------------- save / load
     FITTED = ("pi_", "history_", "labels_", "start_labels_", "f2_agreement_", "n_features_in_", "fit_seconds_",
               "stage_seconds_", "pretrain_from_cache_", "resumed_from_epoch_", "auto_settings_", "n_neighbors_",
-              "pool_size_", "seed_")
+              "pool_size_", "seed_", "n_iter_", "fit_warnings_", "lower_bound_", "start_lower_bound_")
 
     def _save_extra(self) -> dict:
         return {"graph": (self.graph_.indices.cpu(), self.graph_.weights.cpu(), self.graph_.distances.cpu())}

@@ -24,7 +24,7 @@ from numbers import Integral
 import numpy as np
 import torch
 
-from ..derivation.elbo import elbo_terms
+from ..derivation.elbo import ElboTerms, elbo_terms
 from ..derivation.gaussian import log_normal_diag
 from ..environment import DEFAULT_TORCH_THREADS
 from .cache import resolve_cache_dir
@@ -36,7 +36,7 @@ from .pretrain import pretrain, stage_seeds
 from .runtime import map_in_batches, progress, run_epochs
 from .settings import PretrainSettings, TrainSettings, constraints_of
 
-__all__ = ["VaDE", "bayes_posterior", "vade_loss", "train_vade"]
+__all__ = ["VaDE", "bayes_posterior", "vade_elbo", "vade_loss", "train_vade"]
 
 _PRE, _TRAIN = PretrainSettings, TrainSettings  # the defaults of their fields are the estimator's defaults
 _VADE_PRETRAIN = ("likelihood", "noise_var", "latent_dim", "hidden_dims", "layerwise_epochs", "autoencoder_epochs",
@@ -51,18 +51,26 @@ def bayes_posterior(z: torch.Tensor, log_pi: torch.Tensor, networks: DGGNetworks
     return torch.softmax(log_joint, dim=1)
 
 
-def vade_loss(networks: DGGNetworks, pi_logits: torch.Tensor, x: torch.Tensor, settings: TrainSettings):
-    """Minus the mean ELBO (4) of a batch with the global pi and the Bayes posterior (VaDE eq. (17))."""
+def vade_elbo(networks: DGGNetworks, pi_logits: torch.Tensor, x: torch.Tensor, settings, *,
+              sample: bool = True) -> ElboTerms:
+    """The terms of the ELBO (4) of each row of a batch with the global pi = softmax(pi_logits) and the Bayes
+    posterior at z (VaDE eq. (17)): z drawn from q(z|x) (training), or z = mu~ with ``sample=False``
+    (deterministic; :meth:`VaDE.score`). ``settings`` gives ``likelihood`` and ``noise_var``."""
     mu, logvar = networks.encoder(x)
-    z = reparameterize(mu, logvar)
+    z = reparameterize(mu, logvar) if sample else mu
     log_pi = torch.log_softmax(pi_logits, dim=0)
     # Floored at the smallest normal float: a posterior that underflows to exactly 0 would give
     # gamma ln gamma the gradient ln 0 + 1 = -inf, times 0, = NaN in term 4. The floor moves gamma by K * 1e-38.
     gamma = bayes_posterior(z, log_pi, networks).clamp_min(torch.finfo(z.dtype).tiny)
     recon = reconstruction_log_likelihood(settings.likelihood, x, networks.decoder(z), settings.noise_var)
     pi = log_pi.exp().expand_as(gamma)
-    terms = elbo_terms(recon, mu, logvar, gamma, pi, networks.gmm.means, networks.gmm.logvars, validate=False)
-    return -terms.total.mean()
+    return elbo_terms(recon, mu, logvar, gamma, pi, networks.gmm.means, networks.gmm.logvars, validate=False)
+
+
+def vade_loss(networks: DGGNetworks, pi_logits: torch.Tensor, x: torch.Tensor, settings: TrainSettings):
+    """Minus the mean ELBO (4) of a batch with the global pi and the Bayes posterior (VaDE eq. (17)):
+    :func:`vade_elbo` with a sampled z."""
+    return -vade_elbo(networks, pi_logits, x, settings).total.mean()
 
 
 @torch.no_grad()
@@ -116,7 +124,14 @@ class VaDE(DeepClusterer):
         Bayes posterior at mu~ agreed with it before training), n_features_in_,
         feature_names_in_ (DataFrames), fit_seconds_, stage_seconds_ ({"pretrain", "vade"}),
         pretrain_from_cache_, auto_settings_ ({parameter: value} for each parameter that was "auto"),
-        seed_ (the int seed every stage's seed was spawned from; ``random_state`` as scikit-learn takes it).
+        seed_ (the int seed every stage's seed was spawned from; ``random_state`` as scikit-learn takes it),
+        n_iter_ (its training epochs, ``len(history_)``), lower_bound_ and start_lower_bound_ (the mean ELBO
+        of the training data after and before training, as :meth:`score` computes it), fit_warnings_ (the
+        label-free findings of this fit, each also raised as a ``ConvergenceWarning``: an empty cluster,
+        collapsed posteriors, an objective that fell). ``fit`` returns the last epoch's model.
+
+    ``score(X)`` is the mean over rows of VaDE's own ELBO (4) (higher is better): z = mu~(x) (no sampling),
+    its Bayes posterior q(c|z) and its learnt global prior ``pi_`` (:func:`vade_elbo`).
     """
 
     _parameter_constraints: dict = {
@@ -188,9 +203,10 @@ class VaDE(DeepClusterer):
         self.verbose = verbose
 
     FITTED = ("pi_", "history_", "labels_", "start_labels_", "start_agreement_", "n_features_in_", "fit_seconds_",
-              "stage_seconds_", "pretrain_from_cache_", "auto_settings_", "seed_")
+              "stage_seconds_", "pretrain_from_cache_", "auto_settings_", "seed_", "n_iter_", "fit_warnings_",
+              "lower_bound_", "start_lower_bound_")
 
-    def _fit(self, X: np.ndarray, y, init_labels) -> None:
+    def _fit(self, X: np.ndarray, y, init_labels) -> np.ndarray:
         folder = resolve_cache_dir(self.cache_dir) if isinstance(self.random_state, Integral) else None
         pretrain_settings, train_settings = self._resolve_and_record_settings(X.shape[0])
         started = time.perf_counter()
@@ -205,6 +221,7 @@ class VaDE(DeepClusterer):
         Xt = torch.as_tensor(X, device=self.device_)
         self.start_agreement_ = float((mean_posterior(networks.eval(), pi_logits, Xt).argmax(dim=1).cpu().numpy()
                                        == init.start_labels).mean())
+        self.start_lower_bound_ = self._mean_elbo(networks, Xt, torch.softmax(pi_logits.detach(), dim=0))
         torch.manual_seed(stage_seeds(self.seed_)["train"])  # the generator fit forked, not the caller's
         started = time.perf_counter()
         self.history_ = train_vade(networks, pi_logits, Xt, train_settings, y=y, verbose=self.verbose)
@@ -214,10 +231,20 @@ class VaDE(DeepClusterer):
         self.pi_ = torch.softmax(pi_logits.detach(), dim=0).cpu().numpy()
         self.start_labels_ = init.start_labels
         self.pretrain_from_cache_ = init.from_cache
-        self.labels_ = self._rowwise_posterior(Xt).argmax(dim=1).cpu().numpy()  # what predict(X) gives
+        posterior = self._rowwise_posterior(Xt)
+        self.labels_ = posterior.argmax(dim=1).cpu().numpy()  # what predict(X) gives
         self.stage_seconds_ = stage_seconds
+        return posterior.cpu().numpy()
 
     def _posterior(self, X: torch.Tensor) -> torch.Tensor:
         """gamma_k ∝ pi_k N(mu~(x); mu_k, sigma_k^2): VaDE's cluster posterior at the latent mean."""
         log_pi = torch.log(torch.as_tensor(self.pi_, device=X.device))  # log pi works as logits: softmax(log pi) = pi
         return mean_posterior(self.networks_, log_pi, X)
+
+    def _score_prior(self) -> torch.Tensor:
+        """VaDE's learnt global prior pi_."""
+        return torch.as_tensor(self.pi_, dtype=torch.float64)
+
+    def _elbo_rows(self, networks, X: torch.Tensor, prior: torch.Tensor) -> torch.Tensor:
+        """VaDE's ELBO (4) of every row, :func:`vade_elbo` with z = mu~ (``sample=False``)."""
+        return vade_elbo(networks, torch.log(prior), X, self, sample=False).total
