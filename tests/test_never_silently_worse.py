@@ -126,7 +126,10 @@ def test_an_elbo_below_the_start_is_reported(name, blobs, monkeypatch):
     model, messages = fit_recording(ESTIMATORS[name](), blobs.X)
     assert model.lower_bound_ < model.start_lower_bound_
     fell = [m for m in messages if "below its start" in m]
-    assert len(fell) == 1 and "lower_bound_" in fell[0]
+    if name == "VaDE":  # VaDE maximises this ELBO: its fall is a fall of the objective
+        assert len(fell) == 1 and "lower_bound_" in fell[0]
+    else:  # DGG maximises the graph objective (3); its self-ELBO is reported (lower_bound_), not warned about
+        assert fell == []
 
 
 def test_the_thresholds_are_named_and_between_the_extremes():

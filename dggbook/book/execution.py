@@ -49,6 +49,28 @@ DEFAULT_SILENT_TIMEOUT = 120
 KERNEL_NAME = "python3"
 
 
+def _sliced(get_msg, *, on_empty, on_message):
+    """``get_msg`` (a channel's async receive) waiting in slices of :data:`POLL_SLICE_S` seconds, each ending
+    with a fresh check of the socket, so a reply whose wakeup was lost is read within a slice. ``on_empty``
+    runs after each empty slice (it may raise ``Empty`` to give up), ``on_message`` after each message."""
+
+    async def sliced_get_msg(timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = POLL_SLICE_S if deadline is None else min(POLL_SLICE_S, deadline - time.monotonic())
+            if left <= 0:
+                raise Empty
+            try:
+                message = await get_msg(timeout=left)
+            except Empty:
+                on_empty()
+                continue
+            on_message()
+            return message
+
+    return sliced_get_msg
+
+
 def first_line(source: str) -> str:
     """The first non-empty line of a cell's source, for messages."""
     return next((line.strip() for line in source.splitlines() if line.strip()), "")
@@ -156,37 +178,16 @@ class WatchedClient(NotebookClient):
 
     def _slice_waits(self) -> None:
         shell, iopub = self.kc.shell_channel, self.kc.iopub_channel
-        shell_get, iopub_get = shell.get_msg, iopub.get_msg
 
-        async def shell_get_msg(timeout=None):
-            deadline = None if timeout is None else time.monotonic() + timeout
-            while True:
-                left = POLL_SLICE_S if deadline is None else min(POLL_SLICE_S, deadline - time.monotonic())
-                if left <= 0:
-                    raise Empty
-                try:
-                    return await shell_get(timeout=left)
-                except Empty:
-                    if self._is_silent():  # nbclient turns this Empty into CellTimeoutError
-                        index, start = self._cell
-                        self.stalled = (index, f"silent for {self.silent_timeout:.0f} s (no output, no kernel CPU)",
-                                        time.monotonic() - start)
-                        raise
+        def check_silence() -> None:
+            if self._is_silent():  # the Empty raised next becomes nbclient's CellTimeoutError
+                index, start = self._cell
+                self.stalled = (index, f"silent for {self.silent_timeout:.0f} s (no output, no kernel CPU)",
+                                time.monotonic() - start)
+                raise Empty
 
-        async def iopub_get_msg(timeout=None):
-            deadline = None if timeout is None else time.monotonic() + timeout
-            while True:
-                left = POLL_SLICE_S if deadline is None else min(POLL_SLICE_S, deadline - time.monotonic())
-                if left <= 0:
-                    raise Empty
-                try:
-                    msg = await iopub_get(timeout=left)
-                except Empty:
-                    continue
-                self._activity()
-                return msg
-
-        shell.get_msg, iopub.get_msg = shell_get_msg, iopub_get_msg
+        shell.get_msg = _sliced(shell.get_msg, on_empty=check_silence, on_message=lambda: None)
+        iopub.get_msg = _sliced(iopub.get_msg, on_empty=lambda: None, on_message=self._activity)
 
 
 def _keep(nb, source: Path, failed_dir: Path | None, tidy) -> Path | None:

@@ -125,7 +125,8 @@ class DGG(DeepClusterer):
         n_iter_ (the epochs of Algorithm 1 behind the model, ``len(history_)``; with a resumed checkpoint,
         ``resumed_from_epoch_`` of them ran in an earlier call),
         lower_bound_ and start_lower_bound_ (the mean ELBO of the training data after and before Algorithm 1,
-        as :meth:`score` computes it), fit_warnings_ (the label-free findings of this fit, each also raised as a
+        as :meth:`score` computes it; Algorithm 1 maximises the graph objective (3), not this self-ELBO, which
+        may fall while (3) rises: on digits, notebook 07, 20.7 -> 20.2), fit_warnings_ (the label-free findings of this fit, each also raised as a
         ``ConvergenceWarning``: an empty cluster, collapsed posteriors, an objective that fell;
         :meth:`dggbook.model.base.DeepClusterer._fit_findings`). ``fit`` returns the last epoch's model.
 
@@ -133,6 +134,9 @@ class DGG(DeepClusterer):
     q(c|x) = f2's posterior, and as p(c) the global mixing weights ``pi_.mean(axis=0)``: a new row has no
     graph neighbours, so eq. (31) gives it no pi_i of its own.
     """
+
+    # Algorithm 1 maximises the graph objective (3), not the self-ELBO that lower_bound_ measures (base.py).
+    _MAXIMISES_LOWER_BOUND = False
 
     _parameter_constraints: dict = {
         **RUN_CONSTRAINTS,
