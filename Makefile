@@ -21,7 +21,9 @@ BUILD := build
 # The pinned CPU math kernels (dggbook.environment.pin_cpu_math) for every command below, unless the caller
 # exported other values (ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE stands in for another CPU) or set
 # DGGBOOK_NATIVE_MATH=1.
-ifeq ($(filter 1 true yes,$(DGGBOOK_NATIVE_MATH)),)
+# The opt-out reads as dggbook.environment.env_flag does: set to anything but '', 0, false or no (any case).
+NATIVE_MATH := $(strip $(shell printf '%s' '$(DGGBOOK_NATIVE_MATH)' | tr 'A-Z' 'a-z'))
+ifeq ($(filter-out 0 false no,$(NATIVE_MATH)),)
 export MKL_CBWR ?= AVX2
 export ATEN_CPU_CAPABILITY ?= avx2
 endif

@@ -218,9 +218,9 @@ assert last["total"] > first["total"], "Algorithm 1 should raise its objective"
 #
 # When $2\pi\sigma_x^2 < 1$ the second part is positive: with $D = 64$ pixels and $\sigma_x^2 = 0.05$
 # it is $-32 \ln(0.1\pi) \approx +37.05$, the value of term 1 at a perfect reconstruction. The
-# curve ends near 23 (the cell prints this run's value: 22.81 on the committed run, 22.83 and 22.80
-# with two other kernel settings on the same machine, 22.87 on an Intel Xeon; the cell asserts the
-# band 21.5 to 24.5), so the reconstructions
+# curve ends near 23 (the cell prints this run's value: 22.79 on the committed run, 22.75 with
+# torch's generic kernels and MKL's compatible path on the same machine, 22.87 on an Intel Xeon with
+# the earlier seeding; the cell asserts the band 21.5 to 24.5), so the reconstructions
 # miss the images by about
 # $\lVert x - g(z)\rVert^2 = 2\sigma_x^2 (37.05 - \text{term 1}) \approx 1.4$ summed over 64 pixels
 # (about 0.02 per pixel). A Bernoulli decoder gives a log-probability, which is never above 0.

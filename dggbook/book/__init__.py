@@ -7,10 +7,17 @@
 - ``study_plots``: the paired-difference plots of notebook 08;
 - ``exercises``: the autochecks of the exercises; ``course``: ``make course`` (student copies, nbgrader).
 
-It may import the derivation and the model layer; neither imports it.
+It may import the derivation, the model and the study layer; none of them imports it. Its names load on
+first use, so ``python -m dggbook.book.runner`` pins the CPU kernels before anything loads torch.
 """
 from __future__ import annotations
 
-from .setup import BookSettings, savefig, seed_everything, setup_book
-
 __all__ = ["BookSettings", "savefig", "seed_everything", "setup_book"]
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        from . import setup
+
+        return getattr(setup, name)
+    raise AttributeError(f"module 'dggbook.book' has no attribute {name!r}")

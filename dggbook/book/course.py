@@ -317,7 +317,7 @@ def _grade(paths: list[Path], solutions: Path) -> int:
             return 2
         try:
             scores = grade_notebook(path, solution)
-        except ValueError as error:
+        except (ValueError, NotebookFailed) as error:  # NotebookFailed: a stalled cell, named; the batch goes on
             print(f"{path}: not graded: {error}")
             continue
         passed = sum(ok == total for ok, total in scores.values())

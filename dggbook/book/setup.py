@@ -12,15 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from ..environment import DEFAULT_TORCH_THREADS, QUICK_ENV, check_threads, describe, quick_mode  # noqa: F401
-from ..model.runtime import pick_device
+from ..environment import DEFAULT_TORCH_THREADS, QUICK_ENV, check_threads, describe, pin_cpu_math, quick_mode  # noqa: F401
 from ..paths import FIGURES_ENV, figures_dir, project_root  # noqa: F401  (FIGURES_ENV: public name)
 
 
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch (CPU and CUDA) from one integer."""
+    import torch
+
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
@@ -31,7 +31,7 @@ class BookSettings:
     """What ``setup_book`` chose: the seed, the device, quick mode and the torch thread count."""
 
     seed: int
-    device: torch.device
+    device: "torch.device"
     quick: bool
     threads: int
 
@@ -56,8 +56,15 @@ def setup_book(seed: int = 0, device: str = "auto", *, threads: int | None = DEF
                verbose: bool = True) -> BookSettings:
     """Seed everything, pick the device, read quick mode, set torch's CPU threads; print the choice and versions.
 
-    ``threads=None`` keeps torch's own thread count (README, "Threads").
+    ``threads=None`` keeps torch's own thread count (README, "Threads"). It first pins the CPU math kernels
+    (:func:`dggbook.environment.pin_cpu_math`), which takes effect when this is the notebook's first cell,
+    before anything imported torch.
     """
+    pin_cpu_math()
+    import torch
+
+    from ..model.runtime import pick_device
+
     check_threads(threads)
     seed_everything(seed)
     if threads is not None:

@@ -126,7 +126,7 @@ class DGG(DeepClusterer):
         ``resumed_from_epoch_`` of them ran in an earlier call),
         lower_bound_ and start_lower_bound_ (the mean ELBO of the training data after and before Algorithm 1,
         as :meth:`score` computes it; Algorithm 1 maximises the graph objective (3), not this self-ELBO, which
-        may fall while (3) rises: on digits, notebook 07, 20.7 -> 20.2), fit_warnings_ (the label-free findings of this fit, each also raised as a
+        may fall while (3) rises: notebook 07's fit on digits, 20.74 -> 20.15), fit_warnings_ (the label-free findings of this fit, each also raised as a
         ``ConvergenceWarning``: an empty cluster, collapsed posteriors, an objective that fell;
         :meth:`dggbook.model.base.DeepClusterer._fit_findings`). ``fit`` returns the last epoch's model.
 
