@@ -135,16 +135,21 @@ def torch_seeded(seed: int | None, device=None):
     """Run a block on a forked copy of torch's generator seeded with ``seed``; the caller's state comes back after.
 
     So a seeded fit gives the same result whatever the caller drew before, and
-    leaves the caller's draws after it unchanged. CUDA's generator is forked too
-    when ``device`` is a CUDA device. ``seed=None`` runs the block unseeded, on
-    the caller's generator.
+    leaves the caller's draws after it unchanged. When ``device`` is a CUDA device
+    (a ``torch.device`` or its name), the generator of that device is forked too:
+    ``cuda:1`` forks device 1's, and a bare ``cuda`` the current device's
+    (:func:`torch.cuda.current_device`), which is where its tensors go. ``seed=None``
+    runs the block unseeded, on the caller's generator.
     """
     import torch
 
     if seed is None:
         yield
         return
-    devices = [device.index or 0] if device is not None and getattr(device, "type", "") == "cuda" else []
+    device = torch.device(device) if isinstance(device, str) else device
+    devices = []
+    if device is not None and getattr(device, "type", "") == "cuda":
+        devices = [device.index if device.index is not None else torch.cuda.current_device()]
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         yield

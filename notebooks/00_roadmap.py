@@ -57,8 +57,10 @@
 # | [07 — Training DGG](07_training_dgg.ipynb) | the whole model: pretraining, Algorithm 1, the clusters it finds, and its scores | 40 + 45 min | 4 |
 # | [08 — The seven questions](08_the_seven_questions.ipynb) | a paired ablation study answering the blog's seven open questions | 30 + 20 min | 2 |
 #
-# Notebooks 01–04 are the derivation and need no data; 05 stands alone; 06 and 07 use the digits
-# data (and MNIST when `make mnist` has installed it); 08 reads a study's results.
+# Notebooks 01–04 are the derivation and need no data; 05 stands alone. 06 and 07 use
+# scikit-learn's 8×8 digits on a CPU and in quick mode; they load MNIST (all 70,000 images, which
+# `make mnist` downloads) only when the book runs on a CUDA GPU in full mode. 08 reads the committed
+# results of a study (digits and a 10,000-image MNIST subset) and does not train at full settings.
 
 # %% [markdown]
 # ## How to work through it

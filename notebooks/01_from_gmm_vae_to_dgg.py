@@ -14,7 +14,8 @@ from dggbook.book import setup_book; settings = setup_book(seed=0)
 # 3. the objective: log-likelihood minus a graph penalty built from JS divergences.
 #
 # To have something we can check exactly, the decoder is linear here
-# (`dggbook.derivation.tractable.LinearGaussianMixture`, reference notes §8). With a linear
+# (`dggbook.derivation.tractable.LinearGaussianMixture`, a test bed of this book's own: neither the
+# paper nor its supplement uses it). With a linear
 # decoder $\ln p(x)$ and the true posterior are available in closed form, so every
 # claim below can be checked numerically.
 #
@@ -238,11 +239,11 @@ plt.show()
 #
 # DGG factorises its approximate posterior as
 #
-# $$q(z, c \mid x) = q(z \mid x)\, q(c \mid z), \tag{Q1}$$
+# $$q(z, c \mid x) = q(z \mid x)\, q(c \mid z), \tag{I1}$$
 #
 # $$q(z \mid x) = \mathcal N\big(z;\ \tilde\mu(x),\ \operatorname{diag}\tilde\sigma^2(x)\big),\quad
 # [\tilde\mu, \ln\tilde\sigma^2] = f_1(x),\qquad
-# q(c \mid z) = \operatorname{Categorical}\big(f_2(z)\big),\quad \gamma_{ik} = q(c = k \mid z_i). \tag{Q2}$$
+# q(c \mid z) = \operatorname{Categorical}\big(f_2(z)\big),\quad \gamma_{ik} = q(c = k \mid z_i). \tag{I2}$$
 #
 # A sample of $z$ is drawn by reparameterisation (the paper's (23) for $x_i$ and (28)
 # for a neighbour $x_j$):
@@ -306,7 +307,7 @@ assert mean_err.abs().max() < 5 and var_err.abs().max() < 5
 # On the tractable model every piece can be computed: $\ln p(x_i)$ in closed form,
 # and JS, G and both ELBOs by Gauss–Hermite quadrature. The two posteriors
 # $q_i, q_j$ come from `tractable_setup`: Gaussians in $z$ times a softmax
-# classifier in $c$ (the shape of (Q1)). They are arbitrary, not fitted.
+# classifier in $c$ (the shape of (I1)). They are arbitrary, not fitted.
 
 # %% [markdown]
 # **Check: the exact $\ln p(x_i)$ against Monte Carlo.** Since
@@ -560,3 +561,24 @@ for x_test, r_test, floor_test in ((x_a, 0.9, 0.02), (x_a, 0.2, 0.02), (x_b, 0.5
     expected.append(r_test)
 check_close("1.4", np.array(received), np.array(expected), what="p(c=2 | x) at the returned shares",
             rtol=1e-8, atol=1e-10)
+
+# %% [markdown]
+# ## Further reading
+#
+# - Bishop, *Pattern Recognition and Machine Learning*, Springer 2006, ch. 9: the Gaussian mixture, its posterior over clusters ("responsibilities") and EM, the
+#   model this notebook puts a neural decoder under.
+# - Kingma and Welling, *Auto-Encoding Variational Bayes*, ICLR 2014: the variational autoencoder, the reparameterised draw (23) and the ELBO that DGG inherits.
+# - Jiang, Zheng, Tan, Tang and Zhou, *Variational Deep Embedding: An Unsupervised and Generative Approach to Clustering*, IJCAI 2017: the Gaussian-mixture VAE with one global $\pi$ and $\gamma$ from Bayes' rule; DGG changes
+#   exactly those two pieces and adds the graph.
+# - Yang, Cheung, Li and Fang, *Deep Clustering by Gaussian Mixture Variational Autoencoders with Graph Embedding*, ICCV 2019: the model (M1)–(M4), the inference networks and the objective (O).
+#
+# ## Questions to think about
+#
+# 1. In (M1) every sample has its own prior $\pi_i$. What would go wrong if $\pi_i$ were a free
+#    parameter of each sample, fitted by maximum likelihood with no graph at all?
+# 2. The tractable model has a linear decoder so that $\ln p(x)$ is exact. Which claims of this
+#    notebook would you lose with a neural decoder, and which could you still check by Monte Carlo?
+# 3. Why does the inference model (I1) let $q(c \mid z)$ depend on $z$ only and not on $x$ directly?
+#    What would change in the ELBO if it depended on $x$?
+# 4. The objective (O) subtracts $\sum_j w_{ij} \mathrm{JS}(q_i, q_j)$. What happens to it when every
+#    sample is its own only neighbour?

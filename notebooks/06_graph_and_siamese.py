@@ -17,7 +17,7 @@
 #
 # **Learning objectives.** After this notebook you can:
 # - build a $J$-nearest-neighbour graph from pairwise distances and measure its purity;
-# - compute the row-normalised Gaussian weights $w_{ij}$ of §5 for a fixed window and for local scaling,
+# - compute the row-normalised Gaussian weights $w_{ij}$ of the paper's graph for a fixed window and for local scaling,
 #   and explain why the rows must sum to one;
 # - explain what the public code's uniform weights and its `sigma = dist_temp[11]` branch compute;
 # - implement an unbiased estimator of $\sum_j w_{ij} f_j$ from a few sampled neighbours;
@@ -30,7 +30,9 @@
 # about 60 s on a 2-core CPU.)
 #
 # **References.** [DGG paper](https://openaccess.thecvf.com/content_ICCV_2019/html/Yang_Deep_Clustering_by_Gaussian_Mixture_Variational_Autoencoders_With_Graph_Embedding_ICCV_2019_paper.html)
-# §5 (the graph and its weights $w_{ij}$) and eq. (19) (the Siamese network's contrastive loss);
+# (the graph and its Gaussian weights $w_{ij}$, with a window set in advance; eq. (19), the Siamese
+# network's contrastive loss); Zelnik-Manor and Perona, *Self-Tuning Spectral Clustering* (NIPS 2004),
+# the source of the local-scaling window $s_i$ that this book offers as an option (the paper does not use it);
 # [public code](https://github.com/ngoc-nguyen-0/DGG) (uniform weights, `sigma = dist_temp[11]`, the
 # top-100 pool and its random 20, the squared-distance hinge).
 #
@@ -96,7 +98,7 @@ print(f"N = {N} samples of dimension {X.shape[1]}, {np.unique(y).size} classes; 
 print("Siamese settings:", siamese_kw)
 
 # %% [markdown]
-# ## 1. Neighbours in pixel space (§5)
+# ## 1. Neighbours in pixel space
 #
 # One exact search for the 100 nearest samples of every $x_i$ (Euclidean distance on raw
 # pixels, the sample itself left out) feeds every graph in this notebook: the nearest 20
@@ -145,12 +147,13 @@ print("wrong-label neighbours in the rows shown:", [int(wrong[i].sum()) for i in
 #
 # The paper weights neighbour $x_j \in N(i)$ by a Gaussian kernel, normalised over the row:
 #
-# $$w_{ij} = \frac{\exp(-\lVert x_i - x_j\rVert^2 / 2 s_i^2)}{\sum_{l \in N(i)} \exp(-\lVert x_i - x_l\rVert^2 / 2 s_i^2)} \qquad (\S 5)$$
+# $$w_{ij} = \frac{\exp(-\lVert x_i - x_j\rVert^2 / 2 s_i^2)}{\sum_{l \in N(i)} \exp(-\lVert x_i - x_l\rVert^2 / 2 s_i^2)}$$
 #
 # and leaves the window $s_i$ "set in advance". Three choices are compared:
 #
 # * **fixed window**: one $s$ for everybody, here the median distance to a 20-nearest neighbour;
-# * **local scaling** (self-tuning spectral clustering): $s_i$ = distance from $x_i$ to its
+# * **local scaling** (Zelnik-Manor and Perona's self-tuning spectral clustering; an option of this
+#   book, not the paper's choice): $s_i$ = distance from $x_i$ to its
 #   7th neighbour, so a sample in a dense region gets a narrow kernel and a sample in a sparse
 #   region a wide one;
 # * **uniform** $w_{ij} = 1/J$: what every committed run of the public code uses. The code writes
@@ -235,7 +238,7 @@ assert eff_local[dense] <= eff_fixed[dense] + 1e-4 and eff_local[sparse] >= eff_
 # `sigma = dist_temp[11]`. On a 2-D tensor one integer index picks a **row**, so `sigma` is
 # the sorted distance list of the 12th anchor in the batch, and column $j$ of *every* anchor
 # is divided by the 12th anchor's $j$-th squared distance (with no factor 2, and a squared
-# distance where §5 has $s_i^2$). `public_code_row11_window` and
+# distance where the kernel above has $s_i^2$). `public_code_row11_window` and
 # `public_code_gauss_weights` reproduce this. Three properties to check:
 #
 # * the window is one vector shared by the whole batch, equal to row 11, and its first entry is 0
@@ -276,7 +279,7 @@ print(f"row sums of the public-code weights: min {row_sums_code.min():.2f}, max 
 
 # %% [markdown]
 # The left panel shows the weights the code gives anchor 0 in the two batches (they differ
-# only in which sample sits at position 11), next to the paper's normalised local-scaling
+# only in which sample sits at position 11), next to the book's normalised local-scaling
 # weights. The right panel shows that the code's row sums are far from one; column 0 (the
 # self weight) is included, as the code uses it.
 
@@ -285,7 +288,7 @@ fig, axes = plt.subplots(1, 2, figsize=(10, 3))
 axes[0].plot(ranks, w_code_a[0, 1:].numpy(), marker="o", ms=3, label=f"public code, sample {batch_a[11]} at position 11")
 axes[0].plot(ranks, w_code_b[0, 1:].numpy(), marker="s", ms=3, label=f"public code, sample {batch_b[11]} at position 11")
 axes[0].plot(ranks, kernels["Gaussian, local scaling (k = 7)"].weights[batch_a[0]].numpy(),
-             marker="^", ms=3, label="paper §5, local scaling (row sums to 1)")
+             marker="^", ms=3, label="this book's local scaling, k = 7 (row sums to 1)")
 axes[0].set_xlabel("neighbour rank j"), axes[0].set_ylabel("weight of anchor 0")
 axes[0].set_title("anchor 0: its weights depend on the batch", fontsize=9)
 axes[0].legend(fontsize=7)
@@ -479,7 +482,7 @@ plt.show()
 # ## What you should now be able to do
 #
 # - Build the $J$-nearest-neighbour graph of a data set and measure how pure it is.
-# - Compute the Gaussian weights of §5 with a fixed or a local window, and explain why every row must
+# - Compute the paper's Gaussian weights with a fixed or a local window, and explain why every row must
 #   sum to one for the $\ln p(x_i)$ terms to cancel.
 # - Say what the public code's weights are: 0.5 on the anchor and 0.025 on each neighbour in every
 #   committed run, and batch-dependent, unnormalised rows in its `sigma = dist_temp[11]` branch.
@@ -535,7 +538,7 @@ check_close("6.1", recomputed, want_dist.double(), what="the distances to the in
             rtol=1e-6, atol=1e-5)
 
 # %% [markdown]
-# ### Exercise 6.2 — the row-normalised Gaussian weights of §5
+# ### Exercise 6.2 — the row-normalised Gaussian weights of the graph
 #
 # Write `my_gaussian_weights(distances, window)`: given the $(N, J)$ Euclidean distances (not squared)
 # from each sample to its $J$ neighbours and a window $s_i$ (one number for all rows, or an array of
@@ -616,3 +619,22 @@ spread = ((p_draw * per_draw**2).sum(dim=1) - exact**2).clamp_min(0).sqrt() / np
 worst = float(((estimate - exact).abs() / spread).max())
 check_true("6.3", tuple(estimate.shape) == (w_batch.shape[0],), f"expected shape ({w_batch.shape[0]},)")
 check_true("6.3", worst < 5.0, f"an estimate is {worst:.1f} standard errors from Σ_j w_ij f_ij (allowed: 5)")
+
+# %% [markdown]
+# ## Further reading
+#
+# - Zelnik-Manor and Perona, *Self-Tuning Spectral Clustering*, NIPS 2004: the local-scaling window $s_i$ used here as an option (the paper does not use it).
+# - Hadsell, Chopra and LeCun, *Dimensionality Reduction by Learning an Invariant Mapping*, CVPR 2006: the contrastive loss with a margin, the ancestor of the Siamese loss (19).
+# - McInnes, Healy and Melville, *UMAP: Uniform Manifold Approximation and Projection for Dimension Reduction*, arXiv:1802.03426, 2018: the neighbour-graph embedding from which the book's presets take their starting partition (and the MNIST preset its graph).
+# - Yang, Cheung, Li and Fang, *Deep Clustering by Gaussian Mixture Variational Autoencoders with Graph Embedding*, ICCV 2019: the graph, its weights and the Siamese embedding.
+#
+# ## Questions to think about
+#
+# 1. Neighbour purity in pixel space is already high on the digits. Which kinds of data would you
+#    expect to need a learnt embedding (Siamese, UMAP) before the graph is built?
+# 2. The nearest 20 are purer than 20 random of the top 100. Is there any reason to prefer the
+#    random selection, for example for the diversity of the pairs DGG sees?
+# 3. Sampling one neighbour per anchor in proportion to $w_{ij}$ is unbiased. What does it cost in
+#    variance, and how would you measure that cost?
+# 4. The public code's `dist_temp[11]` makes an anchor's weights depend on its batch. Design a test
+#    that would have caught this before training.

@@ -5,7 +5,13 @@ Nothing is fetched at build or view time: MathJax 3 comes from the
 django-static-mathjax wheel, plotly.js from the plotly wheel, both copied into
 _static/ by the `dggbook_site` extension (site/_ext/dggbook_site.py), which
 also writes the filtered notebook copies under site/notebooks/ (generated).
+
+The site is the STUDENT site by default: every notebook page is the student copy that `make course` hands out
+(no solution code, outputs or prose answers) and links the student .ipynb. DGGBOOK_SITE_SOLUTIONS=1
+(`make site SOLUTIONS=1`) builds the lecturer's site: the solution notebooks, each solution behind a closed
+"Show the solution" control. Warnings fail the build (`make site` runs sphinx-build -W --keep-going).
 """
+import os
 import sys
 from pathlib import Path
 
@@ -25,6 +31,9 @@ extensions = [
     "dggbook_site",                 # notebook filter, offline MathJax/plotly, the checks table
 ]
 
+# the lecturer's build: solutions shown, collapsed (read as dggbook.environment.env_flag reads its flags)
+dggbook_solutions = os.environ.get("DGGBOOK_SITE_SOLUTIONS", "").strip().lower() not in ("", "0", "false", "no")
+
 root_doc = "index"
 exclude_patterns = ["_build", "_generated_static", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints"]
 suppress_warnings = ["mystnb.unknown_mime_type"]
@@ -39,6 +48,7 @@ myst_dmath_double_inline = True
 
 # --- API pages ---------------------------------------------------------------------------
 autosummary_generate = True
+napoleon_use_ivar = True            # "Attributes:" as fields; as directives they repeat autodoc's (duplicate warnings)
 autodoc_default_options = {
     "members": True, "undoc-members": False, "show-inheritance": True,
     # scikit-learn's generated metadata-routing methods: their docstrings point into sklearn's docs

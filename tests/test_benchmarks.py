@@ -5,6 +5,10 @@ was 0.65 or more (chance is 0.10), and DGG ended 0.06-0.07 above its own k-means
 """
 import importlib.util
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -118,3 +122,104 @@ def test_the_questions_study_runs_every_arm_in_quick_mode_and_merges(tmp_path, c
     again = bench_q.main(["--merge", str(out), str(other), "--csv", str(merged)])
     assert [r["seed"] for r in again] == [0] * len(rows) + [1, 1, 1]
     assert len(merged.read_text().splitlines()) == len(rows) + 4
+
+
+def test_every_section_of_the_gpu_check_runs_on_the_cpu(bench_gpu, tmp_path, monkeypatch):
+    """``--all`` at tiny sizes: scaling (1M rows skipped by its predicted time), TF32, torch.compile (eager backend)
+    and the fit in child processes, notebook 07 (a stand-in executor), the test run (a stand-in)."""
+    import nbformat
+
+    from dggbook.book import execution
+
+    seen = {}
+
+    def fake_execute(source, **kwargs):
+        seen.update(source=source, quick=os.environ.get("DGGBOOK_QUICK"), figures=os.environ.get("DGGBOOK_FIGURES"),
+                    notebook_timeout=kwargs["notebook_timeout"])
+        return execution.Executed(nbformat.v4.new_notebook(), 1.5, (0, 1.0), 1)
+
+    monkeypatch.setattr(execution, "execute_notebook", fake_execute)
+    monkeypatch.setattr(bench_gpu, "NOTEBOOK_OUT", tmp_path / "gpu-check")
+    monkeypatch.setattr(bench_gpu, "run_tests", lambda device, timeout: {"status": "passed", "stand_in": True})
+    monkeypatch.setenv("DGGBOOK_QUICK", "1")
+    out = tmp_path / "gpu.json"
+    assert bench_gpu.main(["--device", "cpu", "--n-samples", "300", "--n-neighbors", "5", "--all", "--sizes", "300",
+                           "1000000", "--compile-backend", "eager", "--fit-preset", "quick", "--fit-samples", "300",
+                           "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert set(report["sections_asked"]) == set(bench_gpu.OPTIONAL)
+    assert report["scaling"]["300"]["status"] == "measured" and report["scaling"]["300"]["knn_seconds"] > 0
+    assert report["scaling"]["1000000"]["status"].startswith("over time budget (predicted")
+    for name in ("tf32", "compile"):
+        assert report[name]["S=J=5"]["epoch_seconds"] > 0, report[name]
+    assert report["compile"]["torch_compile"] == {"backend": "eager"}
+    fit = report["fit"]
+    assert {"acc", "start_acc", "fit_seconds", "umap_share"} <= set(fit) and fit["n_samples"] == 300, fit
+    assert set(fit["stage_seconds"]) == {"pretrain", "graph", "dgg"}
+    assert report["notebook"]["status"] == "executed" and (tmp_path / "gpu-check" / "07_training_dgg.ipynb").exists()
+    assert seen["source"] == bench_gpu.NOTEBOOK and seen["quick"] is None  # the notebook runs at full settings
+    assert seen["figures"] == str(tmp_path / "gpu-check" / "figures") and os.environ["DGGBOOK_QUICK"] == "1"
+    assert [t["met"] for t in report["targets"]] == [None] * 4  # 300 rows: no target is judged
+
+
+def test_the_gpu_check_records_sections_past_its_budget_instead_of_running_them(bench_gpu, tmp_path):
+    out = tmp_path / "gpu.json"
+    assert bench_gpu.main(["--device", "cpu", "--n-samples", "300", "--fit", "--budget", "1e-9", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    for name in ("algorithm1", "autoencoder", "quick_fit", "fit"):
+        assert report[name] == {"status": "over time budget"}
+
+
+def test_the_gpu_checks_test_run_asks_for_the_device_and_the_cuda_mark(bench_gpu, monkeypatch):
+    calls = []
+
+    def fake_child(command, timeout, *, env=None):
+        calls.append((command, timeout, env))
+        return {"status": "passed", "rc": 0, "seconds": 1.0, "output": "...\n12 passed in 3.0s\n"}
+
+    monkeypatch.setattr(bench_gpu, "run_child", fake_child)
+    result = bench_gpu.run_tests(bench_gpu.torch.device("cuda"), 100.0)
+    (command, timeout, env), = calls
+    assert env["DGGBOOK_TEST_DEVICE"] == "cuda" and command[-3:] == ["-m", "cuda", "tests"] and timeout == 100.0
+    assert result["summary"] == "12 passed in 3.0s"
+
+
+def test_a_child_past_its_time_is_killed_and_recorded(bench_gpu):
+    result = bench_gpu.run_child([sys.executable, "-c", "import time; time.sleep(60)"], 1.0)
+    assert result["status"].startswith("over time budget") and result["seconds"] < 30
+
+
+def test_make_gpu_check_stops_with_one_line_without_cuda(bench_gpu):
+    if bench_gpu.torch.cuda.is_available() or shutil.which("make") is None:
+        pytest.skip("CUDA is available here, or make is not")
+    root = SCRIPT.parent.parent
+    done = subprocess.run(["make", "-s", "gpu-check"], cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done
+    assert done.stderr.count("\n") == 1 and "CUDA is not available" in done.stderr and done.stdout == ""
+
+
+PAPER_SCRIPT = SCRIPT.parent / "bench_paper.py"
+
+
+def test_the_paper_benchmark_runs_its_quick_path_on_the_cpu_and_writes_a_row_per_seed(tmp_path):
+    """``--quick --device cpu``: the paper's settings (Siamese graph, k-means start, S = J) for a few epochs on
+    300 rows, two seeds; the real run writes benchmarks/results/paper_mnist.csv on a GPU."""
+    bench_paper = load_script(PAPER_SCRIPT)
+    out = tmp_path / "paper.csv"
+    rows = bench_paper.main(["--quick", "--device", "cpu", "--seeds", "0", "1", "--csv", str(out)])
+    assert [r["seed"] for r in rows] == [0, 1] and all(r["n_samples"] == 300 and r["epochs"] == 2 for r in rows)
+    assert all(0.0 < r["acc"] <= 1.0 and 0.0 < r["start_acc"] <= 1.0 for r in rows)
+    assert all(r["fit_seconds"] >= r["pretrain_seconds"] + r["graph_seconds"] + r["dgg_seconds"] for r in rows)
+    assert out.read_text().splitlines()[0] == ",".join(bench_paper.COLUMNS) and len(out.read_text().splitlines()) == 3
+    meta = json.loads(out.with_suffix(".meta.json").read_text())
+    assert meta["settings"]["use_siamese"] and meta["settings"]["init"] == "kmeans"
+    assert meta["settings"]["n_neighbor_samples"] is None  # S = J
+
+
+def test_the_paper_benchmark_stops_with_one_line_without_cuda(capsys):
+    bench_paper = load_script(PAPER_SCRIPT)
+    if bench_paper.torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    with pytest.raises(SystemExit) as stop:
+        bench_paper.main([])
+    assert stop.value.code == 2 and capsys.readouterr().err.count("\n") == 1

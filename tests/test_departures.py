@@ -83,8 +83,8 @@ def test_coefficient_one_doubles_term_2_and_nothing_else():
     net, X = deterministic_posterior(tiny_networks()), data()
     anchors, nb = torch.tensor([0, 3, 5]), torch.tensor([[1, 2], [4, 0], [7, 9]])
     w, pi = torch.full((3, 2), 0.5), torch.full((3, 3), 1 / 3)
-    half = graph_objective(net, X, anchors, nb, w, pi, TrainSettings())
-    one = graph_objective(net, X, anchors, nb, w, pi, TrainSettings(prior_z_coefficient=1.0))
+    half = graph_objective(net, X, anchors, nb, w, pi, TrainSettings(likelihood="bernoulli"))
+    one = graph_objective(net, X, anchors, nb, w, pi, TrainSettings(likelihood="bernoulli", prior_z_coefficient=1.0))
     torch.testing.assert_close(one.term_means[1], 2 * half.term_means[1])
     torch.testing.assert_close(one.term_means[[0, 2, 3]], half.term_means[[0, 2, 3]])
 
@@ -93,8 +93,8 @@ def test_dropping_the_constants_moves_terms_2_and_4_but_not_the_total():
     net, X = deterministic_posterior(tiny_networks()), data()
     anchors, nb = torch.tensor([0, 3, 5]), torch.tensor([[1, 2], [4, 0], [7, 9]])
     w, pi = torch.full((3, 2), 0.5), torch.full((3, 3), 1 / 3)
-    kept = graph_objective(net, X, anchors, nb, w, pi, TrainSettings())
-    dropped = graph_objective(net, X, anchors, nb, w, pi, TrainSettings(elbo_constants=False))
+    kept = graph_objective(net, X, anchors, nb, w, pi, TrainSettings(likelihood="bernoulli"))
+    dropped = graph_objective(net, X, anchors, nb, w, pi, TrainSettings(likelihood="bernoulli", elbo_constants=False))
     shift = 0.5 * 2 * LOG_2PI  # (M/2) ln 2pi, M = 2
     torch.testing.assert_close(dropped.term_means[1] - kept.term_means[1], torch.tensor(shift), atol=1e-4, rtol=0)
     torch.testing.assert_close(kept.term_means[3] - dropped.term_means[3], torch.tensor(shift), atol=1e-4, rtol=0)

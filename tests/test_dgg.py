@@ -167,8 +167,8 @@ def test_neighbour_graph_with_unnormalised_rows_keeps_the_self_weight_in_proport
     net, X = deterministic_posterior(tiny_networks()), data()
     anchors, nb = torch.tensor([0]), torch.tensor([[0]])
     pi = torch.full((1, 3), 1 / 3)
-    one = graph_objective(net, X, anchors, nb, torch.tensor([[1.0]]), pi, TrainSettings()).loss
-    two = graph_objective(net, X, anchors, nb, torch.tensor([[2.0]]), pi, TrainSettings()).loss
+    one = graph_objective(net, X, anchors, nb, torch.tensor([[1.0]]), pi, TrainSettings(likelihood="bernoulli")).loss
+    two = graph_objective(net, X, anchors, nb, torch.tensor([[2.0]]), pi, TrainSettings(likelihood="bernoulli")).loss
     torch.testing.assert_close(two, 2 * one)
 
 

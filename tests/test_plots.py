@@ -167,7 +167,7 @@ def _model(likelihood):
     torch.manual_seed(0)
     networks = DGGNetworks(6, 3, latent_dim=2, hidden_dims=(4,))
     networks.train()
-    return SimpleNamespace(networks_=networks, likelihood=likelihood)
+    return SimpleNamespace(networks_=networks, likelihood_=likelihood)
 
 
 @pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])

@@ -6,7 +6,10 @@ import pytest
 
 from dggbook.model.dgg import DGG
 from dggbook.model.presets import paper_settings, settings_for
-from dggbook.model.settings import (AUTO, AUTO_EPOCHS, ModelSettings, PretrainSettings, TrainSettings, auto_epochs,
+import numpy as np
+
+from dggbook.model.networks import PAPER_HIDDEN_DIMS
+from dggbook.model.settings import (AUTO, AUTO_EPOCHS, DataFacts, ModelSettings, auto_network_sizes, PretrainSettings, TrainSettings, auto_epochs,
                                     constraints_of)
 
 RECORDS = (PretrainSettings, TrainSettings)
@@ -79,14 +82,44 @@ def test_auto_epochs_fall_with_the_data_size_between_their_bounds():
 def test_resolved_replaces_every_auto_by_size_and_device():
     train = TrainSettings()
     assert train.epochs == AUTO and train.n_neighbor_samples == AUTO
-    on_cpu, on_cuda = train.resolved(3000, "cpu"), train.resolved(3000, "cuda")
+    pixels = DataFacts(3000, 784, unit_interval=True)
+    on_cpu, on_cuda = train.resolved(pixels, "cpu"), train.resolved(pixels, "cuda")
     assert (on_cpu.epochs, on_cpu.n_neighbor_samples) == (auto_epochs("epochs", 3000), 1)
     assert (on_cuda.epochs, on_cuda.n_neighbor_samples) == (auto_epochs("epochs", 3000), None)
-    assert train.auto_values(3000, "cpu") == {"epochs": on_cpu.epochs, "n_neighbor_samples": 1}
-    fixed = TrainSettings(epochs=7, n_neighbor_samples=3)
+    assert train.auto_values(pixels, "cpu") == {"epochs": on_cpu.epochs, "n_neighbor_samples": 1,
+                                                "likelihood": "bernoulli"}
+    fixed = TrainSettings(epochs=7, n_neighbor_samples=3, likelihood="gaussian", noise_var=0.5)
     assert fixed.resolved(3000, "cpu") == fixed and fixed.auto_values(3000, "cpu") == {}
-    pre = PretrainSettings().resolved(3000, "cpu")
+    pre = PretrainSettings().resolved(pixels, "cpu")
     assert AUTO not in dataclasses.asdict(pre).values()
+
+
+def test_auto_network_sizes_follow_the_features_and_give_mnist_the_papers():
+    assert auto_network_sizes(784, 70_000) == (10, PAPER_HIDDEN_DIMS)
+    assert auto_network_sizes(4, 150) == (4, (32, 32, 128))
+    assert auto_network_sizes(784, 100) == (10, (32, 32, 128))  # few samples: narrow layers
+    previous = 0
+    for D in (1, 2, 4, 10, 13, 30, 64, 200, 784, 5000):
+        latent_dim, hidden = auto_network_sizes(D, 10_000)
+        assert 1 <= latent_dim <= min(D, 10) and hidden[0] == hidden[1] and hidden[2] == 4 * hidden[0]
+        assert hidden[0] >= previous
+        previous = hidden[0]
+    pre = PretrainSettings().resolved(DataFacts(150, 4, unit_interval=True), "cpu")
+    assert (pre.latent_dim, pre.hidden_dims) == (4, (32, 32, 128))
+
+
+def test_auto_likelihood_is_bernoulli_in_the_unit_interval_else_a_gaussian_measured_later():
+    unit, wide = DataFacts(100, 5, unit_interval=True), DataFacts(100, 5, unit_interval=False)
+    assert DataFacts.of(np.array([[0.0, 1.0]])) == DataFacts(1, 2, True)
+    assert DataFacts.of(np.array([[-0.5, 1.0]])).unit_interval is False
+    bernoulli, gaussian = ModelSettings().resolved(unit, "cpu"), ModelSettings().resolved(wide, "cpu")
+    assert (bernoulli.likelihood, bernoulli.noise_var) == ("bernoulli", 1.0)
+    assert (gaussian.likelihood, gaussian.noise_var) == ("gaussian", AUTO)  # pretraining measures it
+    assert ModelSettings().auto_values(unit, "cpu") == {"likelihood": "bernoulli"}
+    with pytest.raises(ValueError, match="likelihood='auto'.*DataFacts"):
+        ModelSettings().resolved(100, "cpu")
+    with pytest.raises(ValueError, match="latent_dim='auto'"):
+        PretrainSettings(likelihood="bernoulli").resolved(100, "cpu")
 
 
 def test_the_paper_preset_sets_every_number_the_defaults_leave_to_auto():

@@ -45,7 +45,7 @@ def test_training_raises_the_graph_objective():
 
     def objective():
         with torch.no_grad():
-            return -graph_objective(net, X, anchors, graph.indices, graph.weights, pi, TrainSettings()).loss
+            return -graph_objective(net, X, anchors, graph.indices, graph.weights, pi, TrainSettings(likelihood="bernoulli")).loss
 
     start = objective()
     train_dgg(net, X, graph, TrainSettings(epochs=30, batch_size=12, lr=1e-2))
@@ -57,7 +57,7 @@ def test_neighbour_posteriors_come_from_the_neighbours():
     net, X = tiny(), data()
     anchors, nb = torch.tensor([0, 1]), torch.tensor([[5, 9], [2, 11]])
     out = graph_objective(net, X, anchors, nb, torch.full((2, 2), 0.5), torch.full((2, 3), 1 / 3),
-                          TrainSettings(f2_input="mean"))
+                          TrainSettings(likelihood="bernoulli", f2_input="mean"))
     torch.testing.assert_close(out.gamma_neighbors, cluster_posterior(net, X)[nb])
     assert not torch.allclose(out.gamma_neighbors[:, 0], out.gamma_anchor)
 
@@ -74,7 +74,7 @@ def test_sampled_objective_is_unbiased_within_four_standard_errors():
     anchors, nb = torch.tensor([0, 1]), torch.tensor([[2, 3, 4], [5, 6, 7]])
     w = torch.tensor([[0.8, 0.15, 0.05], [0.05, 0.15, 0.8]])
     pi = torch.full((2, 3), 1 / 3)
-    settings = TrainSettings()
+    settings = TrainSettings(likelihood="bernoulli")
     with torch.no_grad():
         exact = float(graph_objective(net, X, anchors, nb, w, pi, settings).loss)
         uniform = float(graph_objective(net, X, anchors, nb, torch.full_like(w, 1 / 3), pi, settings).loss)

@@ -1,25 +1,37 @@
-"""``make course``: student copies of the notebooks, with every exercise's solution replaced by a stub.
+"""``make course``: student copies of the notebooks (solutions stubbed), a solutions guide, and a class grader.
 
-    python -m dggbook.book.course notebooks/*.ipynb                 # -> course/student/, course/nbgrader/
+The student copies replace every exercise's solution by a stub; the guide is for the lecturer.
+
+    python -m dggbook.book.course notebooks/*.ipynb      # -> course/student/, course/nbgrader/, course/solutions/
     python -m dggbook.book.course --execute --out /tmp/c notebooks/04_pi_update.ipynb
-    python -m dggbook.book.course --grade returned/*/04_pi_update.ipynb     # per exercise: checks passed
+    python -m dggbook.book.course --grade returned/*/04_pi_update.ipynb   # -> course/marks/marks.csv, marks.json
 
 The conventions are nbgrader's, so a lecturer can use this builder or nbgrader itself (README, "Course mode"):
 
 - an exercise opens with a markdown cell whose first line starts with ``### Exercise`` (``### Exercise 4.1 — …``);
 - its solution is the body of a function, between a ``### BEGIN SOLUTION`` line and a ``### END SOLUTION`` line;
 - one or more cells tagged ``check`` follow; they call the function and compare its answer
-  (:mod:`dggbook.book.exercises`).
+  (:mod:`dggbook.book.exercises`);
+- a worked answer in prose (to an "ask yourself" prompt, an end-of-notebook question or an exercise) is a
+  markdown cell tagged ``answer`` (:data:`ANSWER_TAG`), anywhere in the notebook.
 
 The student copy replaces each solution block, markers included, by ``raise NotImplementedError(...)`` at the
 block's indentation, and clears the outputs of solution and check cells (the other cells keep theirs: they
-never depend on an exercise, see below). So, as shipped, every check cell fails and every other cell runs.
+never depend on an exercise, see below), and replaces the text of each ``answer`` cell by :data:`ANSWER_STUB`.
+So, as shipped, every check cell fails and every other cell runs. The website's student pages are these copies
+(``site/_ext/dggbook_site.py``), and :func:`leak_texts` gives the solution text that neither may show.
+
+``course/solutions/<notebook>.md`` is the solutions guide: per notebook, each exercise's statement, its solution
+code, what its checks print when solved, and every ``answer`` cell with the prompt before it (:func:`solutions_guide`).
 
 Exercises come last in each notebook and nothing outside their own check cells uses what they define: the
 student copies are *independent* of the exercises rather than falling back to the library. ``--execute`` runs
 each student copy and verifies exactly that, cell by cell. ``--grade`` marks returned notebooks the way nbgrader
 does: only the students' solution cells are taken from them; the checks and the rest come from the solution
-notebook, so a changed or deleted check changes nothing.
+notebook, so a changed or deleted check changes nothing. It runs in quick mode (``DGGBOOK_QUICK=1``; the checks
+compare the student's function with the library on the same inputs, and ``make test`` runs every check in quick
+mode) unless ``--full`` is given, each notebook under a wall-clock limit (``--notebook-timeout``), and writes the
+class mark sheet: one row per (student, exercise), see :class:`Mark`.
 
 ``course/nbgrader/source/<notebook>/<notebook>.ipynb`` is the solution notebook with nbgrader's cell metadata
 (solution cells, and check cells as autograded tests worth one point each), ready for
@@ -29,22 +41,28 @@ from __future__ import annotations
 
 import argparse
 import copy
+import csv
+import json
 import os
 import re
 import sys
 import tempfile
-from dataclasses import dataclass, field
+import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
 
 from ..paths import build_dir
-from .execution import DEFAULT_CELL_TIMEOUT, DEFAULT_SILENT_TIMEOUT, NotebookFailed
+from .execution import DEFAULT_CELL_TIMEOUT, DEFAULT_SILENT_TIMEOUT, CellStalled, NotebookFailed
 from .execution import execute_notebook as run_notebook
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 CHECK_TAG = "check"
+ANSWER_TAG = "answer"  # a markdown cell holding a worked answer in prose: stubbed in student copies
+ANSWER_STUB = ("**Your answer.** *Write it here. (A worked answer is in the solutions guide, "
+               "`make course` → `course/solutions/`.)*")
 EXERCISE_HEADING = re.compile(r"^### Exercise\s+(?P<number>[0-9]+\.[0-9]+)")
 NBGRADER_SCHEMA = 3
 
@@ -110,6 +128,16 @@ def is_check(cell) -> bool:
     return cell.cell_type == "code" and CHECK_TAG in cell.get("metadata", {}).get("tags", [])
 
 
+def is_answer(cell) -> bool:
+    """True for a markdown cell tagged :data:`ANSWER_TAG`: a worked answer that only the solutions guide shows."""
+    return cell.cell_type == "markdown" and ANSWER_TAG in cell.get("metadata", {}).get("tags", [])
+
+
+def without_markers(source: str) -> str:
+    """``source`` with its ``### BEGIN SOLUTION`` / ``### END SOLUTION`` lines removed (the solved function)."""
+    return "\n".join(line for line in source.splitlines() if line.strip() not in (BEGIN, END))
+
+
 def _first_line(cell) -> str:
     return cell.source.lstrip().split("\n", 1)[0] if cell.source.strip() else ""
 
@@ -156,7 +184,8 @@ def _clear(cell) -> None:
 
 
 def student_notebook(nb, name: str = "notebook"):
-    """A copy of ``nb`` with every solution block stubbed and the outputs of exercise cells cleared."""
+    """A copy of ``nb`` with every solution block stubbed, the outputs of exercise cells cleared, and the text of
+    every ``answer`` cell replaced by :data:`ANSWER_STUB` (the cells stay, so the copy has the same cells)."""
     student = copy.deepcopy(nb)
     for exercise in find_exercises(nb, name):
         for index in exercise.solutions:
@@ -165,7 +194,133 @@ def student_notebook(nb, name: str = "notebook"):
             _clear(cell)
         for index in exercise.checks:
             _clear(student.cells[index])
+    for cell in student.cells:
+        if is_answer(cell):
+            cell.source = ANSWER_STUB
+            cell.pop("attachments", None)
     return student
+
+
+def output_text(cell) -> str:
+    """The text a code cell showed: its streams, the text/plain of its results, and its errors."""
+    parts = []
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream":
+            parts.append(output.get("text", ""))
+        elif output.get("output_type") in ("execute_result", "display_data"):
+            parts.append(output.get("data", {}).get("text/plain", "") + "\n")
+        elif output.get("output_type") == "error":
+            parts.append(f"{output.get('ename')}: {output.get('evalue')}\n")
+    return "".join(parts)
+
+
+def shown_text(nb) -> str:
+    """Everything a reader of ``nb`` sees as text: every cell's source and every code cell's printed output."""
+    return "\n".join(cell.source + "\n" + (output_text(cell) if cell.cell_type == "code" else "")
+                     for cell in nb.cells)
+
+
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u00a0": " "})
+
+
+def normalised(text: str) -> str:
+    """``text`` with runs of white space made one space and typographic quotes made straight (Sphinx curls them)."""
+    return " ".join(text.translate(_QUOTES).split())
+
+
+# Markup a rendered page does not show as it is written: math, inline code, links' targets, HTML tags, emphasis
+# and heading marks, and what Sphinx's smartquotes rewrite (--, ...). Prose is cut at each into plain fragments.
+_MARKUP = re.compile(r"\$\$.*?\$\$|\$[^$]*\$|`[^`]*`|\]\([^)]*\)|<[^>]+>|\*+|_+|#+|\[|\]|^\s*[->|]|\||-{2,}|\.{3}|\n",
+                     re.S | re.M)
+LEAK_MIN_LENGTH = 13  # shorter solution lines ("return out", ")") are too generic to count as a leak
+
+
+def prose_fragments(markdown: str) -> list[str]:
+    """The runs of plain text in ``markdown`` between its markup (:data:`_MARKUP`), normalised: what a rendered
+    page shows of it character for character, whatever the math and the links became."""
+    return [normalised(part) for part in _MARKUP.split(markdown) if normalised(part)]
+
+
+def leak_texts(nb, name: str = "notebook", also_shown: str = "", min_length: int = LEAK_MIN_LENGTH) -> list[str]:
+    """The solution text of ``nb`` that its student copy must not show, normalised (:func:`normalised`).
+
+    That is: every line inside a solution block, every line that a solution or check cell printed (a passing
+    check says so), and every plain-text fragment of an ``answer`` cell (:func:`prose_fragments`), of at least
+    ``min_length`` characters, leaving out those that the student copy (or ``also_shown``, e.g. the other
+    notebooks) shows anyway. The student copies (tests/test_course.py) and the student site
+    (``site/check_pages.py``) are checked against this list; it is derived from the notebook, not kept by hand.
+    """
+    candidates: list[str] = []
+    for exercise in find_exercises(nb, name):
+        for index in exercise.solutions:
+            candidates += solution_lines(nb.cells[index].source)
+        for index in exercise.solutions + exercise.checks:
+            candidates += output_text(nb.cells[index]).splitlines()
+    for cell in nb.cells:
+        if is_answer(cell):
+            candidates += prose_fragments(cell.source)
+    shown = normalised(shown_text(student_notebook(nb, name)) + "\n" + also_shown)
+    found: list[str] = []
+    for text in map(normalised, candidates):
+        if len(text) >= min_length and text not in shown and text not in found:
+            found.append(text)
+    return found
+
+
+def _title(nb, name: str) -> str:
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.source.lstrip().startswith("# "):
+            return cell.source.lstrip().splitlines()[0][2:].strip()
+    return name
+
+
+def _quoted(text: str) -> str:
+    return "\n".join("> " + line if line.strip() else ">" for line in text.strip().splitlines())
+
+
+def _prompt(nb, index: int) -> str:
+    """The last paragraph of the nearest markdown cell before cell ``index`` that is not an answer: the prompt."""
+    for cell in reversed(nb.cells[:index]):
+        if cell.cell_type == "markdown" and not is_answer(cell) and cell.source.strip():
+            return re.split(r"\n\s*\n", cell.source.strip())[-1]
+    return ""
+
+
+def solutions_guide(nb, name: str = "notebook") -> str | None:
+    """The solutions guide of one notebook, in Markdown; None when it has no exercise and no ``answer`` cell.
+
+    In notebook order: each prose answer (a markdown cell tagged ``answer``) under the section it belongs to,
+    after the prompt it answers (the last paragraph before it); each exercise with its statement, its solved
+    function (the solution cells without the markers), what its checks print when it is solved (the stored
+    outputs), and its prose answers.
+    """
+    exercises = {exercise.heading: exercise for exercise in find_exercises(nb, name)}
+    if not exercises and not any(is_answer(cell) for cell in nb.cells):
+        return None
+    parts = [f"# Solutions: {_title(nb, name)}",
+             f"From `{name}`. For the lecturer: keep this guide away from the student copies."]
+    section, exercise = "", None
+    for index, cell in enumerate(nb.cells):
+        text = cell.source.strip()
+        if cell.cell_type == "markdown" and text.startswith("## "):
+            section = text.splitlines()[0][3:].strip()
+        if index in exercises:
+            exercise = exercises[index]
+            heading, _, statement = text.partition("\n")
+            parts += [f"## {heading.lstrip('#').strip()}", _quoted(statement) if statement.strip() else ""]
+        elif exercise is not None and index in exercise.solutions:
+            parts += ["**Solution.**", f"```python\n{without_markers(cell.source).strip()}\n```"]
+            if output_text(cell).strip():
+                parts += [f"```text\n{output_text(cell).strip()}\n```"]
+        elif exercise is not None and index in exercise.checks:
+            printed = output_text(cell).strip()
+            if printed:
+                parts += ["**The check prints, when it is solved:**", f"```text\n{printed}\n```"]
+        elif is_answer(cell):
+            if exercise is None:
+                parts += [f"## {section or 'Answer'}: answer", _quoted(_prompt(nb, index))]
+            parts += ["**Answer.**", text]
+    return "\n\n".join(part for part in parts if part) + "\n"
 
 
 def nbgrader_notebook(nb, name: str = "notebook"):
@@ -181,12 +336,19 @@ def nbgrader_notebook(nb, name: str = "notebook"):
             source.cells[index].metadata["nbgrader"] = {
                 "grade": True, "solution": False, "locked": True, "task": False, "points": 1,
                 "grade_id": f"{tag}_check_{position}", "schema_version": NBGRADER_SCHEMA}
+    answers = [index for index, cell in enumerate(source.cells) if is_answer(cell)]
+    for position, index in enumerate(answers):  # written answers: cleared by nbgrader, marked by hand (0 points)
+        source.cells[index].metadata["nbgrader"] = {
+            "grade": True, "solution": True, "locked": False, "task": False, "points": 0,
+            "grade_id": f"answer_{position}", "schema_version": NBGRADER_SCHEMA}
     return source
 
 
 def build_course(notebooks: list[Path], out: Path) -> dict[Path, int]:
-    """Write ``out/student/<name>.ipynb`` for each notebook, and ``out/nbgrader/source/<stem>/<name>.ipynb`` for
-    each one that has exercises; return each student copy's path with its number of exercises.
+    """Write ``out/student/<name>.ipynb`` for each notebook, ``out/nbgrader/source/<stem>/<name>.ipynb`` for
+    each one that has exercises, and the solutions guide ``out/solutions/<stem>.md`` (with an index,
+    ``out/solutions/README.md``) for each one that has exercises or answers; return each student copy's path
+    with its number of exercises.
 
     Every notebook is read and converted before anything is written, so a broken one leaves ``out`` as it was.
     """
@@ -194,9 +356,13 @@ def build_course(notebooks: list[Path], out: Path) -> dict[Path, int]:
     for path in notebooks:
         nb = nbformat.read(path, as_version=4)
         count = len(find_exercises(nb, path.name))
-        converted.append((path, count, student_notebook(nb, path.name), nbgrader_notebook(nb, path.name)))
+        converted.append((path, count, student_notebook(nb, path.name), nbgrader_notebook(nb, path.name),
+                          solutions_guide(nb, path.name),
+                          sum(is_answer(cell) for cell in nb.cells), _title(nb, path.name)))
     written = {}
-    for path, count, student, source in converted:
+    index = ["# Solutions guide", "Worked solutions of the exercises and answers to the prompts, one page per "
+             "notebook, built by `make course` from the solution notebooks (README, \"Course mode\").", ""]
+    for path, count, student, source, guide, answers, title in converted:
         target = out / "student" / path.name
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(student, target)
@@ -204,7 +370,14 @@ def build_course(notebooks: list[Path], out: Path) -> dict[Path, int]:
             graded = out / "nbgrader" / "source" / path.stem / path.name
             graded.parent.mkdir(parents=True, exist_ok=True)
             nbformat.write(source, graded)
+        if guide is not None:
+            page = out / "solutions" / f"{path.stem}.md"
+            page.parent.mkdir(parents=True, exist_ok=True)
+            page.write_text(guide, encoding="utf-8")
+            index.append(f"- [{title}]({page.name}): {count} exercises, {answers} prose answers")
         written[target] = count
+    if len(index) > 3:
+        (out / "solutions" / "README.md").write_text("\n".join(index) + "\n", encoding="utf-8")
     return written
 
 
@@ -218,28 +391,46 @@ def _error_of(cell) -> str | None:
 EXECUTION_RETRIES = 1  # a safety net only (reported on stderr); stalled cells are stopped by the shared watchdog
 
 
+class _Environment:
+    """Set environment variables for the kernels started inside the ``with`` block (a kernel inherits them), and
+    restore the old values after it."""
+
+    def __init__(self, **values: str):
+        self.values, self.saved = values, {}
+
+    def __enter__(self):
+        for key, value in self.values.items():
+            self.saved[key] = os.environ.get(key)
+            os.environ[key] = value
+        return self
+
+    def __exit__(self, *exc):
+        for key, value in self.saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        return False
+
+
 def execute_notebook(path: Path, timeout: int = DEFAULT_CELL_TIMEOUT, silent_timeout: float = DEFAULT_SILENT_TIMEOUT,
-                     failed_dir: Path | None = None):
+                     failed_dir: Path | None = None, *, notebook_timeout: float | None = None,
+                     retries: int = EXECUTION_RETRIES, quick: bool | None = None):
     """Run a notebook top to bottom in a fresh kernel, errors allowed; figures go to a temporary folder.
 
     The execution is :func:`dggbook.book.execution.execute_notebook`, the one the book runner uses: a cell
-    silent for ``silent_timeout`` seconds or running past ``timeout`` stops the run with ``CellStalled``
-    (naming the notebook and the cell; the partly executed notebook is kept in ``failed_dir``, by default
-    ``build/failed/``). Such a stop runs the notebook once more, and says so on stderr, before giving up.
+    silent for ``silent_timeout`` seconds or running past ``timeout``, or a run past ``notebook_timeout`` in all,
+    stops the run with ``CellStalled`` (naming the notebook and the cell; the partly executed notebook is kept in
+    ``failed_dir``, by default ``build/failed/``). Such a stop runs the notebook again ``retries`` times, and
+    says so on stderr, before giving up. ``quick``: True or False sets ``DGGBOOK_QUICK`` for the kernel; None
+    leaves the environment as it is.
     """
-    saved = os.environ.get("DGGBOOK_FIGURES")
-    try:
-        with tempfile.TemporaryDirectory() as figures:
-            os.environ["DGGBOOK_FIGURES"] = figures
-            return run_notebook(path, cell_timeout=timeout, silent_timeout=silent_timeout, allow_errors=True,
-                                failed_dir=build_dir() / "failed" if failed_dir is None else failed_dir,
-                                retries=EXECUTION_RETRIES,
-                                what_next=f"then rerun: python -m dggbook.book.course --execute {path}").nb
-    finally:
-        if saved is None:
-            os.environ.pop("DGGBOOK_FIGURES", None)
-        else:
-            os.environ["DGGBOOK_FIGURES"] = saved
+    values = {} if quick is None else {"DGGBOOK_QUICK": "1" if quick else "0"}
+    with tempfile.TemporaryDirectory() as figures, _Environment(DGGBOOK_FIGURES=figures, **values):
+        return run_notebook(path, cell_timeout=timeout, silent_timeout=silent_timeout, allow_errors=True,
+                            failed_dir=build_dir() / "failed" if failed_dir is None else failed_dir,
+                            retries=retries, notebook_timeout=notebook_timeout,
+                            what_next=f"then rerun: python -m dggbook.book.course --execute {path}").nb
 
 
 def execute_student_notebook(path: Path, timeout: int = DEFAULT_CELL_TIMEOUT) -> list[str]:
@@ -258,11 +449,9 @@ def execute_student_notebook(path: Path, timeout: int = DEFAULT_CELL_TIMEOUT) ->
     return problems
 
 
-def submitted_solutions(submission, exercises: list[Exercise], name: str) -> dict[str, list[str]]:
-    """The student's solution cells of each exercise: the code cells after its heading that are not checks.
-
-    ``ValueError`` when an exercise is missing or has another number of solution cells than the solution notebook.
-    """
+def _submitted(submission, exercises: list[Exercise], name: str) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """The student's solution cells of each exercise (the code cells after its heading that are not checks), and
+    what keeps an exercise from being graded: it is missing, or has another number of solution cells."""
     found: dict[str, list[str]] = {}
     number = None
     for cell in submission.cells:
@@ -271,60 +460,207 @@ def submitted_solutions(submission, exercises: list[Exercise], name: str) -> dic
             found[number] = []
         elif number is not None and cell.cell_type == "code" and not is_check(cell):
             found[number].append(cell.source)
+    problems = {}
     for exercise in exercises:
         cells = found.get(exercise.number)
         if cells is None:
-            raise ValueError(f"{name}: exercise {exercise.number} is missing from the submission")
-        if len(cells) != len(exercise.solutions):
-            raise ValueError(f"{name}: exercise {exercise.number} has {len(cells)} solution cells; "
-                             f"the solution notebook has {len(exercise.solutions)}")
+            problems[exercise.number] = f"{name}: exercise {exercise.number} is missing from the submission"
+        elif len(cells) != len(exercise.solutions):
+            problems[exercise.number] = (f"{name}: exercise {exercise.number} has {len(cells)} solution cells; "
+                                         f"the solution notebook has {len(exercise.solutions)}")
+    return found, problems
+
+
+def submitted_solutions(submission, exercises: list[Exercise], name: str) -> dict[str, list[str]]:
+    """The student's solution cells of each exercise: the code cells after its heading that are not checks.
+
+    ``ValueError`` when an exercise is missing or has another number of solution cells than the solution notebook.
+    """
+    found, problems = _submitted(submission, exercises, name)
+    if problems:
+        raise ValueError(next(iter(problems.values())))
     return found
 
 
-def graded_notebook(solution, submission, name: str = "notebook"):
+def graded_notebook(solution, submission, name: str = "notebook", *, strict: bool = True):
     """The solution notebook with only its solution cells taken from the submission, as nbgrader does: the
-    checks and everything else are the lecturer's, so editing or deleting a check gains nothing."""
+    checks and everything else are the lecturer's, so editing or deleting a check gains nothing.
+
+    ``strict``: a missing exercise, or one with another number of solution cells, raises ``ValueError``; without
+    it, such an exercise keeps the student copy's stub, and the problems are returned too: ``(notebook, problems)``
+    with ``problems`` mapping an exercise number to what is wrong with it.
+    """
     exercises = find_exercises(solution, name)
-    answers = submitted_solutions(submission, exercises, name)
+    answers, problems = _submitted(submission, exercises, name)
+    if strict and problems:
+        raise ValueError(next(iter(problems.values())))
     graded = copy.deepcopy(solution)
     for exercise in exercises:
-        for index, source in zip(exercise.solutions, answers[exercise.number]):
-            graded.cells[index].source = source
+        for index in exercise.solutions:
+            graded.cells[index].source = strip_solutions(solution.cells[index].source, exercise.number)
+        if exercise.number not in problems:
+            for index, source in zip(exercise.solutions, answers[exercise.number]):
+                graded.cells[index].source = source
     for cell in graded.cells:
         if cell.cell_type == "code":
             _clear(cell)
-    return graded
+    return graded if strict else (graded, problems)
 
 
-def grade_notebook(submission: Path, solution: Path, timeout: int = DEFAULT_CELL_TIMEOUT) -> dict[str, tuple[int, int]]:
-    """Run a returned notebook's solution cells (the student's code runs!) inside the solution notebook, and count,
-    per exercise, the lecturer's check cells that pass."""
+# ------------------------------------------------------------------------------------------------ the mark sheet
+MARK_FIELDS = ("student", "notebook", "exercise", "passed", "not_attempted", "wrong", "timed_out",
+               "checks_passed", "checks_total", "first_failure")
+DEFAULT_NOTEBOOK_TIMEOUT = 1200  # s per student notebook; the slowest (07) runs in ~2 min in quick mode
+
+
+@dataclass
+class Mark:
+    """One row of the class mark sheet: one student's result on one exercise.
+
+    Exactly one of ``passed`` (every check passes), ``not_attempted`` (the solution cells are the student copy's
+    stub, or the exercise is missing), ``wrong`` (attempted, and a check or the solution cell fails, or the
+    exercise cannot be graded) and ``timed_out`` (the notebook was stopped, by a limit, before its checks ran)
+    is true. ``first_failure`` is the first error the student would have seen: the solution cell's, else the
+    first failing check's (empty when passed).
+    """
+
+    student: str
+    notebook: str
+    exercise: str
+    passed: bool
+    not_attempted: bool
+    wrong: bool
+    timed_out: bool
+    checks_passed: int
+    checks_total: int
+    first_failure: str = ""
+
+
+def student_name(path: Path) -> str:
+    """Who returned ``path``: the folder it is in (``returned/alice/04_pi_update.ipynb``), or the folder above
+    when that is named after the notebook, as in nbgrader's ``submitted/alice/04_pi_update/04_pi_update.ipynb``."""
+    path = Path(path).absolute()
+    folder = path.parent
+    return folder.parent.name if folder.name == path.stem else folder.name
+
+
+def _unchanged(sources: list[str], solution, exercise: Exercise) -> bool:
+    """True when the submitted solution cells are the student copy's, up to white space."""
+    stubs = [strip_solutions(solution.cells[index].source, exercise.number) for index in exercise.solutions]
+    return [normalised(s) for s in sources] == [normalised(s) for s in stubs]
+
+
+def grade_submission(submission: Path, solution: Path, *, student: str | None = None,
+                     timeout: int = DEFAULT_CELL_TIMEOUT, silent_timeout: float = DEFAULT_SILENT_TIMEOUT,
+                     notebook_timeout: float | None = DEFAULT_NOTEBOOK_TIMEOUT, quick: bool | None = True) -> list[Mark]:
+    """Grade one returned notebook: its solution cells (the student's code runs!) inside the solution notebook
+    (:func:`graded_notebook`), run once with no retry under the limits; one :class:`Mark` per exercise.
+
+    A stop (a silent cell, a cell past ``timeout``, the notebook past ``notebook_timeout``) keeps the marks of
+    the exercises whose checks all ran before it and records the others as timed out, naming the cell.
+    """
     solved = nbformat.read(solution, as_version=4)
-    graded = graded_notebook(solved, nbformat.read(submission, as_version=4), submission.name)
+    exercises = find_exercises(solved, solution.name)
+    returned = nbformat.read(submission, as_version=4)
+    graded, problems = graded_notebook(solved, returned, submission.name, strict=False)
+    sources, _ = _submitted(returned, exercises, submission.name)
+    stopped_at, stop_message = None, ""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / submission.name
         nbformat.write(graded, path)
-        executed = execute_notebook(path, timeout)
-    return {e.number: (sum(_error_of(executed.cells[i]) is None for i in e.checks), len(e.checks))
-            for e in find_exercises(solved, solution.name)}
-
-
-def _grade(paths: list[Path], solutions: Path) -> int:
-    for path in paths:
-        solution = solutions / path.name
-        if not solution.is_file():
-            print(f"error: --solutions: no {path.name} in {solutions}/", file=sys.stderr)
-            return 2
         try:
-            scores = grade_notebook(path, solution)
-        except (ValueError, NotebookFailed) as error:  # NotebookFailed: a stalled cell, named; the batch goes on
-            print(f"{path}: not graded: {error}")
+            executed = execute_notebook(path, timeout, silent_timeout, Path(folder) / "stopped",
+                                        notebook_timeout=notebook_timeout, retries=0, quick=quick)
+        except CellStalled as stall:
+            executed = nbformat.read(stall.kept, as_version=4)
+            stopped_at = stall.cell_index if stall.cell_index is not None else 0
+            stop_message = f"timed out: cell {stall.cell_index} ({stall.first_line!r}) {stall.reason}"
+    who = student or student_name(submission)
+    marks = []
+    for exercise in exercises:
+        checks = [_error_of(executed.cells[i]) for i in exercise.checks]
+        ran = stopped_at is None or max(exercise.checks) < stopped_at
+        solution_errors = [_error_of(executed.cells[i]) for i in exercise.solutions]
+        failure = next((e for e in solution_errors + checks if e is not None), None) if ran else stop_message
+        mark = Mark(who, submission.name, exercise.number, passed=False, not_attempted=False, wrong=False,
+                    timed_out=False, checks_passed=sum(e is None for e in checks) if ran else 0,
+                    checks_total=len(exercise.checks), first_failure=failure or "")
+        stub_raised = failure is not None and failure.startswith("NotImplementedError") and "not solved yet" in failure
+        if exercise.number in problems:
+            mark.not_attempted = exercise.number not in sources
+            mark.wrong = not mark.not_attempted
+            mark.checks_passed, mark.first_failure = 0, problems[exercise.number]
+        elif _unchanged(sources[exercise.number], solved, exercise) or (ran and stub_raised):
+            mark.not_attempted = True
+        elif not ran:
+            mark.timed_out = True
+        elif mark.checks_passed == mark.checks_total and not any(solution_errors):
+            mark.passed = True
+        else:
+            mark.wrong = True
+        marks.append(mark)
+    return marks
+
+
+def grade_notebook(submission: Path, solution: Path, timeout: int = DEFAULT_CELL_TIMEOUT) -> dict[str, tuple[int, int]]:
+    """Per exercise, (checks passed, checks) of a returned notebook (:func:`grade_submission`, at the settings in
+    the environment); ``ValueError`` when an exercise cannot be graded (missing, or other solution cells)."""
+    solved = nbformat.read(solution, as_version=4)
+    submitted_solutions(nbformat.read(submission, as_version=4), find_exercises(solved, solution.name),
+                        submission.name)
+    marks = grade_submission(submission, solution, timeout=timeout, notebook_timeout=None, quick=None)
+    return {mark.exercise: (mark.checks_passed, mark.checks_total) for mark in marks}
+
+
+def write_mark_sheet(marks: list[Mark], folder: Path) -> tuple[Path, Path]:
+    """Write ``folder/marks.csv`` (booleans as 1/0) and ``folder/marks.json`` (a list of rows); return both paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [asdict(mark) for mark in marks]
+    with open(folder / "marks.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=MARK_FIELDS)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: int(v) if isinstance(v, bool) else v for k, v in row.items()})
+    (folder / "marks.json").write_text(json.dumps(rows, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return folder / "marks.csv", folder / "marks.json"
+
+
+def grade_class(paths: list[Path], solutions: Path, marks_dir: Path, **limits) -> list[Mark]:
+    """Grade every returned notebook in ``paths`` against ``solutions/<same name>`` (:func:`grade_submission`,
+    ``limits`` passed on), print each student's result, and write the class mark sheet into ``marks_dir``
+    (:func:`write_mark_sheet`). A notebook that cannot be read is skipped with its reason on stderr; one that
+    stops is recorded and the batch goes on. ``ValueError`` (before any run) when a solution notebook is missing.
+    """
+    missing = sorted({p.name for p in paths if not (solutions / p.name).is_file()})
+    if missing:
+        raise ValueError(f"--solutions: no {', '.join(missing)} in {solutions}/ (the folder of solution notebooks)")
+    marks: list[Mark] = []
+    for path in paths:
+        start = time.perf_counter()
+        try:
+            found = grade_submission(path, solutions / path.name, **limits)
+        except (ValueError, OSError, nbformat.reader.NotJSONError) as error:
+            print(f"{path}: not graded: {error}", file=sys.stderr)
             continue
-        passed = sum(ok == total for ok, total in scores.values())
-        print(f"{path}: {passed} of {len(scores)} exercises pass all their checks")
-        for number, (ok, total) in scores.items():
-            print(f"  Exercise {number}: {ok}/{total} checks pass")
-    return 0
+        marks += found
+        passed = sum(mark.passed for mark in found)
+        print(f"{path} ({found[0].student if found else student_name(path)}): {passed} of {len(found)} exercises "
+              f"pass ({time.perf_counter() - start:.0f} s)")
+        for mark in found:
+            state = next(k for k in ("passed", "not_attempted", "wrong", "timed_out") if getattr(mark, k))
+            detail = f": {mark.first_failure.splitlines()[0]}" if mark.first_failure else ""
+            print(f"  Exercise {mark.exercise}: {state.replace('_', ' ')}, {mark.checks_passed}/{mark.checks_total} "
+                  f"checks pass{detail}")
+    csv_path, json_path = write_mark_sheet(marks, marks_dir)
+    print(f"mark sheet: {csv_path}, {json_path} ({len(marks)} rows)")
+    return marks
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -335,16 +671,34 @@ def main(argv: list[str] | None = None) -> int:
                         help="also run each student copy and check that exactly its check cells fail")
     parser.add_argument("--grade", action="store_true",
                         help="instead: grade each given returned notebook: its solution cells run inside the solution "
-                             "notebook of the same name (--solutions), and each exercise's checks are counted")
+                             "notebook of the same name (--solutions), and a class mark sheet is written (--marks)")
     parser.add_argument("--solutions", type=Path, default=Path("notebooks"),
                         help="with --grade: the folder of solution notebooks (default: notebooks/)")
+    parser.add_argument("--marks", type=Path, default=None,
+                        help="with --grade: the folder for marks.csv and marks.json (default: OUT/marks)")
+    parser.add_argument("--notebook-timeout", type=_positive, default=DEFAULT_NOTEBOOK_TIMEOUT,
+                        help=f"with --grade: seconds one student notebook may run in all; past it the notebook is "
+                             f"recorded as timed out and the next one runs (default {DEFAULT_NOTEBOOK_TIMEOUT})")
+    parser.add_argument("--cell-timeout", type=_positive, default=DEFAULT_CELL_TIMEOUT,
+                        help=f"seconds one cell may run (default {DEFAULT_CELL_TIMEOUT})")
+    parser.add_argument("--silent-timeout", type=_positive, default=DEFAULT_SILENT_TIMEOUT,
+                        help=f"seconds a cell may stay silent, no output and no CPU (default {DEFAULT_SILENT_TIMEOUT})")
+    parser.add_argument("--full", action="store_true",
+                        help="with --grade: run at the book's full settings instead of quick mode (DGGBOOK_QUICK=1)")
     args = parser.parse_args(argv)
     missing = [str(p) for p in args.notebooks if not p.is_file()]
     if missing:
         print(f"error: notebooks: no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
     if args.grade:
-        return _grade(args.notebooks, args.solutions)
+        try:
+            grade_class(args.notebooks, args.solutions, args.marks or args.out / "marks",
+                        timeout=int(args.cell_timeout), silent_timeout=args.silent_timeout,
+                        notebook_timeout=args.notebook_timeout, quick=not args.full)
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        return 0
     try:
         written = build_course(args.notebooks, args.out)
     except ValueError as error:
@@ -352,12 +706,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for path, count in written.items():
         print(f"wrote {path} ({count} exercises)")
+    if (args.out / "solutions" / "README.md").is_file():
+        print(f"wrote the solutions guide {args.out / 'solutions'}/")
     if not args.execute:
         return 0
     problems = []
     for path in written:
         try:
-            found = execute_student_notebook(path)
+            found = execute_student_notebook(path, int(args.cell_timeout))
         except NotebookFailed as error:  # a stalled cell, twice: named, kept, and what to do next
             print(f"error: {error}", file=sys.stderr)
             return 1

@@ -21,6 +21,10 @@ additions, both about a cell whose reply never comes (issue 19, section 3):
   or one that runs longer than ``cell_timeout`` in all, stops the notebook with :class:`CellStalled`, which
   names the notebook, the cell (index and first line) and where the partly executed notebook was kept.
 
+``notebook_timeout`` bounds a whole run as well (kernel start included): the cell running when the notebook
+passes it is stopped the same way. A busy loop is never silent and each cell may be well under its own
+limit, so this is what stops a student notebook that never ends (``--grade``, :mod:`dggbook.book.course`).
+
 ``retries`` may run a notebook again after a stalled cell, as a safety net only: each retry is reported on
 stderr.
 """
@@ -126,9 +130,11 @@ def _kernel_cpu_seconds(pid: int | None) -> float | None:
 class WatchedClient(NotebookClient):
     """nbclient with sliced channel waits and a silent-cell watchdog (module docstring)."""
 
-    def __init__(self, nb, silent_timeout: float, **kwargs):
+    def __init__(self, nb, silent_timeout: float, notebook_timeout: float | None = None, **kwargs):
         super().__init__(nb, **kwargs)
         self.silent_timeout = float(silent_timeout)
+        self.notebook_timeout = None if notebook_timeout is None else float(notebook_timeout)
+        self._started = time.monotonic()
         self.stalled: tuple[int, str, float] | None = None  # (cell index, reason, seconds)
         self.cell_seconds: dict[int, float] = {}
         self._cell: tuple[int, float] | None = None  # (index, start) of the running cell
@@ -180,6 +186,12 @@ class WatchedClient(NotebookClient):
         shell, iopub = self.kc.shell_channel, self.kc.iopub_channel
 
         def check_silence() -> None:
+            if (self._cell is not None and self.notebook_timeout is not None
+                    and time.monotonic() - self._started > self.notebook_timeout):
+                index, start = self._cell
+                self.stalled = (index, f"ran past the notebook limit of {self.notebook_timeout:g} s",
+                                time.monotonic() - start)
+                raise Empty
             if self._is_silent():  # the Empty raised next becomes nbclient's CellTimeoutError
                 index, start = self._cell
                 self.stalled = (index, f"silent for {self.silent_timeout:.0f} s (no output, no kernel CPU)",
@@ -203,25 +215,30 @@ def _keep(nb, source: Path, failed_dir: Path | None, tidy) -> Path | None:
 
 def execute_notebook(source: Path, *, cell_timeout: int = DEFAULT_CELL_TIMEOUT,
                      silent_timeout: float = DEFAULT_SILENT_TIMEOUT, allow_errors: bool = False,
-                     failed_dir: Path | None = None, retries: int = 0, tidy=None, what_next: str = "") -> Executed:
+                     failed_dir: Path | None = None, retries: int = 0, tidy=None, what_next: str = "",
+                     notebook_timeout: float | None = None) -> Executed:
     """Execute ``source`` top to bottom in a fresh kernel (working directory: its folder).
 
     ``cell_timeout``: seconds one cell may run in all; ``silent_timeout``: seconds a cell may stay silent
-    (module docstring). With ``allow_errors`` a cell's exception is recorded and the run goes on; without,
+    (module docstring); ``notebook_timeout``: seconds the whole run may take, kernel start included (None: no
+    limit; each retry gets the full limit again). With ``allow_errors`` a cell's exception is recorded and the run goes on; without,
     it stops the notebook. A stop raises :class:`NotebookFailed` (:class:`CellStalled` for a stalled cell)
     naming the notebook and the cell; the partly executed notebook goes to ``failed_dir/<name>`` when
     ``failed_dir`` is given (after ``tidy(nb)``, if given). ``what_next`` is added to the message.
     ``retries``: runs after a stalled cell before giving up, each reported on stderr (a safety net).
     """
     source = Path(source)
-    for name, value in (("cell_timeout", cell_timeout), ("silent_timeout", silent_timeout)):
+    limits = [("cell_timeout", cell_timeout), ("silent_timeout", silent_timeout)]
+    if notebook_timeout is not None:
+        limits.append(("notebook_timeout", notebook_timeout))
+    for name, value in limits:
         if not value or value <= 0:
             raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
     if retries < 0:
         raise ValueError(f"retries must be 0 or more, got {retries!r}")
     for attempt in range(1, retries + 2):
         nb = nbformat.read(source, as_version=4)
-        client = WatchedClient(nb, silent_timeout, timeout=int(cell_timeout), kernel_name=KERNEL_NAME,
+        client = WatchedClient(nb, silent_timeout, notebook_timeout, timeout=int(cell_timeout), kernel_name=KERNEL_NAME,
                                allow_errors=allow_errors, resources={"metadata": {"path": str(source.parent)}})
         start = time.perf_counter()
         try:

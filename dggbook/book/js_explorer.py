@@ -28,7 +28,7 @@ READING_LABELS = {
     "b": "(b) the offset rotates: B = N(d u(θ), Σ_A)",
 }
 FIGURE_NAME = "js_rotated_gaussians"
-PLOT_TOP = 1.3  # y-limit of the JS panels of plot_js_figure (JS ≤ ln 2 ≈ 0.69; the box and legend sit above)
+PLOT_TOP = 0.76  # y-limit of the JS panels of plot_js_figure: just above ln 2 ≈ 0.69, which bounds every curve
 
 
 # ---------------------------------------------------------------- checks
@@ -134,7 +134,7 @@ def plot_js_figure(axis_lengths=(1.0, 0.3), distances=(0.5, 1.0, 2.0), n_angles:
     """Matplotlib figure in the spirit of supplement Fig. 1, both readings side by side.
 
     Top row: JS against θ ∈ [0°, 180°] for each mean distance, one panel per
-    reading, with the measured minimum marked and stated in the panel. Bottom
+    reading, with the measured minimum marked and stated in the panel title. Bottom
     row: the two Gaussians' 1σ and 2σ ellipses at ``inset_angles_deg`` for the
     middle distance. Minima come from ``minimum_angle`` with ``n_min_angles``.
     The figure is returned, not shown or saved.
@@ -156,7 +156,7 @@ def plot_js_figure(axis_lengths=(1.0, 0.3), distances=(0.5, 1.0, 2.0), n_angles:
     reach = 2.2 * lengths.max() + d_mid
     for col, reading in enumerate(READINGS):
         ax = fig.add_subplot(grid[0, col * n_in:(col + 1) * n_in])
-        found, aligned = [], []
+        minima, maxima, aligned = [], [], []
         for d, colour in zip(distances, colours):
             curve = js_curve(reading, lengths, d, thetas)
             ax.plot(degrees, curve, color=colour, lw=2, label=f"d = {d:g}")
@@ -164,25 +164,27 @@ def plot_js_figure(axis_lengths=(1.0, 0.3), distances=(0.5, 1.0, 2.0), n_angles:
             ax.plot([math.degrees(t_min), 180 - math.degrees(t_min)], [v_min, v_min], "v", color=colour, ms=8,
                     clip_on=False, zorder=5)
             half = degrees <= 90.0  # the curve is symmetric about 90°
-            found.append(f"d={d:g}: min at {_fmt_deg(t_min)}, max at {degrees[half][np.argmax(curve[half])]:.0f}°")
+            minima.append(f"{_fmt_deg(t_min)} (d={d:g})")
+            maxima.append(f"{degrees[half][np.argmax(curve[half])]:.0f}° (d={d:g})")
             aligned.append(is_axis_aligned(t_min))
         ax.axhline(LN2, color="grey", ls="--", lw=1)
         ax.text(178, LN2, "ln 2", ha="right", va="bottom", color="grey", fontsize=8)
         ax.set_xlim(0, 180)
         ax.set_xticks(range(0, 181, 30))
-        # Above ln 2 no curve can run: the summary box and the legend go there, clear of the curves and the ▼.
+        # JS ≤ ln 2, so the axis stops just above it; the measured minima go in the panel's title and
+        # the distances in one legend for the figure, so no part of the axis is kept empty for text.
         ax.set_ylim(0, PLOT_TOP)
         ax.set_yticks(np.arange(0, 0.71, 0.1))
         ax.set_xlabel("θ (degrees)")
         ax.set_ylabel("JS (nats)")
-        ax.set_title(READING_LABELS[reading], fontsize=10)
         verdict = "yes, for every d" if all(aligned) else "no: " + ", ".join(
             f"d={d:g}" for d, ok in zip(distances, aligned) if not ok) + " has an oblique minimum"
-        ax.text(0.5, 0.985, "measured (▼ marks the minimum):\n" + "\n".join(found)
-                + f"\nminimum at an axis-aligned angle? {verdict}", transform=ax.transAxes,
-                fontsize=7.5, va="top", ha="center", bbox=dict(fc="white", ec="0.8", alpha=0.8))
-        ax.legend(loc="lower center", bbox_to_anchor=(0.5, LN2 / PLOT_TOP + 0.01), ncol=len(distances), fontsize=8,
-                  title="mean distance", title_fontsize=8, columnspacing=1.0, handlelength=1.5)
+        ax.set_title(f"{READING_LABELS[reading]}\nmeasured minimum (▼) at {', '.join(minima)}\n"
+                     f"maximum at {', '.join(maxima)}\nminimum at an axis-aligned angle? {verdict}", fontsize=8.5)
+        if col == 0:
+            fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=len(distances),
+                       fontsize=8, title="mean distance d", title_fontsize=8, columnspacing=1.0,
+                       handlelength=1.5)
         for k, deg in enumerate(inset_angles_deg):
             small = fig.add_subplot(grid[1, col * n_in + k])
             mean_a, cov_a, mean_b, cov_b = gaussian_pair(reading, lengths, d_mid, math.radians(deg))

@@ -36,12 +36,13 @@ __all__ = [
 ]
 
 #: The per-epoch entries of ``DGG.history_`` that hold terms of eq. (4)/(5), and a title for each.
+#: The titles are matplotlib mathtext.
 TERM_TITLES = {
-    "reconstruction": "term 1: E ln p(x|z)",
-    "prior_z": "term 2: E ln p(z|c)",
-    "prior_c": "term 3: E ln p(c)/q(c|z)",
-    "entropy_z": "term 4: -E ln q(z|x)",
-    "total": "objective 1/2 sum_j w_ij [L(x_i) + L(x_i, x_j)]",
+    "reconstruction": r"term 1: $\mathbb{E}_q\,\ln p(x \mid z)$",
+    "prior_z": r"term 2: $\mathbb{E}_q\,\ln p(z \mid c)$",
+    "prior_c": r"term 3: $\mathbb{E}_q\,\ln \pi_{ic} / q(c \mid z)$",
+    "entropy_z": r"term 4: $-\mathbb{E}_q\,\ln q(z \mid x)$",
+    "total": r"objective $\frac{1}{2}\sum_j w_{ij}\,[L(x_i) + L(x_i, x_j)]$",
 }
 
 
@@ -234,7 +235,7 @@ def decode_gmm_means(model) -> np.ndarray:
     was_training = networks.training
     networks.eval()
     try:
-        out = decoder_mean(model.likelihood, networks.decoder(networks.gmm.means))
+        out = decoder_mean(model.likelihood_, networks.decoder(networks.gmm.means))
     finally:
         networks.train(was_training)
     return out.detach().cpu().numpy()

@@ -67,6 +67,7 @@ TRAINED_FIGURES = {
     "latent_clusters.png": "07",
     "decoded_means.png": "07",
     "confusion.png": "07",
+    "failure_collapse.png": "09 (Algorithm 1 traced on iris)",
 }
 TRAINED_FIGURE_SIZE_TOLERANCE = 0.10
 # The kernel `make install` registers in the virtual environment; stored in every .ipynb so Jupyter opens it

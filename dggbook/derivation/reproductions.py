@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import torch
 
-from ..validation import as_float_tensor, check_ndim, same_kind_as_input
+from ..validation import as_float_tensor, check_finite, check_ndim, same_kind_as_input
 from .pi_update import check_pi_inputs
 
 __all__ = ["PRINTED_COEFFICIENT", "blog_printed_pi", "public_code_pi", "public_code_row11_window",
@@ -30,9 +30,15 @@ __all__ = ["PRINTED_COEFFICIENT", "blog_printed_pi", "public_code_pi", "public_c
 PRINTED_COEFFICIENT = 1.0  # term 2 of eq. (21) as printed; the derivation gives elbo.CORRECT_COEFFICIENT = ½
 
 
-def blog_printed_pi(gamma_self, gamma_neighbors, weights) -> torch.Tensor:
-    """The formula as the blog prints it: Σ_j w_ij γ_jk / Σ_j w_ij (γ_ik + γ_jk). Not normalised (DGG §4)."""
-    check_pi_inputs(gamma_self, gamma_neighbors, weights)
+def blog_printed_pi(gamma_self, gamma_neighbors, weights, *, validate: bool = True) -> torch.Tensor:
+    """The formula as the blog prints it: Σ_j w_ij γ_jk / Σ_j w_ij (γ_ik + γ_jk). Not normalised (DGG §4).
+
+    ``validate=False`` skips :func:`~dggbook.derivation.pi_update.check_pi_inputs` (shapes, finite,
+    non-negative, rows with weight): training calls it once per batch, and on CUDA each check
+    copies the (B, J, K) posteriors to the host.
+    """
+    if validate:
+        check_pi_inputs(gamma_self, gamma_neighbors, weights)
     num = (weights[..., None] * gamma_neighbors).sum(1)
     den = (weights[..., None] * (gamma_self[:, None, :] + gamma_neighbors)).sum(1)
     return num / den
@@ -110,7 +116,7 @@ def public_code_gauss_weights(distances):
     return same_kind_as_input(weights, was_numpy)
 
 
-def public_code_row11_batch_weights(neighbor_distances) -> torch.Tensor:
+def public_code_row11_batch_weights(neighbor_distances, *, validate: bool = True) -> torch.Tensor:
     """The public code's Gaussian weights for one mini-batch, in the (B, J) layout of DGG's objective (DGG §5).
 
     Args:
@@ -125,11 +131,16 @@ def public_code_row11_batch_weights(neighbor_distances) -> torch.Tensor:
     the ln p(x_i) terms of blog step (3) cancel. The code's self column is DGG's ½ L(x_i) term.
     A zero sigma_j (the 12th anchor has duplicates) is raised to 1e-12 of the batch's largest
     squared distance (or to the smallest normal float when all are 0), so every logit stays finite.
+    That floor stays a device tensor: no host synchronisation, so training on CUDA can call this
+    once per batch. ``validate=False`` (training) also skips the check that the input is 2-D and
+    finite, which would read the batch back to the host.
     """
     dist, was_numpy = as_float_tensor(neighbor_distances)
-    check_ndim("neighbor_distances", dist, 2)
+    if validate:
+        check_ndim("neighbor_distances", dist, 2)
+        check_finite("neighbor_distances", dist)
     sq = torch.cat([torch.zeros_like(dist[:, :1]), dist**2], dim=1)
     sigma = torch.sort(sq, dim=1).values[min(11, sq.shape[0] - 1), 1:]
-    floor = max(float(sq.max()) * 1e-12, torch.finfo(sq.dtype).tiny)
-    weights = torch.softmax(-sq[:, 1:] / sigma.clamp_min(floor), dim=1)
+    floor = torch.clamp_min(sq.amax() * 1e-12, torch.finfo(sq.dtype).tiny)  # a 0-d tensor on sq's device
+    weights = torch.softmax(-sq[:, 1:] / torch.maximum(sigma, floor), dim=1)
     return same_kind_as_input(weights, was_numpy)

@@ -30,6 +30,7 @@ device and read back once per epoch.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,10 +42,10 @@ import torch
 from ..derivation import elbo
 from .cache import load_cached, save_atomic
 from .departures import batch_neighbor_weights, pi_update_rule
-from .likelihoods import reconstruction_log_likelihood
+from .likelihoods import reconstruction_log_likelihood, reconstruction_noise_var
 from .networks import DGGNetworks, reparameterize
 from .runtime import map_in_batches, minibatch_indices, progress
-from .settings import TrainSettings
+from .settings import AUTO, DataFacts, TrainSettings
 
 __all__ = [
     "TrainSettings", "TrainResult", "TERM_NAMES", "elbo_of_pairs", "sample_neighbors", "graph_objective",
@@ -209,6 +210,18 @@ def _set_rng_states(states: dict, device: torch.device) -> None:
         torch.cuda.set_rng_state(states["cuda"], device)
 
 
+def resolve_for_data(settings, networks: DGGNetworks, X: torch.Tensor):
+    """``settings`` with every ``"auto"`` chosen for X on the networks' device; a Gaussian's ``noise_var="auto"``
+    is the networks' reconstruction error (:func:`dggbook.model.likelihoods.reconstruction_noise_var`). The
+    estimators pass settings resolved already, with the σ_x² pretraining measured."""
+    settings = settings.resolved(DataFacts.of(X), networks.device)
+    if settings.noise_var == AUTO:
+        networks.eval()
+        settings = dataclasses.replace(settings, noise_var=reconstruction_noise_var(networks.encoder,
+                                                                                    networks.decoder, X))
+    return settings
+
+
 def make_optimizer(networks: DGGNetworks, settings: TrainSettings):
     """Adam on f1, g, f2 and {mu_k, sigma_k} with weight decay (also on the GMM); lr x lr_decay every lr_decay_every epochs."""
     optimizer = torch.optim.Adam(networks.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
@@ -282,6 +295,7 @@ def train_dgg(
     run_key: str = "",
     verbose: bool = False,
     on_epoch_end: Callable[[int, dict], None] | None = None,
+    checkpoint_every: float = 60.0,
 ) -> TrainResult:
     """Algorithm 1: mini-batches of anchors, gradient steps on the graph objective, pi by (31).
 
@@ -292,21 +306,29 @@ def train_dgg(
             (:class:`dggbook.model.graph.NeighborGraph`; ``self_graph`` gives DGG without graph).
         settings: :class:`TrainSettings`.
         y: optional true labels, used only to record ACC/NMI per epoch.
-        checkpoint_path: written after every epoch (state dicts, optimizer,
-            scheduler, pi, epoch, RNG states). If it exists and was written with
-            the same ``run_key`` and settings, training resumes after its epoch.
-        on_epoch_end: called as ``on_epoch_end(epoch, record)`` after each
-            checkpoint; raising from it interrupts training (used by tests).
+        checkpoint_path: where a resumable checkpoint is written (state dicts, optimizer,
+            scheduler, pi, epoch, RNG states): after the last epoch, after an epoch that ends
+            ``checkpoint_every`` seconds or more after the previous write, and when
+            ``on_epoch_end`` raises. If it exists and was written with the same ``run_key``
+            and settings, training resumes after its epoch.
+        on_epoch_end: called as ``on_epoch_end(epoch, record)`` after each epoch (and its
+            checkpoint, if one is due); raising from it interrupts training (used by tests).
+        checkpoint_every: seconds of wall time between checkpoints (default 60; 0 writes one
+            every epoch). A checkpoint of the paper's networks is about 40 MB, and a GPU epoch
+            takes well under a second, so writing one per epoch would cost more than the epoch.
 
     Raises:
         FloatingPointError: the loss became NaN/inf; names the epoch and batch.
     """
     device = networks.device
-    settings = settings.resolved(X.shape[0], device)  # "auto" epochs and S, for this data size and device
+    settings = resolve_for_data(settings, networks, X)  # every "auto", for this data and device
     indices, weights = graph.indices.to(device), graph.weights.to(device)
     distances = graph.distances.to(device) if settings.batch_weights != "graph" else None
     optimizer, scheduler = make_optimizer(networks, settings)
     path = Path(checkpoint_path) if checkpoint_path is not None else None
+    if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, (int, float)) or not checkpoint_every >= 0:
+        raise ValueError(f"checkpoint_every must be a number of seconds >= 0 (0: every epoch), got {checkpoint_every!r}.")
+    last_saved = time.perf_counter()
     resume_key = {"run_key": run_key, "settings": settings.resume_key(), "version": CHECKPOINT_VERSION}
 
     start_epoch, history, pi = 0, [], None
@@ -340,7 +362,8 @@ def train_dgg(
         record["seconds"] = time.perf_counter() - started
         history.append(record)
         bar.set_postfix({k: f"{record[k]:.3f}" for k in ("loss", "acc") if k in record}, refresh=False)
-        if path is not None:
+
+        def save() -> None:
             save_atomic({
                 "resume_key": resume_key,
                 "epoch": epoch + 1,
@@ -351,8 +374,19 @@ def train_dgg(
                 "history": history,
                 "rng": _rng_states(device),
             }, path)
+
+        saved = path is not None and (epoch + 1 == settings.epochs
+                                      or time.perf_counter() - last_saved >= checkpoint_every)
+        if saved:
+            save()
+            last_saved = time.perf_counter()
         if on_epoch_end is not None:
-            on_epoch_end(epoch + 1, record)
+            try:
+                on_epoch_end(epoch + 1, record)
+            except BaseException:  # stopped at an epoch boundary: keep this epoch for the resume
+                if path is not None and not saved:
+                    save()
+                raise
     networks.eval()
     return TrainResult(pi=pi, history=history, resumed_from=start_epoch)
 

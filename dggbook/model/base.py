@@ -52,14 +52,14 @@ from ..validation import check_unit_interval
 from .cache import save_atomic
 from .pretrain import build_networks, check_init_labels, resolve_seed
 from .runtime import DEVICES, float64_copy, map_in_batches, pick_device
-from .settings import POSITIVE_INT, PretrainSettings, TrainSettings
+from .settings import AUTO, POSITIVE_INT, DataFacts, PretrainSettings, TrainSettings
 
 __all__ = ["DeepClusterer", "RUN_CONSTRAINTS", "SAVE_VERSION", "UNIFORM_POSTERIOR_MARGIN", "DOMINANT_CLUSTER_SHARE",
            "EPOCH_OBJECTIVE_TOLERANCE", "START_ELBO_TOLERANCE"]
 
-SAVE_VERSION = 7  # 3: parameter names of dggbook.model.settings; 4: start_labels_, the estimator's class name;
+SAVE_VERSION = 8  # 3: parameter names of dggbook.model.settings; 4: start_labels_, the estimator's class name;
 # 5: auto_settings_; 6: plain tensors and containers only (loaded with weights_only=True), seed_;
-# 7: n_iter_, fit_warnings_, lower_bound_, start_lower_bound_
+# 7: n_iter_, fit_warnings_, lower_bound_, start_lower_bound_; 8: likelihood_, noise_var_, latent_dim_, hidden_dims_
 
 UNIFORM_POSTERIOR_MARGIN = 0.1
 """Posteriors have collapsed when the mean over samples of max_k q(c=k|x) is below 1/K + 0.1 (1 - 1/K): within a
@@ -161,12 +161,26 @@ class DeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMi
         """The :class:`TrainSettings` of the training these parameters imply."""
         return self._settings(TrainSettings)
 
-    def _resolve_and_record_settings(self, n_samples: int) -> tuple[PretrainSettings, TrainSettings]:
-        """Both records with each ``"auto"`` replaced for ``n_samples`` rows on ``device_``
-        (:meth:`dggbook.model.settings.ModelSettings.resolved`); the choices go to ``auto_settings_``."""
+    def _resolve_and_record_settings(self, X: np.ndarray) -> tuple[PretrainSettings, TrainSettings]:
+        """Both records with each ``"auto"`` replaced for the data X on ``device_``
+        (:meth:`dggbook.model.settings.ModelSettings.resolved`); the choices go to ``auto_settings_``, and
+        the model's sizes and likelihood to ``latent_dim_``, ``hidden_dims_`` and ``likelihood_``. A Gaussian's
+        ``noise_var="auto"`` is set later, from pretraining (:meth:`_record_noise_var`)."""
+        facts = DataFacts.of(X)
         records = self.pretrain_settings(), self.train_settings()
-        self.auto_settings_ = {k: v for r in records for k, v in r.auto_values(n_samples, self.device_).items()}
-        return tuple(r.resolved(n_samples, self.device_) for r in records)
+        self.auto_settings_ = {k: v for r in records for k, v in r.auto_values(facts, self.device_).items()}
+        pretrain_settings, train_settings = (r.resolved(facts, self.device_) for r in records)
+        self.latent_dim_, self.hidden_dims_ = pretrain_settings.latent_dim, tuple(pretrain_settings.hidden_dims)
+        self.likelihood_ = pretrain_settings.likelihood
+        return pretrain_settings, train_settings
+
+    def _record_noise_var(self, noise_var: float, train_settings: TrainSettings) -> TrainSettings:
+        """``train_settings`` with the σ_x² pretraining used (measured there when ``noise_var="auto"``), kept
+        in ``noise_var_`` (and in ``auto_settings_`` when it was chosen)."""
+        self.noise_var_ = float(noise_var)
+        if self.noise_var == AUTO and self.likelihood_ == "gaussian":
+            self.auto_settings_["noise_var"] = self.noise_var_
+        return dataclasses.replace(train_settings, noise_var=self.noise_var_)
 
     # --------------------------------------------------------------- validation
     def _check_X(self, X, *, reset: bool) -> np.ndarray:
@@ -175,7 +189,7 @@ class DeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMi
         if isinstance(X, torch.Tensor):
             X = X.detach().cpu().numpy()
         X = validate_data(self, X, reset=reset, dtype=[np.float32, np.float64], ensure_min_samples=2 if reset else 1)
-        if self.likelihood == "bernoulli":
+        if (self.likelihood if reset else getattr(self, "likelihood_", self.likelihood)) == "bernoulli":
             check_unit_interval("X", X)
         return np.ascontiguousarray(X, dtype=np.float32)
 
@@ -332,9 +346,9 @@ class DeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMi
 
     @property
     def _n_features_out(self) -> int:
-        """``transform`` returns latent_dim columns, named <class>0, <class>1, ... by get_feature_names_out."""
+        """``transform`` returns ``latent_dim_`` columns, named <class>0, <class>1, ... by get_feature_names_out."""
         check_is_fitted(self, "networks_")
-        return self.latent_dim
+        return self.latent_dim_
 
     # ------------------------------------------------------------- save / load
     def _save_extra(self) -> dict:
@@ -387,7 +401,9 @@ class DeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMi
             est.device = "cpu"
         est.device_ = pick_device(est.device)
         fitted = _numpy(state["fitted"])
-        networks = build_networks(fitted["n_features_in_"], est.n_clusters, est.pretrain_settings())
+        sizes = {"latent_dim": fitted["latent_dim_"], "hidden_dims": tuple(fitted["hidden_dims_"])}
+        networks = build_networks(fitted["n_features_in_"], est.n_clusters,
+                                  dataclasses.replace(est.pretrain_settings(), **sizes))
         networks.load_state_dict(state["networks"])
         est.networks_ = networks.to(est.device_).eval()
         for name, value in fitted.items():

@@ -38,10 +38,17 @@ def _blog_printed_renormalised(gamma_self, gamma_neighbors, weights, *, validate
     Where γ_ik and every γ_jk are 0 (a float32 softmax underflows), the printed ratio is 0/0
     and has no limit; such an entry is set to 0. Entries whose γ are tiny but not 0 keep the
     printed ratio, which can then be large for a cluster neither sample belongs to: the
-    formula is ill-conditioned there, one more reason it cannot be the update. Each call
-    checks its inputs (on CUDA a host sync per batch); the ablation study runs on the CPU.
+    formula is ill-conditioned there, one more reason it cannot be the update.
+
+    ``validate=True`` checks the inputs and the renormalisation (:func:`normalize_rows`); training
+    passes ``validate=False`` (:func:`dggbook.model.algorithm1.closed_form_pi`), which checks nothing and
+    divides by the row sums on the device, so that a CUDA batch never waits for the host. A row
+    sum is positive there: each γ row is a softmax, whose largest entry is at least 1/K.
     """
-    return normalize_rows(torch.nan_to_num(blog_printed_pi(gamma_self, gamma_neighbors, weights), nan=0.0))
+    printed = torch.nan_to_num(blog_printed_pi(gamma_self, gamma_neighbors, weights, validate=validate), nan=0.0)
+    if validate:
+        return normalize_rows(printed)
+    return printed / printed.sum(dim=1, keepdim=True)
 
 
 def _public_code(gamma_self, gamma_neighbors, weights, *, validate: bool = True) -> torch.Tensor:
@@ -60,10 +67,15 @@ def pi_update_rule(name: str) -> Callable:
     return _PI_RULES[name]
 
 
-def batch_neighbor_weights(name: str, graph_weights: torch.Tensor, graph_distances: torch.Tensor) -> torch.Tensor:
-    """The (B, J) weights a mini-batch of anchors trains with: the graph's, or the public code's row-11 kernel."""
+def batch_neighbor_weights(name: str, graph_weights: torch.Tensor, graph_distances: torch.Tensor, *,
+                           validate: bool = False) -> torch.Tensor:
+    """The (B, J) weights a mini-batch of anchors trains with: the graph's, or the public code's row-11 kernel.
+
+    Called once per training batch, so by default it checks nothing (``validate=False``) and makes no
+    host synchronisation on CUDA; the graph's distances were checked when the graph was built.
+    """
     if name == "graph":
         return graph_weights
     if name == "public_code_row11":
-        return public_code_row11_batch_weights(graph_distances)
+        return public_code_row11_batch_weights(graph_distances, validate=validate)
     raise ValueError(f"batch_weights must be one of {BATCH_WEIGHTS}, got {name!r}.")

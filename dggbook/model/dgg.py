@@ -61,17 +61,23 @@ class DGG(DeepClusterer):
     are the fields of :class:`PretrainSettings` and :class:`TrainSettings` (:mod:`dggbook.model.settings`),
     with the same names and defaults.
 
-    The defaults are those measured to work on a CPU (README, "Measured results"): the UMAP
-    start, f2 with one hidden layer of 128, the nearest J = 20 neighbours in UMAP space with
-    local-scaling weights, lr 2e-3, and ``"auto"`` epochs and S, which ``fit`` sets from the number of
-    samples and the device (``auto_settings_`` records what it chose). ``DGG(10).fit(X)`` on
-    3,000 MNIST images takes a few minutes on one CPU core.
+    The defaults are those measured to work on a CPU (README, "Measured results" and "Training that
+    keeps its start"): the UMAP start, f2 with one hidden layer of 128, the nearest J = 20 neighbours in
+    UMAP space with local-scaling weights, lr 5e-4, and ``"auto"`` for the likelihood, the network sizes,
+    the epochs and S, which ``fit`` chooses from the data and the device (``auto_settings_`` records what
+    it chose; :mod:`dggbook.model.settings`). ``DGG(10).fit(X)`` on 3,000 MNIST images takes a few minutes
+    on one CPU core; on iris, seconds.
 
         n_clusters: K.
         likelihood, noise_var: p(x|z), "bernoulli" (x in [0, 1]) or "gaussian" N(g(z), σ_x² I), σ_x² = noise_var.
+            "auto" (default): Bernoulli when every value of X lies in [0, 1], else a Gaussian whose σ_x² is the
+            autoencoder's mean squared reconstruction error (``likelihood_``, ``noise_var_``).
         f2_input: "mean" (f2 sees mu~, public MNIST code) or "sample" (a sample z, the paper).
         latent_dim, hidden_dims, classifier_hidden_dims: network sizes
-            (paper: 10, (500, 500, 2000), f2 linear).
+            (paper: 10, (500, 500, 2000), f2 linear). ``"auto"`` (default) follows the data
+            (:func:`dggbook.model.settings.auto_network_sizes`): latent min(10, D), layers (w, w, 4w) with
+            w = 4 D in [32, 500], so MNIST gets the paper's sizes and iris 4-32-32-128-4
+            (``latent_dim_``, ``hidden_dims_``).
         layerwise_epochs, autoencoder_epochs, vae_epochs, classifier_epochs, pretrain_batch_size,
         pretrain_lr, classifier_lr, corruption, gmm_variance: the initialisation
             (DGG notes §7; :func:`dggbook.model.pretrain.pretrain`).
@@ -91,7 +97,8 @@ class DGG(DeepClusterer):
             (or their Siamese embedding), as in the paper. A graph helps only where its purity,
             the share of neighbours in the anchor's class, is high (README, "DGG(10).fit(X): the defaults").
         epochs, batch_size, lr, weight_decay, lr_decay, lr_decay_every: Algorithm 1
-            (paper: 300, 100, 2e-3, 1e-4, x0.9 every 10 epochs; ``epochs="auto"``: 20-60 by data size).
+            (paper: 300, 100, 2e-3, 1e-4, x0.9 every 10 epochs; default lr 5e-4; ``epochs="auto"``: 20-60 by
+            data size).
         n_neighbor_samples: None uses all J neighbours per anchor (J + 1
             passes); S draws S neighbours in proportion to w_ij (unbiased, S + 1 passes);
             "auto" is S = 1 on a CPU and all J on CUDA.
@@ -122,6 +129,7 @@ class DGG(DeepClusterer):
         resumed_from_epoch_ (epochs a checkpoint already held; 0 for a fresh run),
         auto_settings_ ({parameter: value} for each parameter that was "auto"),
         n_neighbors_ and pool_size_ (J and the pool used, after clipping to N - 1), seed_,
+        likelihood_, noise_var_, latent_dim_, hidden_dims_ (what the model was fitted with, "auto" resolved),
         n_iter_ (the epochs of Algorithm 1 behind the model, ``len(history_)``; with a resumed checkpoint,
         ``resumed_from_epoch_`` of them ran in an earlier call),
         lower_bound_ and start_lower_bound_ (the mean ELBO of the training data after and before Algorithm 1,
@@ -298,7 +306,7 @@ class DGG(DeepClusterer):
                          data_fingerprint(*start.state_dict().values()))
 
     def _graph_features(self, X: np.ndarray, init: PretrainResult, folder: Path | None, fingerprint: str,
-                        seeds: dict):
+                        seeds: dict, pretrain_settings: PretrainSettings):
         """Raw X or its Siamese embedding (DGG eq. (19)) started from the pretrained encoder; or mu~, or its UMAP
         (the start's, when it was found in UMAP space: the encoder has not changed since)."""
         networks = init.networks
@@ -314,18 +322,18 @@ class DGG(DeepClusterer):
             return X
         path = None
         if folder is not None:
-            key = cache_key(SIAMESE_CACHE_VERSION, fingerprint, self.pretrain_settings(), self.n_clusters,
+            key = cache_key(SIAMESE_CACHE_VERSION, fingerprint, pretrain_settings, self.n_clusters,
                             self.siamese_epochs, self.n_positive, self.seed_, self.device_.type)
             path = cache_file(folder, "siamese", self.dataset_name, key)
         cached = load_cached(path)
         if cached is not None:
             return cached["embedding"].numpy()
         # Start from the pretrained encoder, as the public code does (DGG notes §6).
-        start = SiameseNet(X.shape[1], tuple(self.hidden_dims), self.latent_dim)
+        start = SiameseNet(X.shape[1], self.hidden_dims_, self.latent_dim_)
         start.copy_linear_layers(networks.encoder.layers())
         net = train_siamese(
-            X, n_positive=self.n_positive, epochs=self.siamese_epochs, hidden_dims=tuple(self.hidden_dims),
-            embedding_dim=self.latent_dim, device=self.device_, random_state=seeds["siamese"],
+            X, n_positive=self.n_positive, epochs=self.siamese_epochs, hidden_dims=self.hidden_dims_,
+            embedding_dim=self.latent_dim_, device=self.device_, random_state=seeds["siamese"],
             init_state_dict=start.state_dict(), progress=self.verbose,
         )
         embedding = embed(net, X)
@@ -333,16 +341,17 @@ class DGG(DeepClusterer):
             save_atomic({"embedding": torch.from_numpy(embedding)}, path)
         return embedding
 
-    def _build_graph(self, X: np.ndarray, init: PretrainResult, folder, fingerprint, seeds: dict):
+    def _build_graph(self, X: np.ndarray, init: PretrainResult, folder, fingerprint, seeds: dict,
+                     pretrain_settings: PretrainSettings):
         if not self.use_graph:
             return self_graph(X.shape[0])
-        features = self._graph_features(X, init, folder, fingerprint, seeds)
+        features = self._graph_features(X, init, folder, fingerprint, seeds, pretrain_settings)
         return build_graph(features, self.n_neighbors_, selection=self.neighbor_selection, pool_size=self.pool_size_,
                            weights=self.weights, local_scale_k=min(LOCAL_SCALE_K, X.shape[0] - 1),
                            random_state=seeds["graph"], device=self.device_)
 
     def _fit(self, X: np.ndarray, y, init_labels) -> np.ndarray:
-        pretrain_settings, train_settings = self._resolve_and_record_settings(X.shape[0])
+        pretrain_settings, train_settings = self._resolve_and_record_settings(X)
         seeds = stage_seeds(self.seed_)
         cacheable = isinstance(self.random_state, Integral)  # only an int seed names a run
         folder = resolve_cache_dir(self.cache_dir) if cacheable else None
@@ -353,9 +362,10 @@ class DGG(DeepClusterer):
                         dataset_name=self.dataset_name, cache_dir=folder, init_labels=init_labels,
                         verbose=self.verbose)
         networks = init.networks
+        train_settings = self._record_noise_var(init.noise_var, train_settings)
         stage_seconds = {"pretrain": time.perf_counter() - stage_started}
         stage_started = time.perf_counter()
-        graph = self._build_graph(X, init, folder, fingerprint, seeds)
+        graph = self._build_graph(X, init, folder, fingerprint, seeds, pretrain_settings)
         stage_seconds["graph"] = time.perf_counter() - stage_started
 
         torch.manual_seed(seeds["train"])  # the generator fit forked, not the caller's
@@ -397,13 +407,14 @@ class DGG(DeepClusterer):
         """L(x_i) of eq. (4) with z = mu~, gamma = f2's posterior and the prior ``prior`` for every row: the
         self term of Algorithm 1's objective (:func:`dggbook.model.algorithm1.elbo_of_pairs`, ``sample=False``),
         with the derived coefficient and constants whatever departure the fit trained with."""
-        return elbo_of_pairs(networks, X, X, prior.expand(X.shape[0], -1), likelihood=self.likelihood,
-                             noise_var=self.noise_var, f2_input=self.f2_input, sample=False).terms.total
+        return elbo_of_pairs(networks, X, X, prior.expand(X.shape[0], -1), likelihood=self.likelihood_,
+                             noise_var=self.noise_var_, f2_input=self.f2_input, sample=False).terms.total
 
     # ------------------------------------------------------------- save / load
     FITTED = ("pi_", "history_", "labels_", "start_labels_", "f2_agreement_", "n_features_in_", "fit_seconds_",
               "stage_seconds_", "pretrain_from_cache_", "resumed_from_epoch_", "auto_settings_", "n_neighbors_",
-              "pool_size_", "seed_", "n_iter_", "fit_warnings_", "lower_bound_", "start_lower_bound_")
+              "pool_size_", "seed_", "n_iter_", "fit_warnings_", "lower_bound_", "start_lower_bound_",
+              "likelihood_", "noise_var_", "latent_dim_", "hidden_dims_")
 
     def _save_extra(self) -> dict:
         return {"graph": (self.graph_.indices.cpu(), self.graph_.weights.cpu(), self.graph_.distances.cpu())}

@@ -45,7 +45,7 @@ def nearest_neighbors(X, k: int, *, chunk_size: int = 2048, device="cpu", method
     a neighbour at distance 0. Among equal distances the order is the backend's.
 
     Args:
-        X: (N, D) features, tensor or array.
+        X: (N, D) features, tensor (on any device; it is not modified) or array.
         k: neighbours per row, 1 <= k < N.
         chunk_size: rows per chunk of the chunked search; lower it if memory is short.
         device: where to compute ("cpu", "cuda", "auto"); results come back on CPU.
@@ -66,7 +66,8 @@ def nearest_neighbors(X, k: int, *, chunk_size: int = 2048, device="cpu", method
     if method == "sklearn" and dev.type != "cpu":
         raise ValueError(f"method='sklearn' runs on the CPU only, got device={device!r}; use method='auto'.")
     if method == "sklearn" or (method == "auto" and dev.type == "cpu"):
-        distances, indices = NearestNeighbors(n_neighbors=k).fit(feats.numpy()).kneighbors()  # no X: self excluded
+        # .cpu(): X may live on another device (a CUDA tensor searched with the default device="cpu").
+        distances, indices = NearestNeighbors(n_neighbors=k).fit(feats.cpu().numpy()).kneighbors()  # self excluded
         return torch.from_numpy(indices.astype(np.int64)), torch.from_numpy(distances.astype(np.float32))
     return _nearest_neighbors_chunked(feats.to(dev), k, chunk_size)
 
@@ -201,13 +202,13 @@ def graph_from_neighbors(
     This is :func:`build_graph` without the search, so one expensive
     :func:`nearest_neighbors` call (e.g. k = 100 on MNIST) can feed several
     graphs: the nearest 20, 20 random of the top 100, different weightings.
+    The arguments not listed below are those of :func:`build_graph`.
 
     Args:
         neighbor_indices, neighbor_distances: (N, k) outputs of
             :func:`nearest_neighbors`, sorted by increasing distance, self excluded.
             k must cover what the options need: n_neighbors, pool_size for
             ``"random_top"``, local_scale_k for ``"local_scaling"``.
-        The other arguments are those of :func:`build_graph`.
     """
     idx = torch.as_tensor(neighbor_indices)
     dist = torch.as_tensor(neighbor_distances)

@@ -39,10 +39,10 @@ from ..derivation import elbo
 from ..environment import torch_seeded
 from .algorithm1 import cluster_posterior
 from .cache import cache_file, cache_key, data_fingerprint, load_cached, resolve_cache_dir, save_atomic
-from .likelihoods import reconstruction_log_likelihood
+from .likelihoods import reconstruction_log_likelihood, reconstruction_noise_var
 from .networks import DGGNetworks, reparameterize
 from .runtime import map_in_batches, pick_device, run_epochs
-from .settings import PretrainSettings
+from .settings import AUTO, DataFacts, PretrainSettings
 from .start import start_partition, umap_embedding
 
 __all__ = [
@@ -91,6 +91,7 @@ class PretrainResult:
     f2_agreement: float = float("nan")
     from_cache: bool = False
     umap_embedding: np.ndarray | None = None
+    noise_var: float = 1.0  # σ_x² the VAE stage used and Algorithm 1 should use (measured when it was "auto")
 
 
 def build_networks(input_dim: int, n_clusters: int, settings: PretrainSettings) -> DGGNetworks:
@@ -105,8 +106,10 @@ def build_networks(input_dim: int, n_clusters: int, settings: PretrainSettings) 
 
 
 def _reconstruction_loss(settings: PretrainSettings, x: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
-    """Mean negative log-likelihood -ln p(x|z) over the batch (term 1 of eq. (4))."""
-    return -reconstruction_log_likelihood(settings.likelihood, x, output, settings.noise_var).mean()
+    """Mean negative log-likelihood -ln p(x|z) over the batch (term 1 of eq. (4)). Before ``noise_var="auto"``
+    is measured (the autoencoder stages) σ_x² = 1: for a Gaussian that scales the loss only, which Adam ignores."""
+    noise_var = 1.0 if settings.noise_var == AUTO else settings.noise_var
+    return -reconstruction_log_likelihood(settings.likelihood, x, output, noise_var).mean()
 
 
 def _train(stage: str, params, loss_fn, X: torch.Tensor, settings: PretrainSettings, epochs: int, verbose: bool,
@@ -304,7 +307,7 @@ def pretrain(
     """
     device = pick_device(device)
     X_np = np.asarray(X, dtype=np.float32)
-    settings = settings.resolved(X_np.shape[0], device)  # every "auto" number of epochs, for this data size
+    settings = settings.resolved(DataFacts.of(X_np), device)  # every "auto" but a Gaussian's noise_var
     init_labels = check_init_labels(init_labels, X_np.shape[0], n_clusters)
     cacheable = isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool)
     seed = resolve_seed(random_state)
@@ -333,13 +336,18 @@ def _pretrain(X_np, n_clusters, settings, seeds, device, path, init_labels, verb
         embedding = cached["umap_embedding"]
         return PretrainResult(networks.to(device), cached["start_labels"].numpy(), cached["history"],
                               cached["f2_agreement"], from_cache=True,
-                              umap_embedding=None if embedding is None else embedding.numpy())
+                              umap_embedding=None if embedding is None else embedding.numpy(),
+                              noise_var=cached.get("noise_var", 1.0 if settings.noise_var == AUTO else settings.noise_var))
 
     networks.to(device).train()
     Xt = torch.as_tensor(X_np, device=device)
     history = {}
     history["layerwise"] = pretrain_layerwise(networks, Xt, settings, verbose=verbose)
     history["autoencoder"] = finetune_autoencoder(networks, Xt, settings, verbose=verbose)
+    if settings.noise_var == AUTO:  # a Gaussian's σ_x²: the autoencoder's reconstruction error
+        networks.eval()
+        settings = dataclasses.replace(settings, noise_var=reconstruction_noise_var(networks.encoder, networks.decoder, Xt))
+        networks.train()
     history["vae"] = finetune_vae(networks, Xt, settings, verbose=verbose)
     networks.eval()
     labels, embedding = init_labels, None
@@ -358,7 +366,8 @@ def _pretrain(X_np, n_clusters, settings, seeds, device, path, init_labels, verb
     if path is not None:  # plain tensors and containers only: loaded with weights_only=True
         state = {k: v.cpu() for k, v in networks.state_dict().items()}
         save_atomic({"networks": state, "start_labels": torch.from_numpy(np.asarray(labels)),
-                     "history": history, "f2_agreement": float(agreement),
+                     "history": history, "f2_agreement": float(agreement), "noise_var": float(settings.noise_var),
                      "umap_embedding": None if embedding is None else torch.from_numpy(np.asarray(embedding)),
                      "settings": dataclasses.asdict(settings)}, path)
-    return PretrainResult(networks, labels, history, agreement, from_cache=False, umap_embedding=embedding)
+    return PretrainResult(networks, labels, history, agreement, from_cache=False, umap_embedding=embedding,
+                          noise_var=float(settings.noise_var))

@@ -15,10 +15,14 @@ pretraining in the settings, in the estimator and in the presets; ``lr`` is
 Algorithm 1's.
 
 The defaults are the ones measured to work on a CPU (README, "Measured results"):
-the UMAP start, an f2 with one hidden layer, and ``"auto"`` for every number of
-epochs and for S. :meth:`ModelSettings.resolved` turns each ``"auto"`` into a
-number from the data size and the device (:data:`AUTO_EPOCHS`). The public MNIST
-run (DGG notes §7) is the named preset :func:`dggbook.model.presets.paper_settings`.
+the UMAP start, an f2 with one hidden layer, and ``"auto"`` for the likelihood and
+its variance, the network sizes, every number of epochs and S.
+:meth:`ModelSettings.resolved` turns each ``"auto"`` into a value from the data
+(:class:`DataFacts`: its size, its number of features, whether it lies in [0, 1])
+and the device: epochs by :data:`AUTO_EPOCHS`, sizes by :func:`auto_network_sizes`,
+the likelihood by :func:`auto_likelihood`. A Gaussian's ``noise_var="auto"`` is
+measured after the autoencoder (:func:`dggbook.model.pretrain.reconstruction_noise_var`).
+The public MNIST run is the named preset :func:`dggbook.model.presets.paper_settings`.
 """
 from __future__ import annotations
 
@@ -27,16 +31,17 @@ from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import ClassVar
 
+import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
 
 from ..derivation.elbo import CORRECT_COEFFICIENT
 from ..validation import check_positive_int
 from .likelihoods import LIKELIHOODS
-from .networks import PAPER_HIDDEN_DIMS
 from .start import STARTS
 
-__all__ = ["AUTO", "AUTO_EPOCHS", "BATCH_WEIGHTS", "F2_INPUTS", "GMM_VARIANCES", "PI_UPDATES", "ModelSettings",
+__all__ = ["AUTO", "AUTO_EPOCHS", "AUTO_LATENT_DIM", "BATCH_WEIGHTS", "DataFacts", "auto_likelihood",
+           "auto_network_sizes", "F2_INPUTS", "GMM_VARIANCES", "PI_UPDATES", "ModelSettings",
            "PretrainSettings", "TrainSettings", "auto_epochs", "constraints_of"]
 
 F2_INPUTS = ("mean", "sample")  # what f2 sees: mu~ (public MNIST code) or a sample z (the paper)
@@ -67,6 +72,53 @@ AUTO_EPOCHS = {  # field: (sample passes, fewest, most)
 }
 
 
+# "auto" network sizes (auto_network_sizes): a latent of at most AUTO_LATENT_DIM and never more than the
+# number of features; hidden layers (w, w, 4w), the paper's 500-500-2000 shape, with w = 4 features, clipped to
+# [AUTO_MIN_WIDTH, AUTO_MAX_WIDTH] and to a quarter of the samples. MNIST (784 features) gets the paper's
+# sizes; iris (4 features) gets (32, 32, 128) and a 4-D latent. Why the width matters: Adam moves every weight
+# by about lr per step, so a layer's output moves by about lr x its fan-in; a 2,000-wide layer fed by 4
+# features moves the latent means by more than their spread in one step (README, "Training that keeps its start").
+AUTO_LATENT_DIM = 10
+AUTO_WIDTH_PER_FEATURE = 4
+AUTO_MIN_WIDTH, AUTO_MAX_WIDTH = 32, 500
+
+
+@dataclass(frozen=True)
+class DataFacts:
+    """What the ``"auto"`` settings read from the data: its shape and whether every value lies in [0, 1]."""
+
+    n_samples: int
+    n_features: int
+    unit_interval: bool
+
+    @classmethod
+    def of(cls, X) -> DataFacts:
+        """The facts of an (N, D) array or tensor (one pass over it for its range)."""
+        if isinstance(X, torch.Tensor):
+            low, high = float(X.min()), float(X.max())
+        else:
+            low, high = float(np.min(X)), float(np.max(X))
+        return cls(int(X.shape[0]), int(X.shape[1]), bool(low >= 0.0 and high <= 1.0))
+
+
+def auto_network_sizes(n_features: int, n_samples: int) -> tuple[int, tuple[int, int, int]]:
+    """``(latent_dim, hidden_dims)`` that ``"auto"`` means for data of this shape (:data:`AUTO_LATENT_DIM`).
+
+    latent_dim = min(10, D); hidden_dims = (w, w, 4w) with w = 4 D clipped to [32, 500] and to N / 4.
+    """
+    D = check_positive_int("n_features", n_features)
+    N = check_positive_int("n_samples", n_samples)
+    width = int(min(AUTO_MAX_WIDTH, AUTO_WIDTH_PER_FEATURE * D, max(AUTO_MIN_WIDTH, N // 4)))
+    width = max(AUTO_MIN_WIDTH, width)
+    return min(AUTO_LATENT_DIM, D), (width, width, 4 * width)
+
+
+def auto_likelihood(unit_interval: bool) -> str:
+    """``likelihood="auto"``: Bernoulli when every value lies in [0, 1] (pixel intensities, min-max scaled
+    features), else a Gaussian (whose variance ``noise_var="auto"`` is measured after the autoencoder)."""
+    return "bernoulli" if unit_interval else "gaussian"
+
+
 def auto_epochs(field: str, n_samples: int) -> int:
     """The number of epochs ``field="auto"`` means for ``n_samples`` rows (:data:`AUTO_EPOCHS`)."""
     passes, fewest, most = AUTO_EPOCHS[field]
@@ -88,13 +140,13 @@ def _layer_sizes(name: str, sizes, *, allow_empty: bool) -> tuple:
 class ModelSettings:
     """What pretraining and Algorithm 1 share: the observation model p(x|z) and f2's input."""
 
-    likelihood: str = "bernoulli"  # "bernoulli" (x in [0, 1]) or "gaussian" N(g(z), noise_var I)
-    noise_var: float = 1.0  # σ_x², the variance of the Gaussian likelihood (notebooks/notation.md)
+    likelihood: str = AUTO  # "bernoulli" (x in [0, 1]), "gaussian" N(g(z), noise_var I), or auto_likelihood
+    noise_var: float | str = AUTO  # σ_x², the Gaussian's variance (notation.md); "auto": measured after the SDAE
     f2_input: str = "mean"
 
     CONSTRAINTS: ClassVar[dict] = {
-        "likelihood": [StrOptions(set(LIKELIHOODS))],
-        "noise_var": [POSITIVE_REAL],
+        "likelihood": [StrOptions(set(LIKELIHOODS) | {AUTO})],
+        "noise_var": [POSITIVE_REAL, StrOptions({AUTO})],
         "f2_input": [StrOptions(set(F2_INPUTS))],
     }
 
@@ -102,13 +154,26 @@ class ModelSettings:
         validate_parameter_constraints(constraints_of(type(self)), dataclasses.asdict(self),
                                        caller_name=type(self).__name__)
 
-    def resolved(self, n_samples: int, device) -> ModelSettings:
-        """A copy with every ``"auto"`` replaced by its value for ``n_samples`` rows on ``device``.
+    def resolved(self, data: DataFacts | int, device) -> ModelSettings:
+        """A copy with every ``"auto"`` replaced by its value for ``data`` on ``device``.
 
-        Epochs follow :data:`AUTO_EPOCHS`; ``n_neighbor_samples="auto"`` is S = 1 on a CPU
-        (an epoch costs about 1.7 VAE epochs, README) and all J neighbours on CUDA (the paper).
+        ``data`` is a :class:`DataFacts` (or just the number of rows, when no field that needs more is
+        ``"auto"``). Epochs follow :data:`AUTO_EPOCHS`; ``n_neighbor_samples="auto"`` is S = 1 on a CPU
+        (an epoch costs about 1.7 VAE epochs, README) and all J neighbours on CUDA (the paper); the
+        likelihood :func:`auto_likelihood`; the sizes :func:`auto_network_sizes`. ``noise_var="auto"``
+        becomes 1.0 (unused) under a Bernoulli likelihood and stays ``"auto"`` under a Gaussian one:
+        pretraining measures it (:func:`dggbook.model.pretrain.reconstruction_noise_var`).
         """
+        facts = data if isinstance(data, DataFacts) else None
+        n_samples = facts.n_samples if facts is not None else data
         changes = {}
+
+        def needs(name):
+            if facts is None:
+                raise ValueError(f"{name}='auto' is chosen from the data: pass DataFacts.of(X) to resolved(), "
+                                 f"or set {name} explicitly.")
+            return facts
+
         for f in dataclasses.fields(self):
             if getattr(self, f.name) != AUTO:
                 continue
@@ -116,12 +181,22 @@ class ModelSettings:
                 changes[f.name] = auto_epochs(f.name, n_samples)
             elif f.name == "n_neighbor_samples":
                 changes[f.name] = None if torch.device(device).type == "cuda" else 1
+            elif f.name == "likelihood":
+                changes[f.name] = auto_likelihood(needs(f.name).unit_interval)
+            elif f.name in ("latent_dim", "hidden_dims"):
+                latent_dim, hidden_dims = auto_network_sizes(needs(f.name).n_features, n_samples)
+                changes[f.name] = latent_dim if f.name == "latent_dim" else hidden_dims
+        if self.noise_var == AUTO and changes.get("likelihood", self.likelihood) == "bernoulli":
+            changes["noise_var"] = 1.0
         return dataclasses.replace(self, **changes) if changes else self
 
-    def auto_values(self, n_samples: int, device) -> dict:
-        """``{field: value}`` for each field that is ``"auto"`` here: what :meth:`resolved` chose."""
-        resolved = self.resolved(n_samples, device)
-        return {f.name: getattr(resolved, f.name) for f in dataclasses.fields(self) if getattr(self, f.name) == AUTO}
+    def auto_values(self, data: DataFacts | int, device) -> dict:
+        """``{field: value}`` for each field that is ``"auto"`` here: what :meth:`resolved` chose (a Gaussian's
+        ``noise_var`` stays ``"auto"`` until pretraining measures it)."""
+        resolved = self.resolved(data, device)
+        unused = {"noise_var"} if resolved.likelihood == "bernoulli" else set()  # σ_x² only enters a Gaussian
+        return {f.name: getattr(resolved, f.name) for f in dataclasses.fields(self)
+                if getattr(self, f.name) == AUTO and f.name not in unused}
 
 
 def constraints_of(*records: type) -> dict:
@@ -137,8 +212,8 @@ def constraints_of(*records: type) -> dict:
 class PretrainSettings(ModelSettings):
     """Everything that determines the pretrained weights (and hence their cache key); DGG notes §7."""
 
-    latent_dim: int = 10
-    hidden_dims: tuple = PAPER_HIDDEN_DIMS  # encoder D-h1-h2-h3-M, decoder its mirror
+    latent_dim: int | str = AUTO  # M; "auto": auto_network_sizes (10 for MNIST, the paper's)
+    hidden_dims: tuple | str = AUTO  # encoder D-h1-h2-h3-M, decoder its mirror; "auto": auto_network_sizes
     classifier_hidden_dims: tuple = (128,)  # f2: () is linear, as in the public MNIST code
     layerwise_epochs: int | str = AUTO  # each SDAE layer pair, with dropout
     autoencoder_epochs: int | str = AUTO  # the whole SDAE end to end
@@ -155,8 +230,8 @@ class PretrainSettings(ModelSettings):
     gmm_variance: str = "aggregate"
 
     CONSTRAINTS: ClassVar[dict] = {
-        "latent_dim": [POSITIVE_INT],
-        "hidden_dims": [tuple, list],  # of positive ints: checked in __post_init__
+        "latent_dim": [POSITIVE_INT, StrOptions({AUTO})],
+        "hidden_dims": [tuple, list, StrOptions({AUTO})],  # of positive ints: checked in __post_init__
         "classifier_hidden_dims": [tuple, list],
         "layerwise_epochs": [COUNT, StrOptions({AUTO})],
         "autoencoder_epochs": [COUNT, StrOptions({AUTO})],
@@ -175,7 +250,8 @@ class PretrainSettings(ModelSettings):
 
     def __post_init__(self):
         super().__post_init__()
-        object.__setattr__(self, "hidden_dims", _layer_sizes("hidden_dims", self.hidden_dims, allow_empty=False))
+        if self.hidden_dims != AUTO:
+            object.__setattr__(self, "hidden_dims", _layer_sizes("hidden_dims", self.hidden_dims, allow_empty=False))
         object.__setattr__(self, "classifier_hidden_dims",
                            _layer_sizes("classifier_hidden_dims", self.classifier_hidden_dims, allow_empty=True))
 
@@ -196,7 +272,7 @@ class TrainSettings(ModelSettings):
 
     epochs: int | str = AUTO
     batch_size: int = 100  # anchors per step
-    lr: float = 2e-3
+    lr: float = 5e-4  # the paper's 2e-3 is a preset; 5e-4 keeps the start on small data (README, "Training that keeps its start")
     weight_decay: float = 1e-4
     lr_decay: float = 0.9
     lr_decay_every: int = 10

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 from numbers import Integral
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -32,6 +33,7 @@ from .base import RUN_CONSTRAINTS, DeepClusterer
 from .likelihoods import reconstruction_log_likelihood
 from .metrics import clustering_scores
 from .networks import DGGNetworks, reparameterize
+from .algorithm1 import resolve_for_data
 from .pretrain import pretrain, stage_seeds
 from .runtime import map_in_batches, progress, run_epochs
 from .settings import PretrainSettings, TrainSettings, constraints_of
@@ -86,7 +88,7 @@ def train_vade(networks: DGGNetworks, pi_logits: torch.Tensor, X: torch.Tensor, 
 
     Returns one record per epoch: loss, lr, seconds, and ACC/NMI when ``y`` is given (monitoring only).
     """
-    settings = settings.resolved(X.shape[0], X.device)  # "auto" epochs, for this data size
+    settings = resolve_for_data(settings, networks, X)  # every "auto", for this data
     groups = [{"params": [p for name, p in networks.named_parameters() if not name.startswith("classifier.")]},
               {"params": [pi_logits], "weight_decay": 0.0}]
     optimizer = torch.optim.Adam(groups, lr=settings.lr, weight_decay=settings.weight_decay)
@@ -119,7 +121,8 @@ class VaDE(DeepClusterer):
     ``n_threads``, ``random_state``, ``cache_dir``, ``dataset_name``, ``verbose``.
 
     Fitted attributes (all restored by :meth:`load`)
-        networks_, pi_ (K,) the learnt prior, history_ (per-epoch dicts), labels_,
+        networks_, pi_ (K,) the learnt prior, history_ (per-epoch dicts), labels_, likelihood_, noise_var_,
+        latent_dim_, hidden_dims_ (what the model was fitted with, every "auto" resolved),
         start_labels_ (the starting partition), start_agreement_ (share of samples whose
         Bayes posterior at mu~ agreed with it before training), n_features_in_,
         feature_names_in_ (DataFrames), fit_seconds_, stage_seconds_ ({"pretrain", "vade"}),
@@ -204,17 +207,18 @@ class VaDE(DeepClusterer):
 
     FITTED = ("pi_", "history_", "labels_", "start_labels_", "start_agreement_", "n_features_in_", "fit_seconds_",
               "stage_seconds_", "pretrain_from_cache_", "auto_settings_", "seed_", "n_iter_", "fit_warnings_",
-              "lower_bound_", "start_lower_bound_")
+              "lower_bound_", "start_lower_bound_", "likelihood_", "noise_var_", "latent_dim_", "hidden_dims_")
 
     def _fit(self, X: np.ndarray, y, init_labels) -> np.ndarray:
         folder = resolve_cache_dir(self.cache_dir) if isinstance(self.random_state, Integral) else None
-        pretrain_settings, train_settings = self._resolve_and_record_settings(X.shape[0])
+        pretrain_settings, train_settings = self._resolve_and_record_settings(X)
         started = time.perf_counter()
         init = pretrain(X, self.n_clusters, pretrain_settings, random_state=self.seed_, device=self.device_,
                         dataset_name=self.dataset_name, cache_dir=folder, init_labels=init_labels,
                         verbose=self.verbose)
         stage_seconds = {"pretrain": time.perf_counter() - started}
         networks = init.networks
+        train_settings = self._record_noise_var(init.noise_var, train_settings)
         counts = np.bincount(init.start_labels, minlength=self.n_clusters) + 1.0  # +1: no empty cluster at -inf
         pi_logits = torch.log(torch.as_tensor(counts / counts.sum(), dtype=torch.float32, device=self.device_))
         pi_logits.requires_grad_(True)
@@ -247,4 +251,5 @@ class VaDE(DeepClusterer):
 
     def _elbo_rows(self, networks, X: torch.Tensor, prior: torch.Tensor) -> torch.Tensor:
         """VaDE's ELBO (4) of every row, :func:`vade_elbo` with z = mu~ (``sample=False``)."""
-        return vade_elbo(networks, torch.log(prior), X, self, sample=False).total
+        observation = SimpleNamespace(likelihood=self.likelihood_, noise_var=self.noise_var_)
+        return vade_elbo(networks, torch.log(prior), X, observation, sample=False).total

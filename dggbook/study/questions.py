@@ -46,6 +46,7 @@ from ..model.dgg import DGG
 from ..model.metrics import clustering_scores
 from ..model.presets import settings_for
 from ..model.pretrain import pretrain
+from ..model.settings import DataFacts
 from ..model.vade import VaDE, bayes_posterior
 
 __all__ = ["ARMS", "QUESTIONS", "REFERENCE", "STUDY_DATASETS", "Arm", "CSV_COLUMNS", "arm_named", "study_data",
@@ -181,8 +182,9 @@ def constants_gradient_difference(model: DGG, X, seed: int, cache_dir, n_anchors
     """
     if cache_dir is None:
         raise ValueError("cache_dir must hold the pretrained networks of model's fit; pass the folder fit used.")
-    settings = model.pretrain_settings().resolved(X.shape[0], "cpu")
-    train = model.train_settings().resolved(X.shape[0], "cpu")
+    facts = DataFacts.of(np.asarray(X, dtype=np.float32))
+    settings = model.pretrain_settings().resolved(facts, "cpu")
+    train = dataclasses.replace(model.train_settings().resolved(facts, "cpu"), noise_var=model.noise_var_)
     with torch_threads(model.n_threads):  # the thread count is part of the cache key: the fit's own
         start = pretrain(X, model.n_clusters, settings, random_state=seed, device="cpu", cache_dir=cache_dir,
                          dataset_name=model.dataset_name).networks

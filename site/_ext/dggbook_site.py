@@ -1,7 +1,12 @@
 """Sphinx extension for the dggbook site.
 
 * writes filtered copies of ../notebooks/*.ipynb into site/notebooks/ (generated, not committed):
-  - a first cell linking the page's original .ipynb (copied to build/site/notebooks/ via html_extra_path);
+  - by default the STUDENT copies (dggbook.book.course.student_notebook: solutions stubbed, exercise outputs
+    cleared, prose answers replaced), and the student .ipynb as the page's download; with the config value
+    ``dggbook_solutions`` (conf.py: DGGBOOK_SITE_SOLUTIONS=1, ``make site SOLUTIONS=1``) the solution
+    notebooks, each solution cell and prose answer collapsed behind a "Show the solution" control;
+  - the title cell first (a notebook's setup cell may come before it), then a cell linking the page's .ipynb
+    (copied to build/site/notebooks/ via html_extra_path);
   - ipywidgets outputs (application/vnd.jupyter.widget-view+json) are replaced by a note: a static
     page has no kernel, and their text/plain is only "VBox(...)";
   - plotly outputs (application/vnd.plotly.v1+json) get a text/html rendering that calls the local
@@ -53,15 +58,71 @@ def _copy_if_changed(src: Path, dst: Path) -> None:
 def _plotly_html(fig: dict) -> str:
     import plotly.io as pio
 
-    # the stored layout (its width) is kept; a wider figure scrolls inside the page column
+    # the stored width is dropped: the figure takes its column's width (and follows it), never wider
+    fig = copy.deepcopy(fig)
+    layout = fig.setdefault("layout", {})
+    layout.pop("width", None)
+    layout["autosize"] = True
     figure_html = pio.to_html(fig, include_plotlyjs=False, full_html=False, validate=False,
-                              config={"responsive": True})
-    return f'<div class="dggbook-plotly" style="overflow-x:auto">{figure_html}</div>'
+                              default_width="100%", config={"responsive": True})
+    return f'<div class="dggbook-plotly">{figure_html}</div>'
 
 
-def filter_notebook(nb: dict, name: str) -> tuple[dict, bool]:
-    """The site's copy of one notebook; returns it and whether it holds a plotly figure."""
-    nb = copy.deepcopy(nb)
+SHOW_SOLUTION = {"code_prompt_show": "Show the solution", "code_prompt_hide": "Hide the solution"}
+SHOW_CHECK_OUTPUT = {"code_prompt_show": "Show what the check prints when solved",
+                     "code_prompt_hide": "Hide the check's output"}
+
+
+def _tag(cell: dict, tag: str, prompts: dict) -> None:
+    metadata = cell.setdefault("metadata", {})
+    metadata.setdefault("tags", [])
+    if tag not in metadata["tags"]:
+        metadata["tags"].append(tag)
+    metadata["mystnb"] = {**metadata.get("mystnb", {}), **prompts}
+
+
+def with_solutions_collapsed(nb: dict, name: str) -> dict:
+    """The lecturer's page: solution cells (code and output) behind "Show the solution", the outputs of the
+    check cells behind their own control, and each prose answer inside a closed <details>."""
+    import nbformat
+
+    from dggbook.book.course import find_exercises, is_answer
+
+    node = nbformat.reads(json.dumps(nb), as_version=4)
+    for exercise in find_exercises(node, name):
+        for index in exercise.solutions:
+            _tag(nb["cells"][index], "hide-cell", SHOW_SOLUTION)
+        for index in exercise.checks:
+            _tag(nb["cells"][index], "hide-output", SHOW_CHECK_OUTPUT)
+    for cell, parsed in zip(nb["cells"], node.cells):
+        if is_answer(parsed):
+            cell["source"] = ('<details class="dggbook-solution">\n<summary>Show the answer</summary>\n\n'
+                              + parsed.source + "\n\n</details>")
+    return nb
+
+
+def student_copy(nb: dict, name: str) -> dict:
+    """The student copy of a notebook, made by ``make course``'s own function (one implementation)."""
+    import nbformat
+
+    from dggbook.book.course import student_notebook
+
+    return json.loads(nbformat.writes(student_notebook(nbformat.reads(json.dumps(nb), as_version=4), name)))
+
+
+def title_first(nb: dict) -> None:
+    """Move the notebook's title cell (the first markdown cell opening with '# ') to the top, in place."""
+    cells = nb["cells"]
+    index = next((i for i, cell in enumerate(cells) if cell["cell_type"] == "markdown"
+                  and "".join(cell["source"]).lstrip().startswith("# ")), 0)
+    cells.insert(0, cells.pop(index))
+
+
+def filter_notebook(nb: dict, name: str, solutions: bool = False) -> tuple[dict, bool]:
+    """The site's copy of one notebook (the student copy unless ``solutions``); returns it and whether it holds
+    a plotly figure."""
+    nb = with_solutions_collapsed(copy.deepcopy(nb), name) if solutions else student_copy(nb, name)
+    title_first(nb)
     has_plotly = False
     for cell in nb["cells"]:
         new_outputs = []
@@ -78,7 +139,9 @@ def filter_notebook(nb: dict, name: str) -> tuple[dict, bool]:
             new_outputs.append(out)
         if cell["cell_type"] == "code":
             cell["outputs"] = new_outputs
-    link = (f'<p class="dggbook-ipynb-link">This page is the notebook <a href="{name}.ipynb" download>'
+    kind = ("the notebook, solutions included," if solutions else
+            "the student copy of the notebook (the exercises are left for you to solve)")
+    link = (f'<p class="dggbook-ipynb-link">This page is {kind} <a href="{name}.ipynb" download>'
             f"<code>{name}.ipynb</code></a> with its stored outputs; download it to run it.</p>")
     link_cell = {"cell_type": "markdown", "metadata": {}, "source": link, "id": "dggbook-site-link"}
     # after the title cell, so the page title stays the notebook's own
@@ -88,13 +151,18 @@ def filter_notebook(nb: dict, name: str) -> tuple[dict, bool]:
 
 def prepare_sources(app, config) -> None:
     GEN_NOTEBOOKS.mkdir(exist_ok=True)
+    solutions = bool(config.dggbook_solutions)
     for src in sorted((REPO / "notebooks").glob("*.ipynb")):
         nb = json.loads(src.read_text(encoding="utf-8"))
-        site_nb, has_plotly = filter_notebook(nb, src.stem)
+        site_nb, has_plotly = filter_notebook(nb, src.stem, solutions)
         if has_plotly:
             PLOTLY_PAGES.add(f"notebooks/{src.stem}")
         _write_if_changed(GEN_NOTEBOOKS / src.name, json.dumps(site_nb, indent=1, ensure_ascii=False) + "\n")
-        _copy_if_changed(src, GEN_EXTRA / "notebooks" / src.name)
+        download = nb if solutions else student_copy(nb, src.stem)  # the .ipynb the page links
+        _write_if_changed(GEN_EXTRA / "notebooks" / src.name, json.dumps(download, indent=1, ensure_ascii=False)
+                          + "\n")
+    # what site/check_pages.py checks for: no solution text at all, or solutions only behind their controls
+    _write_if_changed(GEN_EXTRA / "dggbook-site.json", json.dumps({"solutions": solutions}) + "\n")
     _copy_if_changed(REPO / "notebooks" / "notation.md", GEN_NOTEBOOKS / "notation.md")
 
     # MathJax 3.2.2: the combined TeX+MathML/CHTML component plus what it loads on demand
@@ -183,7 +251,52 @@ def escape_docstring(app, what, name, obj, options, lines) -> None:
         parts = _LITERAL.split(line)
         for k in range(0, len(parts), 2):            # even parts are outside literals
             parts[k] = re.sub(r"(\w)_(?=[\s,.;:)\]}]|$)", r"\1\\_", parts[k]).replace("|", "\\|")
+            if k and parts[k][:1].isalnum():          # ``nn.Parameter``s: a literal needs a break after it
+                parts[k] = "\\ " + parts[k]
         lines[i] = "".join(parts)
+    lines[:] = _listed_parameters(lines)
+
+
+_ITEM = re.compile(r"^(?P<indent> +)(?P<names>[A-Za-z_]\w*(?:, [A-Za-z_]\w*)*): (?P<text>.*)$")
+
+
+def _listed_parameters(lines: list[str]) -> list[str]:
+    """A block of three or more indented ``name, other: text`` lines after a blank line (DGG's parameters), each
+    possibly continued on lines indented further, as a bullet list. reStructuredText reads such a block as
+    block quotes and definition lists that end without a blank line (5 errors, 8 warnings) and shows
+    run-together quote boxes. A block after a ``::`` line is a literal block and stays as it is."""
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        match = _ITEM.match(lines[i])
+        before = next((line for line in reversed(out) if line.strip()), "")
+        if not match or (out and out[-1].strip()) or before.rstrip().endswith("::"):
+            out.append(lines[i])
+            i += 1
+            continue
+        indent, items, j = match["indent"], [], i
+        while j < len(lines):
+            item, used = _ITEM.match(lines[j]), 1
+            if item is None and lines[j].rstrip().endswith(",") and j + 1 < len(lines):  # names on two lines
+                item, used = _ITEM.match(lines[j].rstrip() + " " + lines[j + 1].strip()), 2
+            if item and item["indent"] == indent:
+                names = ", ".join(f"``{name}``" for name in item["names"].split(", "))
+                items.append([f"- {names}: {item['text']}"])
+                j += used
+            elif items and lines[j].startswith(indent + " ") and lines[j].strip():
+                items[-1].append("  " + lines[j].strip())
+                j += 1
+            else:
+                break
+        if len(items) < 3:
+            out.append(lines[i])
+            i += 1
+            continue
+        out += [line for item in items for line in item]
+        if j < len(lines) and lines[j].strip():
+            out.append("")  # a list ends with a blank line
+        i = j
+    return out
 
 
 def unsplit_tagged_math(app, doctree) -> None:
@@ -197,6 +310,7 @@ def unsplit_tagged_math(app, doctree) -> None:
 
 
 def setup(app):
+    app.add_config_value("dggbook_solutions", False, "env")  # conf.py: the lecturer's build (solutions collapsed)
     app.connect("doctree-read", unsplit_tagged_math)
     # The navigation shows notebook titles with math (notebook 04's "\\(\\pi_i\\)"), so every page
     # needs MathJax, not only the pages whose body has math.
