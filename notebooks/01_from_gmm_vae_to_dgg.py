@@ -368,6 +368,27 @@ plt.show()
 # moving $q$ towards the true posterior.
 
 # %% [markdown]
+# ## Further reading
+#
+# - Bishop, *Pattern Recognition and Machine Learning*, Springer 2006, ch. 9: the Gaussian mixture, its posterior over clusters ("responsibilities") and EM, the
+#   model this notebook puts a neural decoder under.
+# - Kingma and Welling, *Auto-Encoding Variational Bayes*, ICLR 2014: the variational autoencoder, the reparameterised draw (23) and the ELBO that DGG inherits.
+# - Jiang, Zheng, Tan, Tang and Zhou, *Variational Deep Embedding: An Unsupervised and Generative Approach to Clustering*, IJCAI 2017: the Gaussian-mixture VAE with one global $\pi$ and $\gamma$ from Bayes' rule; DGG changes
+#   exactly those two pieces and adds the graph.
+# - Yang, Cheung, Li and Fang, *Deep Clustering by Gaussian Mixture Variational Autoencoders with Graph Embedding*, ICCV 2019: the model (M1)–(M4), the inference networks and the objective (O).
+#
+# ## Questions to think about
+#
+# 1. In (M1) every sample has its own prior $\pi_i$. What would go wrong if $\pi_i$ were a free
+#    parameter of each sample, fitted by maximum likelihood with no graph at all?
+# 2. The tractable model has a linear decoder so that $\ln p(x)$ is exact. Which claims of this
+#    notebook would you lose with a neural decoder, and which could you still check by Monte Carlo?
+# 3. Why does the inference model (I1) let $q(c \mid z)$ depend on $z$ only and not on $x$ directly?
+#    What would change in the ELBO if it depended on $x$?
+# 4. The objective (O) subtracts $\sum_j w_{ij} \mathrm{JS}(q_i, q_j)$. What happens to it when every
+#    sample is its own only neighbour?
+
+# %% [markdown]
 # ## What you should now be able to do
 #
 # - Write down (M1)–(M3), say which parameters are shared and which ($\pi_i$) belong to one sample, and
@@ -561,24 +582,3 @@ for x_test, r_test, floor_test in ((x_a, 0.9, 0.02), (x_a, 0.2, 0.02), (x_b, 0.5
     expected.append(r_test)
 check_close("1.4", np.array(received), np.array(expected), what="p(c=2 | x) at the returned shares",
             rtol=1e-8, atol=1e-10)
-
-# %% [markdown]
-# ## Further reading
-#
-# - Bishop, *Pattern Recognition and Machine Learning*, Springer 2006, ch. 9: the Gaussian mixture, its posterior over clusters ("responsibilities") and EM, the
-#   model this notebook puts a neural decoder under.
-# - Kingma and Welling, *Auto-Encoding Variational Bayes*, ICLR 2014: the variational autoencoder, the reparameterised draw (23) and the ELBO that DGG inherits.
-# - Jiang, Zheng, Tan, Tang and Zhou, *Variational Deep Embedding: An Unsupervised and Generative Approach to Clustering*, IJCAI 2017: the Gaussian-mixture VAE with one global $\pi$ and $\gamma$ from Bayes' rule; DGG changes
-#   exactly those two pieces and adds the graph.
-# - Yang, Cheung, Li and Fang, *Deep Clustering by Gaussian Mixture Variational Autoencoders with Graph Embedding*, ICCV 2019: the model (M1)–(M4), the inference networks and the objective (O).
-#
-# ## Questions to think about
-#
-# 1. In (M1) every sample has its own prior $\pi_i$. What would go wrong if $\pi_i$ were a free
-#    parameter of each sample, fitted by maximum likelihood with no graph at all?
-# 2. The tractable model has a linear decoder so that $\ln p(x)$ is exact. Which claims of this
-#    notebook would you lose with a neural decoder, and which could you still check by Monte Carlo?
-# 3. Why does the inference model (I1) let $q(c \mid z)$ depend on $z$ only and not on $x$ directly?
-#    What would change in the ELBO if it depended on $x$?
-# 4. The objective (O) subtracts $\sum_j w_{ij} \mathrm{JS}(q_i, q_j)$. What happens to it when every
-#    sample is its own only neighbour?

@@ -362,6 +362,26 @@ assert abs(lhs_u - rhs_u) > 1.0                   # ... and it is far from zero
 # Gaussian-weight branch does not normalise its rows.
 
 # %% [markdown]
+# ## Further reading
+#
+# - Lin, *Divergence Measures Based on the Shannon Entropy*, IEEE Transactions on Information Theory 37(1), 1991: the Jensen–Shannon divergence, its bound by $\ln 2$ and its relation to KL, used in step (1).
+# - Bishop, *Pattern Recognition and Machine Learning*, Springer 2006, ch. 10: the decomposition $\ln p(x) = L(q) + \mathrm{KL}(q \,\|\, p)$ that (2.1) applies
+#   to a neighbour's posterior.
+# - Kingma and Welling, *Auto-Encoding Variational Bayes*, ICLR 2014: the ELBO $L(x_i)$ as a training objective for a VAE.
+# - Yang, Cheung, Li and Fang, *Deep Clustering by Gaussian Mixture Variational Autoencoders with Graph Embedding*, ICCV 2019, and its supplement: the bound with $G$ and the cross ELBO that this notebook re-derives.
+#
+# ## Questions to think about
+#
+# 1. Step (1) replaces JS by $G \ge \mathrm{JS}$. When is the gap $\mathrm{KL}(\bar q \,\|\, p_i)$ zero,
+#    and is that case reachable by a trained model?
+# 2. $G$ is not symmetric in $i$ and $j$ while JS is. Does that matter once the sum over all pairs
+#    $(i, j)$ of the graph is taken?
+# 3. Step (3) needs every row of $w$ to sum to one. Suppose the rows summed to 2: what would the
+#    objective reward, and how would a trained model exploit it?
+# 4. The cross ELBO $L(x_i, x_j)$ scores $x_i$ under $q_j$. Why is it still a lower bound on
+#    $\ln p(x_i)$, however poorly $q_j$ fits $x_i$?
+
+# %% [markdown]
 # ## What you should now be able to do
 #
 # - Derive step (1) by splitting $\ln\frac{q}{p_i} = \ln\frac{q}{\bar q} + \ln\frac{\bar q}{p_i}$, and say why
@@ -548,23 +568,3 @@ for x_test in (x_i, x_j):
         expected.append(model.log_evidence(x_test))
 check_close("2.3", received, expected, what=f"L + KL for {len(received)} (q, x) pairs against ln p(x)",
             rtol=0.0, atol=1e-9)
-
-# %% [markdown]
-# ## Further reading
-#
-# - Lin, *Divergence Measures Based on the Shannon Entropy*, IEEE Transactions on Information Theory 37(1), 1991: the Jensen–Shannon divergence, its bound by $\ln 2$ and its relation to KL, used in step (1).
-# - Bishop, *Pattern Recognition and Machine Learning*, Springer 2006, ch. 10: the decomposition $\ln p(x) = L(q) + \mathrm{KL}(q \,\|\, p)$ that (2.1) applies
-#   to a neighbour's posterior.
-# - Kingma and Welling, *Auto-Encoding Variational Bayes*, ICLR 2014: the ELBO $L(x_i)$ as a training objective for a VAE.
-# - Yang, Cheung, Li and Fang, *Deep Clustering by Gaussian Mixture Variational Autoencoders with Graph Embedding*, ICCV 2019, and its supplement: the bound with $G$ and the cross ELBO that this notebook re-derives.
-#
-# ## Questions to think about
-#
-# 1. Step (1) replaces JS by $G \ge \mathrm{JS}$. When is the gap $\mathrm{KL}(\bar q \,\|\, p_i)$ zero,
-#    and is that case reachable by a trained model?
-# 2. $G$ is not symmetric in $i$ and $j$ while JS is. Does that matter once the sum over all pairs
-#    $(i, j)$ of the graph is taken?
-# 3. Step (3) needs every row of $w$ to sum to one. Suppose the rows summed to 2: what would the
-#    objective reward, and how would a trained model exploit it?
-# 4. The cross ELBO $L(x_i, x_j)$ scores $x_i$ under $q_j$. Why is it still a lower bound on
-#    $\ln p(x_i)$, however poorly $q_j$ fits $x_i$?

@@ -576,6 +576,26 @@ assert abs(cross_right - cross_right_quad) < 1e-10
 assert abs((cross_right - cross_wrong) - expected_shift) < 1e-12 and abs(expected_shift) > 0.1
 
 # %% [markdown]
+# ## Further reading
+#
+# - Jiang, Zheng, Tan, Tang and Zhou, *Variational Deep Embedding: An Unsupervised and Generative Approach to Clustering*, IJCAI 2017: the same four Gaussian-mixture ELBO terms, with one global $\pi$.
+# - Kingma and Welling, *Auto-Encoding Variational Bayes*, ICLR 2014: the Gaussian and Bernoulli decoders and their log-likelihoods (term 1), and the
+#   reparameterised Monte Carlo estimate used here as one of the three checks.
+# - Bishop, *Pattern Recognition and Machine Learning*, Springer 2006, ch. 10: expectations of log-Gaussians under a Gaussian, the algebra behind term 2.
+# - Yang, Cheung, Li and Fang, *Deep Clustering by Gaussian Mixture Variational Autoencoders with Graph Embedding*, ICCV 2019, eq. (21) and the derivation of the terms in its supplement.
+#
+# ## Questions to think about
+#
+# 1. Term 2 with coefficient ½ agrees with quadrature; with 1 it is exactly twice as large. Why can
+#    no choice of network weights hide a wrong coefficient from the quadrature check?
+# 2. The $\ln 2\pi$ constants cancel between terms 2 and 4. Which other constants in the ELBO could
+#    be dropped without changing any gradient, and which could not?
+# 3. The coefficient-1 run shrinks the posterior variances $\tilde\sigma^2$. Explain, from the form of
+#    term 2, why a doubled prior pull asks for a narrower $q(z \mid x)$.
+# 4. With a Gaussian decoder, $\sigma_x^2$ weighs term 1 against the others. What would you expect
+#    from a run with a much smaller $\sigma_x^2$?
+
+# %% [markdown]
 # ## What you should now be able to do
 #
 # - Derive term 2 from the Gaussian log-density in four moves, and show that its ½ is the ½ of
@@ -727,23 +747,3 @@ for g_, p_ in ((gamma_i, model.weights), (gamma_j, pi_i), (gamma_zero, pi_j)):
     check_close("3.4", my_term3(g_, p_), expected_t3, what="term 3 (vs elbo_terms(...).prior_c)", rtol=1e-10)
 check_true("3.4", my_term3(gamma_j, gamma_j) == 0.0 and my_term3(gamma_j, pi_i) < 0,
            "term 3 is −KL(γ ‖ π): zero when π = γ, negative otherwise.")
-
-# %% [markdown]
-# ## Further reading
-#
-# - Jiang, Zheng, Tan, Tang and Zhou, *Variational Deep Embedding: An Unsupervised and Generative Approach to Clustering*, IJCAI 2017: the same four Gaussian-mixture ELBO terms, with one global $\pi$.
-# - Kingma and Welling, *Auto-Encoding Variational Bayes*, ICLR 2014: the Gaussian and Bernoulli decoders and their log-likelihoods (term 1), and the
-#   reparameterised Monte Carlo estimate used here as one of the three checks.
-# - Bishop, *Pattern Recognition and Machine Learning*, Springer 2006, ch. 10: expectations of log-Gaussians under a Gaussian, the algebra behind term 2.
-# - Yang, Cheung, Li and Fang, *Deep Clustering by Gaussian Mixture Variational Autoencoders with Graph Embedding*, ICCV 2019, eq. (21) and the derivation of the terms in its supplement.
-#
-# ## Questions to think about
-#
-# 1. Term 2 with coefficient ½ agrees with quadrature; with 1 it is exactly twice as large. Why can
-#    no choice of network weights hide a wrong coefficient from the quadrature check?
-# 2. The $\ln 2\pi$ constants cancel between terms 2 and 4. Which other constants in the ELBO could
-#    be dropped without changing any gradient, and which could not?
-# 3. The coefficient-1 run shrinks the posterior variances $\tilde\sigma^2$. Explain, from the form of
-#    term 2, why a doubled prior pull asks for a narrower $q(z \mid x)$.
-# 4. With a Gaussian decoder, $\sigma_x^2$ weighs term 1 against the others. What would you expect
-#    from a run with a much smaller $\sigma_x^2$?

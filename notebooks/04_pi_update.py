@@ -347,6 +347,23 @@ assert q6["imbalanced π"]["gain"] > q6["mild π"]["gain"]
 # small. On imbalanced data it costs accuracy and log loss, as measured above.
 
 # %% [markdown]
+# ## Further reading
+#
+# - Bishop, *Pattern Recognition and Machine Learning*, Springer 2006, appendix E (Lagrange multipliers) and ch. 9 (the M-step for the mixing weights of a
+#   Gaussian mixture, whose form (31) generalises).
+# - Jiang, Zheng, Tan, Tang and Zhou, *Variational Deep Embedding: An Unsupervised and Generative Approach to Clustering*, IJCAI 2017: one global $\pi$, learnt by gradient; compare with the closed-form per-sample update.
+# - Yang, Cheung, Li and Fang, *Deep Clustering by Gaussian Mixture Variational Autoencoders with Graph Embedding*, ICCV 2019, eq. (31) and Algorithm 1.
+#
+# ## Questions to think about
+#
+# 1. Eq. (31) averages $\gamma_i$ and the neighbours' $\gamma_j$. What does $\pi_i$ become when the
+#    graph has no edges, and what does term 3 then contribute?
+# 2. The update is exact for fixed $\gamma$, but $\gamma$ changes at every step of training. Does
+#    alternating the closed-form update with gradient steps still increase the objective?
+# 3. How would (31) change if the constraint $\sum_k \pi_{ik} = 1$ were replaced by a Dirichlet prior
+#    on $\pi_i$?
+
+# %% [markdown]
 # ## What you should now be able to do
 #
 # - Derive (31) from the Lagrangian $\Phi_i(\pi_i, \lambda_i)$, including the value $\lambda_i = \sum_j w_{ij}$ of the
@@ -459,20 +476,3 @@ check_close("4.3", update_pi(confident, confident[:, None, :], torch.ones(1, 1))
             what="(31) for the same pair (it returns γ)", rtol=1e-12)
 print(f"agreeing pair: printed formula {pair_blog.numpy().round(3)} sums to {float(pair_blog.sum()):.2f};"
       " (31) gives γ itself")
-
-# %% [markdown]
-# ## Further reading
-#
-# - Bishop, *Pattern Recognition and Machine Learning*, Springer 2006, appendix E (Lagrange multipliers) and ch. 9 (the M-step for the mixing weights of a
-#   Gaussian mixture, whose form (31) generalises).
-# - Jiang, Zheng, Tan, Tang and Zhou, *Variational Deep Embedding: An Unsupervised and Generative Approach to Clustering*, IJCAI 2017: one global $\pi$, learnt by gradient; compare with the closed-form per-sample update.
-# - Yang, Cheung, Li and Fang, *Deep Clustering by Gaussian Mixture Variational Autoencoders with Graph Embedding*, ICCV 2019, eq. (31) and Algorithm 1.
-#
-# ## Questions to think about
-#
-# 1. Eq. (31) averages $\gamma_i$ and the neighbours' $\gamma_j$. What does $\pi_i$ become when the
-#    graph has no edges, and what does term 3 then contribute?
-# 2. The update is exact for fixed $\gamma$, but $\gamma$ changes at every step of training. Does
-#    alternating the closed-form update with gradient steps still increase the objective?
-# 3. How would (31) change if the constraint $\sum_k \pi_{ik} = 1$ were replaced by a Dirichlet prior
-#    on $\pi_i$?

@@ -325,6 +325,23 @@ plt.show()
 assert min(GRID_ANGLES, key=lambda deg: grid_js["a", 0.5, deg]) == 12
 
 # %% [markdown]
+# ## Further reading
+#
+# - Lin, *Divergence Measures Based on the Shannon Entropy*, IEEE Transactions on Information Theory 37(1), 1991: the definition of JS, its bounds and its behaviour as two distributions separate.
+# - Bishop, *Pattern Recognition and Machine Learning*, Springer 2006, ch. 2: Gaussians, rotations of their covariance and the Mahalanobis distance.
+# - Yang, Cheung, Li and Fang, *Deep Clustering by Gaussian Mixture Variational Autoencoders with Graph Embedding*, ICCV 2019, supplement Figure 1 and its caption, the claim this notebook measures.
+#
+# ## Questions to think about
+#
+# 1. JS is bounded by $\ln 2$ while KL is not. Why is a bounded divergence a good choice for a graph
+#    penalty summed over many pairs?
+# 2. In reading (b) JS depends only on the Mahalanobis distance $\delta$. Which property of the pair
+#    of Gaussians makes that true, and why does it fail in reading (a)?
+# 3. The oblique minimum of reading (a) is shallow. Would a trained DGG ever be able to detect it,
+#    given the noise of its Monte Carlo estimates?
+# 4. How would the figure change in three dimensions, with one long axis and two short ones?
+
+# %% [markdown]
 # ## What you should now be able to do
 #
 # - Explain why JS between Gaussians needs numerical integration, and estimate it by quadrature and by
@@ -456,20 +473,3 @@ for name, pair in pairs.items():
                 what=f"the Monte Carlo JS, {name}", rtol=0, atol=4e-3)
 check_close("5.3", my_js_monte_carlo([0.0, 0.0], np.eye(2), [0.0, 0.0], np.eye(2), n_samples=1_000, seed=1), 0.0,
             what="JS of a Gaussian with itself", rtol=0, atol=1e-12)
-
-# %% [markdown]
-# ## Further reading
-#
-# - Lin, *Divergence Measures Based on the Shannon Entropy*, IEEE Transactions on Information Theory 37(1), 1991: the definition of JS, its bounds and its behaviour as two distributions separate.
-# - Bishop, *Pattern Recognition and Machine Learning*, Springer 2006, ch. 2: Gaussians, rotations of their covariance and the Mahalanobis distance.
-# - Yang, Cheung, Li and Fang, *Deep Clustering by Gaussian Mixture Variational Autoencoders with Graph Embedding*, ICCV 2019, supplement Figure 1 and its caption, the claim this notebook measures.
-#
-# ## Questions to think about
-#
-# 1. JS is bounded by $\ln 2$ while KL is not. Why is a bounded divergence a good choice for a graph
-#    penalty summed over many pairs?
-# 2. In reading (b) JS depends only on the Mahalanobis distance $\delta$. Which property of the pair
-#    of Gaussians makes that true, and why does it fail in reading (a)?
-# 3. The oblique minimum of reading (a) is shallow. Would a trained DGG ever be able to detect it,
-#    given the noise of its Monte Carlo estimates?
-# 4. How would the figure change in three dimensions, with one long axis and two short ones?

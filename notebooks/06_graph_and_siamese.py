@@ -479,6 +479,25 @@ plt.show()
 #   are at least as good in both spaces.
 
 # %% [markdown]
+# ## Further reading
+#
+# - Zelnik-Manor and Perona, *Self-Tuning Spectral Clustering*, NIPS 2004: the local-scaling window $s_i$ used here as an option (the paper does not use it).
+# - Hadsell, Chopra and LeCun, *Dimensionality Reduction by Learning an Invariant Mapping*, CVPR 2006: the contrastive loss with a margin, the ancestor of the Siamese loss (19).
+# - McInnes, Healy and Melville, *UMAP: Uniform Manifold Approximation and Projection for Dimension Reduction*, arXiv:1802.03426, 2018: the neighbour-graph embedding from which the book's presets take their starting partition (and the MNIST preset its graph).
+# - Yang, Cheung, Li and Fang, *Deep Clustering by Gaussian Mixture Variational Autoencoders with Graph Embedding*, ICCV 2019: the graph, its weights and the Siamese embedding.
+#
+# ## Questions to think about
+#
+# 1. Neighbour purity in pixel space is already high on the digits. Which kinds of data would you
+#    expect to need a learnt embedding (Siamese, UMAP) before the graph is built?
+# 2. The nearest 20 are purer than 20 random of the top 100. Is there any reason to prefer the
+#    random selection, for example for the diversity of the pairs DGG sees?
+# 3. Sampling one neighbour per anchor in proportion to $w_{ij}$ is unbiased. What does it cost in
+#    variance, and how would you measure that cost?
+# 4. The public code's `dist_temp[11]` makes an anchor's weights depend on its batch. Design a test
+#    that would have caught this before training.
+
+# %% [markdown]
 # ## What you should now be able to do
 #
 # - Build the $J$-nearest-neighbour graph of a data set and measure how pure it is.
@@ -619,22 +638,3 @@ spread = ((p_draw * per_draw**2).sum(dim=1) - exact**2).clamp_min(0).sqrt() / np
 worst = float(((estimate - exact).abs() / spread).max())
 check_true("6.3", tuple(estimate.shape) == (w_batch.shape[0],), f"expected shape ({w_batch.shape[0]},)")
 check_true("6.3", worst < 5.0, f"an estimate is {worst:.1f} standard errors from Σ_j w_ij f_ij (allowed: 5)")
-
-# %% [markdown]
-# ## Further reading
-#
-# - Zelnik-Manor and Perona, *Self-Tuning Spectral Clustering*, NIPS 2004: the local-scaling window $s_i$ used here as an option (the paper does not use it).
-# - Hadsell, Chopra and LeCun, *Dimensionality Reduction by Learning an Invariant Mapping*, CVPR 2006: the contrastive loss with a margin, the ancestor of the Siamese loss (19).
-# - McInnes, Healy and Melville, *UMAP: Uniform Manifold Approximation and Projection for Dimension Reduction*, arXiv:1802.03426, 2018: the neighbour-graph embedding from which the book's presets take their starting partition (and the MNIST preset its graph).
-# - Yang, Cheung, Li and Fang, *Deep Clustering by Gaussian Mixture Variational Autoencoders with Graph Embedding*, ICCV 2019: the graph, its weights and the Siamese embedding.
-#
-# ## Questions to think about
-#
-# 1. Neighbour purity in pixel space is already high on the digits. Which kinds of data would you
-#    expect to need a learnt embedding (Siamese, UMAP) before the graph is built?
-# 2. The nearest 20 are purer than 20 random of the top 100. Is there any reason to prefer the
-#    random selection, for example for the diversity of the pairs DGG sees?
-# 3. Sampling one neighbour per anchor in proportion to $w_{ij}$ is unbiased. What does it cost in
-#    variance, and how would you measure that cost?
-# 4. The public code's `dist_temp[11]` makes an anchor's weights depend on its batch. Design a test
-#    that would have caught this before training.

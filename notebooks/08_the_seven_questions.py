@@ -531,6 +531,29 @@ for arm, text in EXTRAS.items():
 print("every interval in this notebook's text matches benchmarks/results/questions.csv")
 
 # %% [markdown]
+# ## Further reading
+#
+# - Wilcoxon, *Individual Comparisons by Ranking Methods*, Biometrics Bulletin 1(6), 1945: the
+#   signed-rank test used for every paired comparison here.
+# - Jiang, Zheng, Tan, Tang and Zhou, *Variational Deep Embedding: An Unsupervised and Generative Approach to Clustering*, IJCAI 2017: the baseline of the extra arm.
+# - Yang, Cheung, Li and Fang, *Deep Clustering by Gaussian Mixture Variational Autoencoders with Graph Embedding*, ICCV 2019: eq. (21), eq. (31), the graph and Algorithm 1, the sources of the seven questions.
+# - Methods that add neighbourhood or self-supervised structure to deep clustering in other ways,
+#   for comparison: Xie, Girshick and Farhadi, *Unsupervised Deep Embedding for Clustering Analysis*
+#   (DEC), ICML 2016; Shaham et al., *SpectralNet: Spectral Clustering Using Deep Neural Networks*,
+#   ICLR 2018; Van Gansbeke et al., *SCAN: Learning to Classify Images without Labels*, ECCV 2020.
+#
+# ## Questions to think about
+#
+# 1. Q2's arm changes nothing that matters, yet its labels differ from the preset's on up to 2% of
+#    the samples. What does that say about comparing two methods with one run each?
+# 2. With 3 seeds the Wilcoxon test cannot reach $p < 0.25$. How many seeds would you need for a
+#    two-sided $p$ below $0.05$ when every seed moves the same way?
+# 3. Thirteen arms on two data sets give many intervals. How would you adjust for the number of
+#    comparisons, and which of this notebook's conclusions would survive?
+# 4. DGG without graph is within a point of DGG on the digits. Design an experiment that would show
+#    whether the graph helps on a data set where pixel neighbours are less pure.
+
+# %% [markdown]
 # ## What you should now be able to do
 #
 # - Name the seven questions and give each one's measured answer with its interval.
@@ -612,26 +635,3 @@ for key in [("digits", "random_20_of_top_100"), ("digits", "coefficient_1"), ("m
     check_close("8.2", my_sign_test(differences), expected, what=f"the sign-test p for {key}", rtol=1e-9)
 check_close("8.2", my_sign_test([-0.1, 0.0, -0.2, -0.3, 0.4]), scipy_stats.binomtest(3, 4, 0.5).pvalue,
             what="the sign-test p of (−0.1, 0, −0.2, −0.3, +0.4), zero dropped")
-
-# %% [markdown]
-# ## Further reading
-#
-# - Wilcoxon, *Individual Comparisons by Ranking Methods*, Biometrics Bulletin 1(6), 1945: the
-#   signed-rank test used for every paired comparison here.
-# - Jiang, Zheng, Tan, Tang and Zhou, *Variational Deep Embedding: An Unsupervised and Generative Approach to Clustering*, IJCAI 2017: the baseline of the extra arm.
-# - Yang, Cheung, Li and Fang, *Deep Clustering by Gaussian Mixture Variational Autoencoders with Graph Embedding*, ICCV 2019: eq. (21), eq. (31), the graph and Algorithm 1, the sources of the seven questions.
-# - Methods that add neighbourhood or self-supervised structure to deep clustering in other ways,
-#   for comparison: Xie, Girshick and Farhadi, *Unsupervised Deep Embedding for Clustering Analysis*
-#   (DEC), ICML 2016; Shaham et al., *SpectralNet: Spectral Clustering Using Deep Neural Networks*,
-#   ICLR 2018; Van Gansbeke et al., *SCAN: Learning to Classify Images without Labels*, ECCV 2020.
-#
-# ## Questions to think about
-#
-# 1. Q2's arm changes nothing that matters, yet its labels differ from the preset's on up to 2% of
-#    the samples. What does that say about comparing two methods with one run each?
-# 2. With 3 seeds the Wilcoxon test cannot reach $p < 0.25$. How many seeds would you need for a
-#    two-sided $p$ below $0.05$ when every seed moves the same way?
-# 3. Thirteen arms on two data sets give many intervals. How would you adjust for the number of
-#    comparisons, and which of this notebook's conclusions would survive?
-# 4. DGG without graph is within a point of DGG on the digits. Design an experiment that would show
-#    whether the graph helps on a data set where pixel neighbours are less pure.

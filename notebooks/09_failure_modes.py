@@ -22,14 +22,16 @@
 #
 # **Prerequisites.** Notebook 07 (the three stages of a fit and Algorithm 1); the four ELBO terms (notebook 03).
 #
-# **Time.** About 25 minutes to read and run (the code runs in about a minute on one CPU core).
+# **Time.** About 25 minutes to read and run, plus about 20 minutes for the exercises. (The code runs in about
+# a minute on one CPU core.)
 #
 # **References.** [DGG paper](https://openaccess.thecvf.com/content_ICCV_2019/html/Yang_Deep_Clustering_by_Gaussian_Mixture_Variational_Autoencoders_With_Graph_Embedding_ICCV_2019_paper.html)
 # Algorithm 1; [VaDE](https://arxiv.org/abs/1611.05148) (Jiang et al., IJCAI 2017); Adam
 # ([Kingma and Ba, 2015](https://arxiv.org/abs/1412.6980)), whose first steps move every weight by about the
 # learning rate; the warm-up analysis of [Liu et al., 2020](https://arxiv.org/abs/1908.03265) (RAdam).
 #
-# **Notation.** Symbols as in the [notation glossary](notation.md).
+# **Notation.** Symbols as in the [notation glossary](notation.md); the course order is in the
+# [roadmap](00_roadmap.ipynb).
 
 # %%
 from dggbook.book import setup_book
@@ -209,14 +211,6 @@ for name in dict.fromkeys(r["dataset"] for r in suite):
 # the data along the labels.
 
 # %% [markdown]
-# ## What you should now be able to do
-#
-# - Read an emptied cluster, collapsed posteriors and a shrunken latent space from the four panels of a trace.
-# - Estimate the size of Adam's first step through a layer from its fan-in and the learning rate, and say
-#   when a network is too wide for its data.
-# - Report a deep clusterer's accuracy as a mean over seeds with its spread, and say what `score` can and
-#   cannot tell you about a seed.
-#
 # ## Questions
 #
 # 1. The spread of $\tilde\mu$ over $\tilde\sigma$ was below 1 before Algorithm 1 started. Which stage of
@@ -235,3 +229,94 @@ for name in dict.fromkeys(r["dataset"] for r in suite):
 # - Bowman et al., *Generating sentences from a continuous space* (CoNLL 2016): posterior collapse in VAEs and
 #   KL annealing.
 # - Jiang et al., *Variational deep embedding* (IJCAI 2017): VaDE, whose pretraining DGG shares.
+
+# %% [markdown]
+# ## What you should now be able to do
+#
+# - Read an emptied cluster, collapsed posteriors and a shrunken latent space from the four panels of a trace.
+# - Estimate the size of Adam's first step through a layer from its fan-in and the learning rate, and say
+#   when a network is too wide for its data.
+# - Report a deep clusterer's accuracy as a mean over seeds with its spread, and say what `score` can and
+#   cannot tell you about a seed.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise asks for one function, derived on paper first; the cells tagged `check` below it compare your
+# answer with an independent computation and say what they expected. They run your function with the library's
+# version switched off, so calling it does not pass. `make course` writes student copies in which the solutions
+# are replaced by `raise NotImplementedError`.
+
+# %% [markdown]
+# ### Exercise 9.1 — Adam's first step in closed form (derivation, 10 min, ★★)
+#
+# Adam keeps $m_t = \beta_1 m_{t-1} + (1-\beta_1) g_t$ and $v_t = \beta_2 v_{t-1} + (1-\beta_2) g_t^2$ from
+# $m_0 = v_0 = 0$, corrects them as $\hat m_t = m_t / (1-\beta_1^t)$, $\hat v_t = v_t/(1-\beta_2^t)$, and moves
+# each weight by $-\eta\, \hat m_t / (\sqrt{\hat v_t} + \epsilon)$. On paper, simplify the first update
+# ($t = 1$) until neither $\beta$ appears. Then write `my_first_adam_update(grad, lr, eps)` returning that
+# update for a tensor of gradients. What is its size when $|g| \gg \epsilon$, and what does that say about
+# a layer of fan-in 2,000?
+
+# %%
+def my_first_adam_update(grad, lr, eps=1e-8):
+    """The change Adam makes to each weight at its first step, from the gradients ``grad`` (a tensor)."""
+    ### BEGIN SOLUTION
+    return -lr * grad / (grad.abs() + eps)
+    ### END SOLUTION
+
+
+# %% tags=["check"]
+from unittest import mock
+
+from dggbook.book.exercises import check_close
+
+generator = torch.Generator().manual_seed(1)
+grads = torch.randn(50, generator=generator, dtype=torch.float64) * torch.logspace(-6, 2, 50, dtype=torch.float64)
+weights = torch.zeros(50, dtype=torch.float64, requires_grad=True)
+adam = torch.optim.Adam([weights], lr=2e-3, eps=1e-8)
+weights.grad = grads.clone()
+adam.step()
+with mock.patch.object(torch.optim.Adam, "step", side_effect=RuntimeError("write the update yourself")):
+    mine = my_first_adam_update(grads, 2e-3, 1e-8)
+check_close("9.1", mine, weights.detach(), what="Adam's first update, torch.optim.Adam against yours",
+            rtol=1e-9, atol=1e-15)
+
+# %% [markdown]
+# ### Exercise 9.2 — the Gaussian's variance, by maximum likelihood (derivation, 10 min, ★★)
+#
+# With a Gaussian likelihood $p(x \mid z) = \mathcal N(g(z), \sigma_x^2 I)$ in $D$ dimensions, write the
+# log-likelihood of $N$ rows $x_i$ with reconstructions $r_i = g(\tilde\mu_i)$ as a function of $\sigma_x^2$,
+# set its derivative to zero and solve. Write `my_noise_var(X, R)` returning that $\hat\sigma_x^2$ (the
+# `noise_var="auto"` of the estimators). Then ask yourself: why does a fixed $\sigma_x^2 = 1$ on standardised
+# data weaken term 1 against the KL terms?
+
+# %%
+def my_noise_var(X, R):
+    """The maximum-likelihood sigma_x^2 of N(R, sigma_x^2 I) for the rows of X (arrays of the same shape)."""
+    ### BEGIN SOLUTION
+    X, R = np.asarray(X, dtype=float), np.asarray(R, dtype=float)
+    return float(((X - R) ** 2).mean())
+    ### END SOLUTION
+
+
+# %% tags=["check"]
+from scipy.optimize import minimize_scalar
+
+import dggbook.model.likelihoods as likelihoods
+
+rng = np.random.default_rng(2)
+X_check = rng.normal(size=(40, 6))
+R_check = X_check + rng.normal(scale=0.3, size=X_check.shape)
+
+
+def negative_log_likelihood(log_var):
+    var = np.exp(log_var)
+    return 0.5 * (X_check.size * np.log(2 * np.pi * var) + ((X_check - R_check) ** 2).sum() / var)
+
+
+best = np.exp(minimize_scalar(negative_log_likelihood, bounds=(-10, 5), method="bounded",
+                              options={"xatol": 1e-12}).x)
+with mock.patch.object(likelihoods, "reconstruction_noise_var", side_effect=RuntimeError("derive it yourself")):
+    mine = my_noise_var(X_check, R_check)
+check_close("9.2", mine, best, what="sigma_x^2 maximising the Gaussian log-likelihood (numerical optimum)",
+            rtol=1e-6)

@@ -5,6 +5,7 @@
 - Algorithm 1 writes its ~40 MB checkpoint at most once per ``checkpoint_every`` seconds, at the end,
   and when interrupted at an epoch boundary;
 - ``torch_seeded`` forks the generator of the CUDA device in use, not always device 0's.
+- a fit copies X to the device once, and pretraining and Algorithm 1 use that copy.
 """
 import contextlib
 from types import SimpleNamespace
@@ -193,3 +194,30 @@ def test_torch_seeded_forks_the_generator_of_the_device_in_use(monkeypatch, wher
     with environment.torch_seeded(7, where):
         pass
     assert seen == [forked]
+
+
+def test_fit_copies_x_to_the_device_once(monkeypatch):
+    """The estimators copy X to the device once (``base.fit``) and hand that copy to pretraining and Algorithm 1."""
+    import numpy as np
+
+    import dggbook.model.base as base
+    import dggbook.model.pretrain as pretrain_module
+    from dggbook.model.dgg import DGG
+    from dggbook.model.vade import VaDE
+    from tiny_model import TINY_DGG
+
+    copies = []
+    real = base.to_device
+    monkeypatch.setattr(base, "to_device", lambda X, device: copies.append(X.shape) or real(X, device))
+
+    def no_second_copy(*args, **kwargs):
+        raise AssertionError("pretraining copied X again")
+
+    monkeypatch.setattr(pretrain_module, "to_device", no_second_copy)
+    X = np.random.default_rng(0).random((40, 6)).astype(np.float32)
+    DGG(2, **{**TINY_DGG, "epochs": 1}, random_state=0).fit(X)
+    vade_params = {k: v for k, v in TINY_DGG.items() if k in VaDE().get_params()}
+    VaDE(2, **{**vade_params, "epochs": 1}, random_state=0).fit(X)
+    assert copies == [(40, 6), (40, 6)]
+    with pytest.raises(ValueError, match="X_device"):
+        pretrain_module.pretrain(X, 2, random_state=0, device="cpu", X_device=torch.zeros(3, 6))

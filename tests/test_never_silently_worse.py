@@ -193,3 +193,24 @@ def test_save_and_load_keep_the_new_attributes(normal_fit, tmp_path):
     loaded = type(model).load(model.save(tmp_path / "m.pt"))
     for attribute in ("n_iter_", "fit_warnings_", "lower_bound_", "start_lower_bound_"):
         assert getattr(loaded, attribute) == getattr(model, attribute)
+
+
+def test_auto_sizes_keep_an_iris_start_that_the_papers_networks_lose():
+    """The collapse issue 20 measured (iris, the paper's 4-500-500-2000-10 networks at lr 2e-3: one cluster within
+    an epoch, with warnings) does not happen with the sizes "auto" picks; both start from the same k-means
+    start procedure, shortened pretraining, the pixel graph (no UMAP, to keep the test fast)."""
+    from sklearn.datasets import load_iris
+    from sklearn.preprocessing import minmax_scale
+
+    from dggbook.model.metrics import cluster_accuracy
+    from dggbook.model.networks import PAPER_HIDDEN_DIMS
+
+    X, y = load_iris(return_X_y=True)
+    X = minmax_scale(X).astype(np.float32)
+    short = dict(init="kmeans", graph_space="input", layerwise_epochs=2, autoencoder_epochs=40, vae_epochs=5,
+                 classifier_epochs=100, epochs=6, lr=2e-3, random_state=0, device="cpu")
+    auto, auto_warnings = fit_recording(DGG(3, **short), X)
+    paper, paper_warnings = fit_recording(DGG(3, hidden_dims=PAPER_HIDDEN_DIMS, latent_dim=10, **short), X)
+    assert (auto.latent_dim_, auto.hidden_dims_) == (4, (32, 32, 128))
+    assert cluster_accuracy(y, auto.labels_) >= cluster_accuracy(y, auto.start_labels_) - 0.05 and not auto_warnings
+    assert cluster_accuracy(y, paper.labels_) < cluster_accuracy(y, paper.start_labels_) - 0.2 and paper_warnings

@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = ["08_the_seven_questions"]
+NOTEBOOKS = ["07_training_dgg", "08_the_seven_questions"]
 
 #: (notebook, number as written) -> why that number needs no printed source.
 ALLOWED: dict[tuple[str, str], str] = {}

@@ -145,10 +145,13 @@ def plot_latent_2d(Z, labels, y=None, means=None, *, title: str = "", max_points
     """PCA of mu~ coloured by predicted cluster and (if ``y``) by true class; GMM means mu_k as stars.
 
     Clusters are coloured by the class they are matched to (:func:`match_clusters`),
-    so one colour means one digit in both panels. A star carries its cluster index k.
+    so one colour means one digit in both panels; a key beside the panels names the classes
+    (the clusters, without ``y``). A star is labelled mu_k with its component's index k, which
+    is arbitrary (mu_2 need not sit on the 2s); its colour is its matched class.
     At most ``max_points`` random points are drawn (all of them fit the PCA).
     """
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
     P, P_means, explained, colour_pred, mapping, shown = _latent_view(Z, labels, y, means, 2, max_points,
                                                                       random_state)
@@ -161,15 +164,20 @@ def plot_latent_2d(Z, labels, y=None, means=None, *, title: str = "", max_points
             ax.scatter(P_means[:, 0], P_means[:, 1], marker="*", s=260, c=cmap(mapping % cmap.N),
                        edgecolors="black", linewidths=1.0, zorder=3, label="GMM means $\\mu_k$")
             for k, (u, v) in enumerate(P_means):
-                ax.annotate(str(k), (u, v), xytext=(5, 5), textcoords="offset points", fontsize=8, weight="bold")
+                ax.annotate(f"$\\mu_{{{k}}}$", (u, v), xytext=(5, 5), textcoords="offset points", fontsize=9)
             legend = ax.legend(loc="best", fontsize=8)
             legend.legend_handles[0].set_facecolor("white")  # the stars' colours vary; the legend shows the shape
         ax.set_title(name)
         ax.set_xlabel(f"PC 1 ({explained[0]:.0%} of variance)")
         ax.set_ylabel(f"PC 2 ({explained[1]:.0%})")
+    shown_ids = np.unique(np.concatenate([colour_pred[shown]] + ([np.asarray(y)[shown]] if y is not None else [])))
+    key = [Line2D([], [], marker="o", linestyle="", markersize=6, color=cmap(int(c) % cmap.N), label=str(c))
+           for c in shown_ids]
+    fig.legend(handles=key, title="class" if y is not None else "cluster", loc="center right", fontsize=8,
+               title_fontsize=8, frameon=False)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 0.94, 1))  # room on the right for the colour key
     return fig
 
 
@@ -210,7 +218,7 @@ def plot_latent_3d(Z, labels, y=None, means=None, *, title: str = "", max_points
         if P_means is not None:
             pm = np.round(P_means, 3)
             fig.add_trace(go.Scatter3d(
-                x=pm[:, 0], y=pm[:, 1], z=pm[:, 2], mode="markers+text", name="GMM means mu_k",
+                x=pm[:, 0], y=pm[:, 1], z=pm[:, 2], mode="markers+text", name="GMM means μ_k",
                 marker=dict(size=6, symbol="diamond", line=dict(color="black", width=2),
                             color=[palette[int(c) % len(palette)] for c in mapping]),
                 text=[str(k) for k in range(len(pm))], textposition="top center", showlegend=col == 1,

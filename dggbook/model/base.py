@@ -51,7 +51,7 @@ from ..environment import torch_seeded, torch_threads
 from ..validation import check_unit_interval
 from .cache import save_atomic
 from .pretrain import build_networks, check_init_labels, resolve_seed
-from .runtime import DEVICES, float64_copy, map_in_batches, pick_device
+from .runtime import DEVICES, float64_copy, map_in_batches, pick_device, to_device
 from .settings import AUTO, POSITIVE_INT, DataFacts, PretrainSettings, TrainSettings
 
 __all__ = ["DeepClusterer", "RUN_CONSTRAINTS", "SAVE_VERSION", "UNIFORM_POSTERIOR_MARGIN", "DOMINANT_CLUSTER_SHARE",
@@ -225,9 +225,10 @@ class DeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMi
         self.device_ = pick_device(self.device)
         self.seed_ = resolve_seed(self.random_state)
         with fit_runtime(self.n_threads), torch_seeded(self.seed_, self.device_):
-            posterior = self._fit(X, y, init_labels)
+            Xt = to_device(X, self.device_)  # the one copy of X on the device that every stage uses
+            posterior = self._fit(X, Xt, y, init_labels)
             self.n_iter_ = len(self.history_)
-            self.lower_bound_ = self._mean_elbo(self.networks_, torch.as_tensor(X, device=self.device_),
+            self.lower_bound_ = self._mean_elbo(self.networks_, Xt,
                                                 self._score_prior())
         self.fit_warnings_ = self._fit_findings(posterior)
         for message in self.fit_warnings_:
@@ -235,8 +236,8 @@ class DeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMi
         self.fit_seconds_ = time.perf_counter() - started
         return self
 
-    def _fit(self, X: np.ndarray, y, init_labels) -> np.ndarray:
-        """Train; set the fitted attributes (``labels_``, ``history_``, ``start_lower_bound_``, ...) and
+    def _fit(self, X: np.ndarray, Xt: torch.Tensor, y, init_labels) -> np.ndarray:
+        """Train on X (numpy, on the host) and Xt (the same rows on the device); set the fitted attributes (``labels_``, ``history_``, ``start_lower_bound_``, ...) and
         return q(c|x) of the training rows, shape (N, K) (the pass ``labels_`` was taken from)."""
         raise NotImplementedError
 

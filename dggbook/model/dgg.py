@@ -305,7 +305,8 @@ class DGG(DeepClusterer):
         return cache_key(FIT_CACHE_VERSION, fingerprint, params, self.device_.type,
                          data_fingerprint(*start.state_dict().values()))
 
-    def _graph_features(self, X: np.ndarray, init: PretrainResult, folder: Path | None, fingerprint: str,
+    def _graph_features(self, X: np.ndarray, Xt: torch.Tensor, init: PretrainResult, folder: Path | None,
+                        fingerprint: str,
                         seeds: dict, pretrain_settings: PretrainSettings):
         """Raw X or its Siamese embedding (DGG eq. (19)) started from the pretrained encoder; or mu~, or its UMAP
         (the start's, when it was found in UMAP space: the encoder has not changed since)."""
@@ -313,7 +314,7 @@ class DGG(DeepClusterer):
         if self.graph_space == "umap" and init.umap_embedding is not None:
             return init.umap_embedding
         if self.graph_space != "input":
-            means = latent_means(networks.eval(), torch.as_tensor(X, device=self.device_)).cpu().numpy()
+            means = latent_means(networks.eval(), Xt).cpu().numpy()
             if self.graph_space == "latent":
                 return means
             return umap_embedding(means.astype(np.float64), self.umap_components, self.umap_neighbors,
@@ -341,16 +342,16 @@ class DGG(DeepClusterer):
             save_atomic({"embedding": torch.from_numpy(embedding)}, path)
         return embedding
 
-    def _build_graph(self, X: np.ndarray, init: PretrainResult, folder, fingerprint, seeds: dict,
+    def _build_graph(self, X: np.ndarray, Xt: torch.Tensor, init: PretrainResult, folder, fingerprint, seeds: dict,
                      pretrain_settings: PretrainSettings):
         if not self.use_graph:
             return self_graph(X.shape[0])
-        features = self._graph_features(X, init, folder, fingerprint, seeds, pretrain_settings)
+        features = self._graph_features(X, Xt, init, folder, fingerprint, seeds, pretrain_settings)
         return build_graph(features, self.n_neighbors_, selection=self.neighbor_selection, pool_size=self.pool_size_,
                            weights=self.weights, local_scale_k=min(LOCAL_SCALE_K, X.shape[0] - 1),
                            random_state=seeds["graph"], device=self.device_)
 
-    def _fit(self, X: np.ndarray, y, init_labels) -> np.ndarray:
+    def _fit(self, X: np.ndarray, Xt: torch.Tensor, y, init_labels) -> np.ndarray:
         pretrain_settings, train_settings = self._resolve_and_record_settings(X)
         seeds = stage_seeds(self.seed_)
         cacheable = isinstance(self.random_state, Integral)  # only an int seed names a run
@@ -360,18 +361,17 @@ class DGG(DeepClusterer):
         stage_started = time.perf_counter()
         init = pretrain(X, self.n_clusters, pretrain_settings, random_state=self.seed_, device=self.device_,
                         dataset_name=self.dataset_name, cache_dir=folder, init_labels=init_labels,
-                        verbose=self.verbose)
+                        verbose=self.verbose, X_device=Xt)
         networks = init.networks
         train_settings = self._record_noise_var(init.noise_var, train_settings)
         stage_seconds = {"pretrain": time.perf_counter() - stage_started}
         stage_started = time.perf_counter()
-        graph = self._build_graph(X, init, folder, fingerprint, seeds, pretrain_settings)
+        graph = self._build_graph(X, Xt, init, folder, fingerprint, seeds, pretrain_settings)
         stage_seconds["graph"] = time.perf_counter() - stage_started
 
         torch.manual_seed(seeds["train"])  # the generator fit forked, not the caller's
         key = self._key(fingerprint, networks) if folder is not None else ""
         checkpoint = cache_file(folder, "dgg", self.dataset_name, key)
-        Xt = torch.as_tensor(X, device=self.device_)
         start_pi = initial_pi(networks.eval(), Xt, graph.indices.to(self.device_), graph.weights.to(self.device_),
                               train_settings.pi_update)  # what train_dgg starts from
         self.start_lower_bound_ = self._mean_elbo(networks, Xt, start_pi.mean(dim=0))

@@ -41,7 +41,7 @@ from .algorithm1 import cluster_posterior
 from .cache import cache_file, cache_key, data_fingerprint, load_cached, resolve_cache_dir, save_atomic
 from .likelihoods import reconstruction_log_likelihood, reconstruction_noise_var
 from .networks import DGGNetworks, reparameterize
-from .runtime import map_in_batches, pick_device, run_epochs
+from .runtime import map_in_batches, pick_device, run_epochs, to_device
 from .settings import AUTO, DataFacts, PretrainSettings
 from .start import start_partition, umap_embedding
 
@@ -291,8 +291,11 @@ def pretrain(
     cache_dir=None,
     init_labels=None,
     verbose: bool = False,
+    X_device: torch.Tensor | None = None,
 ) -> PretrainResult:
     """Run the whole initialisation (DGG notes §7) or load it from the cache.
+
+    ``X_device`` is X already on ``device`` (the estimators copy X there once and pass it), else X is copied.
 
     ``init_labels`` (one label in 0..K-1 per row) replaces the starting partition:
     a diagnostic entry point, e.g. to start from the true classes.
@@ -317,12 +320,15 @@ def pretrain(
         key = cache_key(CACHE_VERSION, dataset_name, data_fingerprint(X_np), n_clusters, settings, seed,
                         device.type, None if init_labels is None else data_fingerprint(init_labels))
         path = cache_file(folder, "pretrain", dataset_name, key)
+    if X_device is not None and (tuple(X_device.shape) != X_np.shape or X_device.device.type != device.type):
+        raise ValueError(f"X_device must be X on device {device.type!r}, shape {X_np.shape}; got shape "
+                         f"{tuple(X_device.shape)} on {X_device.device.type!r}. Pass X_device=None to copy X.")
     seeds = stage_seeds(seed)
     with torch_seeded(seeds["pretrain"], device):
-        return _pretrain(X_np, n_clusters, settings, seeds, device, path, init_labels, verbose)
+        return _pretrain(X_np, n_clusters, settings, seeds, device, path, init_labels, verbose, X_device)
 
 
-def _pretrain(X_np, n_clusters, settings, seeds, device, path, init_labels, verbose) -> PretrainResult:
+def _pretrain(X_np, n_clusters, settings, seeds, device, path, init_labels, verbose, X_device=None) -> PretrainResult:
     # The initial weights come from a generator of their own (stage "weights"), so that the number of draws
     # they take (which grows with f2's size) does not change any later random draw: two settings that differ
     # only in f2 share the same pretrained autoencoder and the same start.
@@ -340,7 +346,7 @@ def _pretrain(X_np, n_clusters, settings, seeds, device, path, init_labels, verb
                               noise_var=cached.get("noise_var", 1.0 if settings.noise_var == AUTO else settings.noise_var))
 
     networks.to(device).train()
-    Xt = torch.as_tensor(X_np, device=device)
+    Xt = X_device if X_device is not None else to_device(X_np, device)
     history = {}
     history["layerwise"] = pretrain_layerwise(networks, Xt, settings, verbose=verbose)
     history["autoencoder"] = finetune_autoencoder(networks, Xt, settings, verbose=verbose)

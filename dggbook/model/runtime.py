@@ -22,6 +22,17 @@ def pick_device(device: str | torch.device = "auto") -> torch.device:
     return torch.device(device)
 
 
+def to_device(X, device) -> torch.Tensor:
+    """X as a float32 tensor on ``device``, copied once: on CUDA from pinned host memory, asynchronously."""
+    import numpy as np
+
+    t = X if isinstance(X, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
+    device = torch.device(device)
+    if device.type == "cuda" and t.device.type == "cpu":
+        return t.pin_memory().to(device, non_blocking=True)
+    return t.to(device)
+
+
 def minibatch_indices(n: int, batch_size: int, device: torch.device, *, shuffle: bool = True,
                       generator: torch.Generator | None = None) -> Iterator[torch.Tensor]:
     """Yield index tensors covering ``range(n)`` in batches, on ``device``.

@@ -209,20 +209,19 @@ class VaDE(DeepClusterer):
               "stage_seconds_", "pretrain_from_cache_", "auto_settings_", "seed_", "n_iter_", "fit_warnings_",
               "lower_bound_", "start_lower_bound_", "likelihood_", "noise_var_", "latent_dim_", "hidden_dims_")
 
-    def _fit(self, X: np.ndarray, y, init_labels) -> np.ndarray:
+    def _fit(self, X: np.ndarray, Xt: torch.Tensor, y, init_labels) -> np.ndarray:
         folder = resolve_cache_dir(self.cache_dir) if isinstance(self.random_state, Integral) else None
         pretrain_settings, train_settings = self._resolve_and_record_settings(X)
         started = time.perf_counter()
         init = pretrain(X, self.n_clusters, pretrain_settings, random_state=self.seed_, device=self.device_,
                         dataset_name=self.dataset_name, cache_dir=folder, init_labels=init_labels,
-                        verbose=self.verbose)
+                        verbose=self.verbose, X_device=Xt)
         stage_seconds = {"pretrain": time.perf_counter() - started}
         networks = init.networks
         train_settings = self._record_noise_var(init.noise_var, train_settings)
         counts = np.bincount(init.start_labels, minlength=self.n_clusters) + 1.0  # +1: no empty cluster at -inf
         pi_logits = torch.log(torch.as_tensor(counts / counts.sum(), dtype=torch.float32, device=self.device_))
         pi_logits.requires_grad_(True)
-        Xt = torch.as_tensor(X, device=self.device_)
         self.start_agreement_ = float((mean_posterior(networks.eval(), pi_logits, Xt).argmax(dim=1).cpu().numpy()
                                        == init.start_labels).mean())
         self.start_lower_bound_ = self._mean_elbo(networks, Xt, torch.softmax(pi_logits.detach(), dim=0))
