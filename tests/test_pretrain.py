@@ -83,7 +83,7 @@ def test_pretrain_end_to_end_and_cache(blobs, tmp_path):
         f2_labels = first.networks.classifier(first.networks.encoder(X)[0]).argmax(1).numpy()
     assert (f2_labels == first.start_labels).mean() > 0.95
     assert first.f2_agreement == pytest.approx((f2_labels == first.start_labels).mean())
-    assert set(first.history) == {"layerwise", "autoencoder", "vae", "classifier"}
+    assert set(first.history) == {"layerwise", "autoencoder", "vae", "classifier", "handover"}
 
     second = pretrain(blobs.X, 3, settings, random_state=0, device="cpu", dataset_name="blobs", cache_dir=tmp_path)
     assert second.from_cache
@@ -139,3 +139,34 @@ def test_f2s_size_does_not_change_the_pretrained_autoencoder_or_the_start(blobs)
         for key, value in getattr(linear.networks, name).state_dict().items():
             torch.testing.assert_close(getattr(wider.networks, name).state_dict()[key], value)
     np.testing.assert_array_equal(linear.start_labels, wider.start_labels)
+
+
+def test_the_hand_over_maximises_the_elbo_with_q_c_held_at_the_start():
+    """fit_to_start's loss is minus the mean ELBO (4) with q(c|x) = the start's one-hot labels and pi = their
+    shares (checked exactly on one full batch with z = mu~); it leaves f2 alone and is off by default."""
+    import dataclasses
+
+    from tiny_model import data as tiny_data
+    from tiny_model import deterministic_posterior, tiny_networks
+
+    from dggbook.model.likelihoods import reconstruction_log_likelihood
+    from dggbook.model.pretrain import fit_to_start
+    from dggbook.model.settings import PretrainSettings
+
+    assert PretrainSettings().handover_epochs == 0
+    X = tiny_data(N=12)
+    labels = np.array([0, 1, 2] * 4)
+    networks = deterministic_posterior(tiny_networks())
+    with torch.no_grad():
+        mu, logvar = networks.encoder(X)
+        gamma = torch.nn.functional.one_hot(torch.as_tensor(labels), 3).double().clamp_min(1e-300)
+        recon = reconstruction_log_likelihood("bernoulli", X, networks.decoder(mu))
+        expected = -elbo.elbo_terms(recon.double(), mu.double(), logvar.double(), gamma, torch.full((12, 3), 1 / 3,
+                                    dtype=torch.float64), networks.gmm.means.double(),
+                                    networks.gmm.logvars.double()).total.mean()
+    classifier = {k: v.clone() for k, v in networks.classifier.state_dict().items()}
+    settings = PretrainSettings(likelihood="bernoulli", handover_epochs=1, handover_lr=1e-9, pretrain_batch_size=12)
+    history = fit_to_start(networks, X, labels, settings)
+    assert history[0] == pytest.approx(float(expected), rel=1e-5)
+    assert all(torch.equal(classifier[k], v) for k, v in networks.classifier.state_dict().items())
+    assert fit_to_start(networks, X, labels, dataclasses.replace(settings, handover_epochs=0)) == []

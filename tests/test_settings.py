@@ -34,7 +34,8 @@ def test_the_estimator_passes_each_parameter_to_its_setting():
     changed = dict(likelihood="gaussian", noise_var=0.3, f2_input="sample", latent_dim=4, hidden_dims=[8, 8],
                    classifier_hidden_dims=(5,), layerwise_epochs=1, autoencoder_epochs=2, vae_epochs=3,
                    classifier_epochs=4, pretrain_batch_size=17, pretrain_lr=0.02, classifier_lr=0.03, corruption=0.1,
-                   init="gmm", start_n_init=3, umap_components=3, umap_neighbors=5, gmm_variance="means", epochs=5, batch_size=19, lr=0.04, weight_decay=0.0,
+                   init="gmm", start_n_init=3, umap_components=3, umap_neighbors=5, gmm_variance="means", handover_epochs=2,
+                   handover_lr=0.01, epochs=5, batch_size=19, lr=0.04, weight_decay=0.0,
                    lr_decay=0.5, lr_decay_every=7, n_neighbor_samples=2, prior_z_coefficient=1.0, elbo_constants=False,
                    pi_update="blog_printed", batch_weights="public_code_row11")
     est = DGG(3, **changed)

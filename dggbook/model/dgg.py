@@ -81,6 +81,8 @@ class DGG(DeepClusterer):
         layerwise_epochs, autoencoder_epochs, vae_epochs, classifier_epochs, pretrain_batch_size,
         pretrain_lr, classifier_lr, corruption, gmm_variance: the initialisation
             (DGG notes §7; :func:`dggbook.model.pretrain.pretrain`).
+        handover_epochs, handover_lr: fit f1, g and the GMM to the start's labels before Algorithm 1
+            (:func:`dggbook.model.pretrain.fit_to_start`; 0 epochs, off, by default).
         init, start_n_init, umap_components, umap_neighbors: the starting partition of mu~,
             "umap" (default), "gmm" or "kmeans" (the paper) (:mod:`dggbook.model.start`).
         use_graph: False gives "DGG without graph" (``self_graph``), a baseline that is not VaDE.
@@ -185,6 +187,8 @@ class DGG(DeepClusterer):
         umap_components: int = _PRE.umap_components,
         umap_neighbors: int = _PRE.umap_neighbors,
         gmm_variance: str = _PRE.gmm_variance,
+        handover_epochs: int = _PRE.handover_epochs,
+        handover_lr: float = _PRE.handover_lr,
         # the graph
         use_graph: bool = True,
         n_neighbors: int = 20,
@@ -235,6 +239,8 @@ class DGG(DeepClusterer):
         self.umap_components = umap_components
         self.umap_neighbors = umap_neighbors
         self.gmm_variance = gmm_variance
+        self.handover_epochs = handover_epochs
+        self.handover_lr = handover_lr
         self.use_graph = use_graph
         self.n_neighbors = n_neighbors
         self.neighbor_selection = neighbor_selection

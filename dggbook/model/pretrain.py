@@ -14,6 +14,8 @@
 4. f2 trained with cross-entropy on those labels (:func:`pretrain_classifier`),
    its input standardised with the mean and spread of mu~. How often f2's argmax
    agrees with the labels afterwards is the hand-over's fidelity (``f2_agreement``).
+5. Optionally (``handover_epochs`` > 0; off by default) f1, g and the GMM fitted to the start's labels
+   (:func:`fit_to_start`), so that the mixture agrees with the start before Algorithm 1.
 
 :func:`pretrain` runs all four and caches the result on disk, keyed by the
 dataset name, a fingerprint of the data (and of ``init_labels``), every setting and the seed.
@@ -47,7 +49,8 @@ from .start import start_partition, umap_embedding
 
 __all__ = [
     "PretrainSettings", "PretrainResult", "build_networks", "pretrain_layerwise", "finetune_autoencoder",
-    "finetune_vae", "latent_means", "init_gmm_from_labels", "f2_agreement", "pretrain_classifier", "pretrain",
+    "finetune_vae", "latent_means", "init_gmm_from_labels", "f2_agreement", "pretrain_classifier", "fit_to_start",
+    "pretrain",
     "STAGES", "stage_seeds", "resolve_seed",
 ]
 
@@ -280,6 +283,42 @@ def pretrain_classifier(networks: DGGNetworks, X: torch.Tensor, labels: np.ndarr
                   settings.classifier_epochs, verbose, lr=settings.classifier_lr)
 
 
+def fit_to_start(networks: DGGNetworks, X: torch.Tensor, labels: np.ndarray, settings: PretrainSettings, *,
+                 verbose=False) -> list:
+    """The hand-over: f1, g and the GMM trained on the ELBO (4) with q(c|x) held at the start's one-hot labels and
+    pi at the start's cluster shares (f2 is left alone), for ``handover_epochs`` at ``handover_lr``.
+
+    Why: the start is found in UMAP space, but the mixture Algorithm 1 trains lives in mu~ space, where a class
+    need not be a Gaussian blob. Set from the start's labels (:func:`init_gmm_from_labels`), the mixture's own
+    posterior can disagree with the start (MNIST, CPU preset: on 9.2 % of the images), and terms 2 and 3 of (4)
+    then pull q(c|x) away from the start. This stage pulls each cluster of mu~ towards its component first
+    (README, "Training that keeps its start"). The terms come from :func:`dggbook.derivation.elbo.elbo_terms`.
+    """
+    if settings.handover_epochs == 0:
+        return []
+    K = networks.gmm.n_clusters
+    onehot = F.one_hot(torch.as_tensor(labels, device=X.device, dtype=torch.long), K).to(X.dtype)
+    # gamma floored so that gamma ln gamma stays finite (its gradient does not reach any parameter: gamma is data)
+    gamma_all = (onehot + torch.finfo(X.dtype).tiny).div(1 + K * torch.finfo(X.dtype).tiny)
+    shares = onehot.mean(dim=0).clamp_min(torch.finfo(X.dtype).tiny)
+    noise_var = 1.0 if settings.noise_var == AUTO else settings.noise_var
+
+    def loss_fn(x, idx):
+        mu, logvar = networks.encoder(x)
+        recon = reconstruction_log_likelihood(settings.likelihood, x, networks.decoder(reparameterize(mu, logvar)),
+                                              noise_var)
+        gamma = gamma_all[idx]
+        return -elbo.elbo_terms(recon, mu, logvar, gamma, shares.expand_as(gamma), networks.gmm.means,
+                                networks.gmm.logvars, validate=False).total.mean()
+
+    params = [p for name, p in networks.named_parameters() if not name.startswith("classifier.")]
+    networks.train()
+    history = _train("hand-over", params, loss_fn, X, settings, settings.handover_epochs, verbose,
+                     lr=settings.handover_lr)
+    networks.eval()
+    return history
+
+
 def pretrain(
     X,
     n_clusters: int,
@@ -367,6 +406,7 @@ def _pretrain(X_np, n_clusters, settings, seeds, device, path, init_labels, verb
     init_gmm_from_labels(networks, Xt, labels, settings)
     torch.manual_seed(seeds["classifier"])  # the forked generator of pretrain, not the caller's
     history["classifier"] = pretrain_classifier(networks, Xt, labels, settings, verbose=verbose)
+    history["handover"] = fit_to_start(networks, Xt, labels, settings, verbose=verbose)
     agreement = f2_agreement(networks, Xt, labels)
 
     if path is not None:  # plain tensors and containers only: loaded with weights_only=True

@@ -228,6 +228,8 @@ class PretrainSettings(ModelSettings):
     umap_components: int = 10  # init="umap" (and DGG's graph_space="umap"): UMAP's output dimension
     umap_neighbors: int = 20  # init="umap" (and DGG's graph_space="umap"): UMAP's n_neighbors
     gmm_variance: str = "aggregate"
+    handover_epochs: int = 0  # fit f1, g and the GMM to the start's labels (pretrain.fit_to_start); 0: off
+    handover_lr: float = 5e-4
 
     CONSTRAINTS: ClassVar[dict] = {
         "latent_dim": [POSITIVE_INT, StrOptions({AUTO})],
@@ -246,6 +248,8 @@ class PretrainSettings(ModelSettings):
         "umap_components": [POSITIVE_INT],
         "umap_neighbors": [Interval(Integral, 2, None, closed="left")],
         "gmm_variance": [StrOptions(set(GMM_VARIANCES))],
+        "handover_epochs": [COUNT],
+        "handover_lr": [POSITIVE_REAL],
     }
 
     def __post_init__(self):

@@ -43,7 +43,7 @@ __all__ = ["VaDE", "bayes_posterior", "vade_elbo", "vade_loss", "train_vade"]
 _PRE, _TRAIN = PretrainSettings, TrainSettings  # the defaults of their fields are the estimator's defaults
 _VADE_PRETRAIN = ("likelihood", "noise_var", "latent_dim", "hidden_dims", "layerwise_epochs", "autoencoder_epochs",
                   "vae_epochs", "pretrain_batch_size", "pretrain_lr", "corruption", "init", "start_n_init",
-                  "umap_components", "umap_neighbors", "gmm_variance")
+                  "umap_components", "umap_neighbors", "gmm_variance", "handover_epochs", "handover_lr")
 _VADE_TRAIN = ("epochs", "batch_size", "lr", "weight_decay", "lr_decay", "lr_decay_every")
 
 
@@ -163,6 +163,8 @@ class VaDE(DeepClusterer):
         umap_components: int = _PRE.umap_components,
         umap_neighbors: int = _PRE.umap_neighbors,
         gmm_variance: str = _PRE.gmm_variance,
+        handover_epochs: int = _PRE.handover_epochs,
+        handover_lr: float = _PRE.handover_lr,
         epochs: int | str = _TRAIN.epochs,
         batch_size: int = _TRAIN.batch_size,
         lr: float = _TRAIN.lr,
@@ -192,6 +194,8 @@ class VaDE(DeepClusterer):
         self.umap_components = umap_components
         self.umap_neighbors = umap_neighbors
         self.gmm_variance = gmm_variance
+        self.handover_epochs = handover_epochs
+        self.handover_lr = handover_lr
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
