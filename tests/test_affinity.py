@@ -1,4 +1,4 @@
-"""Tests for dggbook.derivation.affinity: the w_ij of DGG §5."""
+"""Tests for dggbook.derivation.affinity: the w_ij of notebook 06."""
 import math
 
 import numpy as np

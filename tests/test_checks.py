@@ -1,4 +1,4 @@
-"""Tests for dggbook.derivation.checks: the registry of numeric derivation checks (DGG §2–§4, §8, §9)."""
+"""Tests for dggbook.derivation.checks: the registry of numeric derivation checks (notebooks 01–05)."""
 import math
 
 import pytest

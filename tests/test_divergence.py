@@ -1,4 +1,4 @@
-"""Tests for dggbook.derivation.divergence: JS between Gaussians (DGG §9, supplement Fig. 1).
+"""Tests for dggbook.derivation.divergence: JS between Gaussians (notebook 05, supplement Fig. 1).
 
 Property tests (hypothesis) check what JS must satisfy whatever the quadrature
 does: 0 ≤ JS ≤ ln 2, symmetry, JS = 0 iff equal, and invariance under a joint

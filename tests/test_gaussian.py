@@ -1,4 +1,4 @@
-"""Tests for dggbook.derivation.gaussian: closed forms for diagonal Gaussians (DGG §3, eq. (4) terms 2 and 4)."""
+"""Tests for dggbook.derivation.gaussian: closed forms for diagonal Gaussians (notebook 03, eq. (4) terms 2 and 4)."""
 import math
 
 import numpy as np

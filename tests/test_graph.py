@@ -1,4 +1,4 @@
-"""Tests for dggbook.model.graph: exact kNN (scikit-learn on the CPU, chunked torch for CUDA) and the graph of DGG §5."""
+"""Tests for dggbook.model.graph: exact kNN (scikit-learn on the CPU, chunked torch for CUDA) and the graph of notebook 06."""
 import numpy as np
 import pytest
 import torch

@@ -1,4 +1,4 @@
-"""Quick tests for dggbook.book.js_explorer: the two readings of DGG §9, the figures and the widget."""
+"""Quick tests for dggbook.book.js_explorer: the two readings of notebook 05, the figures and the widget."""
 import math
 
 import matplotlib.figure

@@ -1,4 +1,4 @@
-"""The networks f1, g, f2 and the GMM parameters (DGG notes §1)."""
+"""The networks f1, g, f2 and the GMM parameters (notebook 01)."""
 import pytest
 import torch
 from torch import nn

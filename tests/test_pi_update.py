@@ -1,4 +1,4 @@
-"""Tests for dggbook.derivation.pi_update: the closed-form π update of DGG eq. (31) (notes §4)."""
+"""Tests for dggbook.derivation.pi_update: the closed-form π update of DGG eq. (31) (notebook 04)."""
 import numpy as np
 import pytest
 import torch

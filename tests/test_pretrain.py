@@ -1,4 +1,4 @@
-"""Initialisation before Algorithm 1: SDAE, VAE, k-means -> GMM, f2 (DGG notes §7) and its cache."""
+"""Initialisation before Algorithm 1: SDAE, VAE, k-means -> GMM, f2 (notebook 07) and its cache."""
 import numpy as np
 import pytest
 import torch

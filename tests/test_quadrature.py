@@ -1,4 +1,4 @@
-"""Tests for dggbook.derivation.quadrature: tensor-product Gauss–Hermite rules under a Gaussian (DGG §8)."""
+"""Tests for dggbook.derivation.quadrature: tensor-product Gauss–Hermite rules under a Gaussian (notebook 01)."""
 import itertools
 
 import numpy as np

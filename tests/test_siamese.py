@@ -1,4 +1,4 @@
-"""Tests for dggbook.model.siamese: DGG eq. (19) and the Siamese embedding of DGG §6."""
+"""Tests for dggbook.model.siamese: DGG eq. (19) and the Siamese embedding of notebook 06."""
 import numpy as np
 import pytest
 import torch

@@ -1,4 +1,4 @@
-"""Tests for dggbook.derivation.tractable: the linear-Gaussian mixture with an exact posterior (DGG §8)."""
+"""Tests for dggbook.derivation.tractable: the linear-Gaussian mixture with an exact posterior (notebook 01)."""
 import math
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Explore JS between two rotated 2-D Gaussians: both readings of DGG §9 (supplement Fig. 1).
+"""Explore JS between two rotated 2-D Gaussians: both readings of notebook 05 (supplement Fig. 1).
 
 The supplement's caption says JS is smallest when the two Gaussians are
 aligned with the coordinate axes, but the set-up behind its figure is not
@@ -54,7 +54,7 @@ def _check_distance(distance) -> float:
 
 # ---------------------------------------------------------------- numbers
 def gaussian_pair(reading: str, axis_lengths, distance: float, theta: float):
-    """(mean_a, cov_a, mean_b, cov_b) of the given reading at angle ``theta`` (radians), DGG §9."""
+    """(mean_a, cov_a, mean_b, cov_b) of the given reading at angle ``theta`` (radians), notebook 05."""
     _check_reading(reading)
     lengths = _check_axis_lengths(axis_lengths)
     distance = _check_distance(distance)

@@ -3,7 +3,7 @@
 Students read this layer next to notebooks 01-05. It depends on numpy, scipy
 and torch only, and never on the model or the book layer.
 
-- ``gaussian``: diagonal-Gaussian densities, entropies, KL, E[ln N] (notes §3);
+- ``gaussian``: diagonal-Gaussian densities, entropies, KL, E[ln N] (notebook 03);
 - ``elbo``: the ELBO terms (4), (5), (21) with and without their constants, and DGG's objective;
 - ``joint``, ``quadrature``, ``tractable``: KL, JS and the bound G between joints (step (1)),
   Gauss-Hermite expectations, and an exactly solvable model to test against (§8);

@@ -1,7 +1,7 @@
-"""Affinity weights w_ij of the neighbour graph (DGG §5).
+"""Affinity weights w_ij of the neighbour graph (notebook 06).
 
 The paper weights the J neighbours of x_i by a Gaussian kernel whose rows sum
-to one (DGG §5):
+to one (notebook 06):
 
     w_ij = exp(-||x_i - x_j||^2 / 2 s_i^2) / sum_{l in N(i)} exp(-||x_i - x_l||^2 / 2 s_i^2).
 
@@ -60,7 +60,7 @@ def _window_column(window, n_rows: int, like: torch.Tensor) -> torch.Tensor:
 
 
 def gaussian_weights(sq_distances, window, *, normalize: bool = True):
-    """Gaussian affinity weights of DGG §5, one row per sample.
+    """Gaussian affinity weights of notebook 06, one row per sample.
 
     ``w_ij = exp(-d_ij^2 / (2 s_i^2))``, then divided by the row sum when
     ``normalize`` is true (the paper's definition).
@@ -99,7 +99,7 @@ def local_scaling_window(distances, k: int = 7, *, eps: float = 1e-8):
 
     This is the local scaling of self-tuning spectral clustering
     (Zelnik-Manor & Perona, NIPS 2004), a sound choice for the s_i that
-    DGG §5 leaves "set in advance": dense regions get narrow kernels and
+    notebook 06 leaves "set in advance": dense regions get narrow kernels and
     sparse regions wide ones.
 
     Args:
@@ -134,7 +134,7 @@ def local_scaling_window(distances, k: int = 7, *, eps: float = 1e-8):
 
 
 def uniform_weights(n_rows: int, n_neighbors: int) -> torch.Tensor:
-    """Equal weights 1/J for every neighbour: what the public DGG code uses (DGG §5).
+    """Equal weights 1/J for every neighbour: what the public DGG code uses (notebook 06).
 
     The public MNIST runs never reach the Gaussian branch; each of the 20
     neighbours gets weight 1/20 (0.025 after the code's extra 1/2 factor).
@@ -147,7 +147,7 @@ def uniform_weights(n_rows: int, n_neighbors: int) -> torch.Tensor:
 
 
 def normalize_rows(weights):
-    """Divide each row of a non-negative weight matrix by its sum (DGG §5, blog step (3)).
+    """Divide each row of a non-negative weight matrix by its sum (notebook 06, blog step (3)).
 
     Raises ValueError naming ``weights`` when an entry is NaN/inf or negative,
     or when a row sums to zero (it cannot be normalised).

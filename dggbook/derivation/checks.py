@@ -1,4 +1,4 @@
-"""The registry of numeric checks: one or more per derivation step (DGG §2–§4, §8, §9).
+"""The registry of numeric checks: one or more per derivation step (notebook 02–§4, §8, §9).
 
 Each check computes a left side and a right side with dggbook's own functions
 and compares them. ``expect="equal"`` passes when |lhs − rhs| ≤ tolerance;
@@ -73,7 +73,7 @@ def check(name: str, equation: str, tolerance: float, expect: str = "equal"):
 
 
 # ---------------------------------------------------------------------------
-# A fixed tractable set-up (DGG §8) shared by the derivation checks.
+# A fixed tractable set-up (notebook 01) shared by the derivation checks.
 
 def tractable_setup(seed: int = 0):
     """Model, two data points, and two softmax-classifier posteriors q_i, q_j on a 2-D latent."""

@@ -1,4 +1,4 @@
-"""Jensen–Shannon divergence between two full-covariance Gaussians (DGG §9, supplement Fig. 1).
+"""Jensen–Shannon divergence between two full-covariance Gaussians (notebook 05, supplement Fig. 1).
 
 JS has no closed form for Gaussians. With the mixture q̄ = ½(a + b),
 
@@ -128,7 +128,7 @@ _GL_ORDER = {1: (16, 32), 2: (8, 16), 3: (4, 6, 8)}
 
 
 def js_divergence_gaussians(mean_a, cov_a, mean_b, cov_b, *, tol: float = 1e-9) -> float:
-    """JS(N(mean_a, cov_a), N(mean_b, cov_b)) in nats, dimension 1–3, full covariances (DGG §9).
+    """JS(N(mean_a, cov_a), N(mean_b, cov_b)) in nats, dimension 1–3, full covariances (notebook 05).
 
     First, both halves of JS are written as expectations under the Gaussian of
     smaller volume and computed by Gauss–Hermite quadrature, doubling the order
@@ -183,14 +183,14 @@ def rotation_2d(theta: float) -> np.ndarray:
 
 
 def js_rotated_covariance(axis_lengths, distance: float, theta: float) -> float:
-    """Reading (a) of DGG §9: JS(N(0, Σ_A), N(d e₁, R(θ) Σ_A R(θ)ᵀ)) — one covariance rotates."""
+    """Reading (a) of notebook 05: JS(N(0, Σ_A), N(d e₁, R(θ) Σ_A R(θ)ᵀ)) — one covariance rotates."""
     cov = np.diag(np.asarray(axis_lengths, dtype=float) ** 2)
     rot = rotation_2d(theta)
     return js_divergence_gaussians([0.0, 0.0], cov, [distance, 0.0], rot @ cov @ rot.T)
 
 
 def js_rotated_offset(axis_lengths, distance: float, theta: float) -> float:
-    """Reading (b) of DGG §9: JS(N(0, Σ_A), N(d u(θ), Σ_A)) — the offset rotates relative to the axes."""
+    """Reading (b) of notebook 05: JS(N(0, Σ_A), N(d u(θ), Σ_A)) — the offset rotates relative to the axes."""
     cov = np.diag(np.asarray(axis_lengths, dtype=float) ** 2)
     offset = distance * np.array([math.cos(theta), math.sin(theta)])
     return js_divergence_gaussians([0.0, 0.0], cov, offset, cov)

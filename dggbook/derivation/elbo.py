@@ -119,5 +119,5 @@ def dgg_objective(elbo_self, elbo_cross, weights) -> torch.Tensor:
 
 
 def constant_shift(latent_dim: int) -> float:
-    """(M/2) ln 2π: how far L moves when only one of the two ln 2π constants is dropped (DGG §3)."""
+    """(M/2) ln 2π: how far L moves when only one of the two ln 2π constants is dropped (notebook 03)."""
     return 0.5 * latent_dim * LOG_2PI

@@ -1,9 +1,9 @@
-"""Diagonal-Gaussian primitives in torch (DGG §3).
+"""Diagonal-Gaussian primitives in torch (notebook 03).
 
 Everything here is a closed form for N(mu, diag exp(logvar)); the last
 dimension of every tensor is the latent dimension M and is summed over.
 The ``constants`` switch keeps or drops the ln 2π terms so that notebook 03
-can show they cancel (DGG §3, "the constants").
+can show they cancel (notebook 03, "the constants").
 """
 from __future__ import annotations
 

@@ -68,7 +68,7 @@ class GaussianSoftmaxJoint:
 
 
 class GaussianMixtureJoint:
-    """p(z, c) = exp(log_weights_c) N(z; means_c, covs_c): the exact posterior of the tractable model (DGG §8)."""
+    """p(z, c) = exp(log_weights_c) N(z; means_c, covs_c): the exact posterior of the tractable model (notebook 01)."""
 
     def __init__(self, log_weights, means, covs):
         self.log_weights = np.asarray(log_weights, dtype=float)

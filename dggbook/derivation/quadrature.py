@@ -1,4 +1,4 @@
-"""Gauss–Hermite expectations under a Gaussian in 1–3 dimensions (DGG §8).
+"""Gauss–Hermite expectations under a Gaussian in 1–3 dimensions (notebook 01).
 
 A rule with n nodes per dimension integrates polynomials of degree ≤ 2n − 1
 exactly, so expectations of quadratics (the ELBO's Gaussian terms) are exact

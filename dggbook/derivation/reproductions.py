@@ -4,14 +4,14 @@ Nothing in :mod:`dggbook.derivation` or :mod:`dggbook.model` uses these to
 compute a result unless asked for one by name (the training options of
 :mod:`dggbook.model.departures`, for the ablation study of notebook 08); the
 checks (``expect="differ"``), the notebooks and the tests call them to show,
-with numbers, how each one departs from the derivation (DGG notes, "Where the
-paper, the blog and the public code disagree"):
+with numbers, how each one departs from the derivation (notebook 08, the seven
+questions, lists where the paper, the blog and the public code disagree):
 
 - :data:`PRINTED_COEFFICIENT`: term 2 of the paper's eq. (21) is printed with 1 where ½ is right;
-- :func:`blog_printed_pi`: the blog's π update, not normalised (DGG §4);
-- :func:`public_code_pi`: the public code's π update, ½ f2(μ̃_i) + Σ_j f2(μ̃_j) / (2J) (DGG §4);
+- :func:`blog_printed_pi`: the blog's π update, not normalised (notebook 04);
+- :func:`public_code_pi`: the public code's π update, ½ f2(μ̃_i) + Σ_j f2(μ̃_j) / (2J) (notebook 04);
 - :func:`public_code_row11_window`, :func:`public_code_gauss_weights`: the public code's
-  Gaussian weights, ``sigma = dist_temp[11]`` (DGG §5); :func:`public_code_row11_batch_weights`,
+  Gaussian weights, ``sigma = dist_temp[11]`` (notebook 06); :func:`public_code_row11_batch_weights`,
   the same weights laid out and normalised so that a training step can use them.
 
 The public code's *choices* that are sound options (J random neighbours of the
@@ -31,7 +31,7 @@ PRINTED_COEFFICIENT = 1.0  # term 2 of eq. (21) as printed; the derivation gives
 
 
 def blog_printed_pi(gamma_self, gamma_neighbors, weights, *, validate: bool = True) -> torch.Tensor:
-    """The formula as the blog prints it: Σ_j w_ij γ_jk / Σ_j w_ij (γ_ik + γ_jk). Not normalised (DGG §4).
+    """The formula as the blog prints it: Σ_j w_ij γ_jk / Σ_j w_ij (γ_ik + γ_jk). Not normalised (notebook 04).
 
     ``validate=False`` skips :func:`~dggbook.derivation.pi_update.check_pi_inputs` (shapes, finite,
     non-negative, rows with weight): training calls it once per batch, and on CUDA each check
@@ -45,7 +45,7 @@ def blog_printed_pi(gamma_self, gamma_neighbors, weights, *, validate: bool = Tr
 
 
 def public_code_pi(gamma_self, gamma_neighbors) -> torch.Tensor:
-    """The public code's update π_i = ½ f2(μ̃_i) + Σ_j (1/(2J)) f2(μ̃_j) (DGG §4)."""
+    """The public code's update π_i = ½ f2(μ̃_i) + Σ_j (1/(2J)) f2(μ̃_j) (notebook 04)."""
     n_neighbors = gamma_neighbors.shape[1]
     return 0.5 * gamma_self + gamma_neighbors.sum(1) / (2 * n_neighbors)
 
@@ -78,7 +78,7 @@ def public_code_row11_window(distances):
     * entry 0 of the returned vector is that anchor's self-distance, 0, so
       the code's next step ``dist / sigma`` divides column 0 by zero
       (0/0 = NaN);
-    * the values are squared distances, used without the 2 s^2 of DGG §5.
+    * the values are squared distances, used without the 2 s^2 of notebook 06.
 
     Args:
         distances: (B, 1+J) squared distances with the self-distance in
@@ -117,7 +117,7 @@ def public_code_gauss_weights(distances):
 
 
 def public_code_row11_batch_weights(neighbor_distances, *, validate: bool = True) -> torch.Tensor:
-    """The public code's Gaussian weights for one mini-batch, in the (B, J) layout of DGG's objective (DGG §5).
+    """The public code's Gaussian weights for one mini-batch, in the (B, J) layout of DGG's objective (notebook 06).
 
     Args:
         neighbor_distances: (B, J) Euclidean distances (not squared) from each anchor of the

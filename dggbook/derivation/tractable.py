@@ -1,4 +1,4 @@
-"""A linear-Gaussian mixture whose posterior is exact — DGG §8.
+"""A linear-Gaussian mixture whose posterior is exact — notebook 01.
 
 p(c = k) = π_k,  p(z|k) = N(μ_k, Σ_k),  p(x|z) = N(W z + b, σ_x² I)
 (σ_x² = ``noise_var``; notation: notebooks/notation.md).
@@ -23,7 +23,7 @@ from .quadrature import log_mvn
 
 @dataclass(frozen=True)
 class LinearGaussianMixture:
-    """The tractable model of DGG §8 (weights (K,), means (K, M), covs (K, M, M), loading W (D, M), offset b (D,))."""
+    """The tractable model of notebook 01 (weights (K,), means (K, M), covs (K, M, M), loading W (D, M), offset b (D,))."""
 
     weights: np.ndarray
     means: np.ndarray
@@ -102,7 +102,7 @@ class LinearGaussianMixture:
         ])
 
     def log_evidence(self, x) -> float:
-        """ln p(x) exactly (DGG §8)."""
+        """ln p(x) exactly (notebook 01)."""
         return float(logsumexp(self.log_evidence_per_cluster(x)))
 
     def log_joint(self, x, z: np.ndarray) -> np.ndarray:
@@ -128,7 +128,7 @@ class LinearGaussianMixture:
         return -0.5 * (resid @ resid + trace) / self.noise_var - 0.5 * d * math.log(2 * math.pi * self.noise_var)
 
     def posterior(self, x) -> GaussianMixtureJoint:
-        """The exact p(z, c | x) as a Gaussian mixture over (z, c) (DGG §8)."""
+        """The exact p(z, c | x) as a Gaussian mixture over (z, c) (notebook 01)."""
         x = self._x(x)
         log_w = self.log_evidence_per_cluster(x)
         log_w = log_w - logsumexp(log_w)

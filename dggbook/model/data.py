@@ -1,4 +1,4 @@
-"""Data sets of DGG's experiments, loaded without the internet (DGG §10 / Table 1).
+"""Data sets of DGG's experiments, loaded without the internet (the paper's Table 1 / Table 1).
 
 Every loader returns a :class:`Dataset`: features ``X`` as float32 in [0, 1]
 with one row per sample, integer labels ``y`` (0..K-1), a name and, for

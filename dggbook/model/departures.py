@@ -1,4 +1,4 @@
-"""The departures from the derivation that Algorithm 1 can train with: the seven questions (DGG notes §11).
+"""The departures from the derivation that Algorithm 1 can train with: the seven questions (notebook 08).
 
 Questions 5 and 7 ask whether a step that the blog or the public code writes
 differently changes the clustering. To answer by measurement
@@ -33,7 +33,7 @@ __all__ = ["pi_update_rule", "batch_neighbor_weights"]
 
 
 def _blog_printed_renormalised(gamma_self, gamma_neighbors, weights, *, validate: bool = True) -> torch.Tensor:
-    """The blog's printed π update with each row divided by its sum (DGG notes §4).
+    """The blog's printed π update with each row divided by its sum (notebook 04).
 
     Where γ_ik and every γ_jk are 0 (a float32 softmax underflows), the printed ratio is 0/0
     and has no limit; such an entry is set to 0. Entries whose γ are tiny but not 0 keep the
@@ -52,7 +52,7 @@ def _blog_printed_renormalised(gamma_self, gamma_neighbors, weights, *, validate
 
 
 def _public_code(gamma_self, gamma_neighbors, weights, *, validate: bool = True) -> torch.Tensor:
-    """The public code's π update, ½ γ_i + Σ_j γ_j / (2J); the weights are not used (DGG notes §4)."""
+    """The public code's π update, ½ γ_i + Σ_j γ_j / (2J); the weights are not used (notebook 04)."""
     return public_code_pi(gamma_self, gamma_neighbors)
 
 

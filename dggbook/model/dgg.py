@@ -1,6 +1,6 @@
 """``DGG``: the whole method behind a scikit-learn estimator (fit / predict / transform).
 
-``fit`` runs, in order (DGG notes §5-§7):
+``fit`` runs, in order (notebooks 06–07):
 
 1. :func:`dggbook.model.pretrain.pretrain` - SDAE, VAE fine-tuning, the starting partition of mu~
    (``init``: UMAP then a GMM by default, a GMM, or k-means as in the paper) -> GMM prior, f2 on its labels;
@@ -80,7 +80,7 @@ class DGG(DeepClusterer):
             (``latent_dim_``, ``hidden_dims_``).
         layerwise_epochs, autoencoder_epochs, vae_epochs, classifier_epochs, pretrain_batch_size,
         pretrain_lr, classifier_lr, corruption, gmm_variance: the initialisation
-            (DGG notes §7; :func:`dggbook.model.pretrain.pretrain`).
+            (notebook 07; :func:`dggbook.model.pretrain.pretrain`).
         handover_epochs, handover_lr: fit f1, g and the GMM to the start's labels before Algorithm 1
             (:func:`dggbook.model.pretrain.fit_to_start`; 0 epochs, off, by default).
         init, start_n_init, umap_components, umap_neighbors: the starting partition of mu~,
@@ -335,7 +335,7 @@ class DGG(DeepClusterer):
         cached = load_cached(path)
         if cached is not None:
             return cached["embedding"].numpy()
-        # Start from the pretrained encoder, as the public code does (DGG notes §6).
+        # Start from the pretrained encoder, as the public code does (notebook 06).
         start = SiameseNet(X.shape[1], self.hidden_dims_, self.latent_dim_)
         start.copy_linear_layers(networks.encoder.layers())
         net = train_siamese(

@@ -1,4 +1,4 @@
-"""The neighbour graph N(i) and its weights w_ij (DGG §5).
+"""The neighbour graph N(i) and its weights w_ij (notebook 06).
 
 DGG connects each sample x_i to J neighbours and weights them by w_ij with
 rows summing to one. The public code finds the top-100 neighbours in the
@@ -94,7 +94,7 @@ def _nearest_neighbors_chunked(feats: torch.Tensor, k: int, chunk_size: int) -> 
 
 @dataclass(frozen=True, eq=False)
 class NeighborGraph:
-    """J neighbours per sample and their weights (DGG §5).
+    """J neighbours per sample and their weights (notebook 06).
 
     Attributes:
         indices: (N, J) int64 tensor; row i lists the neighbours N(i) of x_i.
@@ -145,7 +145,7 @@ def median_window(distances) -> float:
     """The default s of ``weights="gaussian"``: the median distance from a sample to its kept neighbours
     (positive ones only, so duplicates do not shrink it to 0; 1.0 when every distance is 0).
 
-    With s the median, w_ij = exp(-d_ij^2 / (2 s^2)) (DGG §5) gives the typical neighbour about
+    With s the median, w_ij = exp(-d_ij^2 / (2 s^2)) (notebook 06) gives the typical neighbour about
     exp(-1/2) of the weight of one at distance 0, whatever the scale of the features.
     """
     d = torch.as_tensor(distances, dtype=torch.float64).reshape(-1)
@@ -197,7 +197,7 @@ def graph_from_neighbors(
     local_scale_k: int = 7,
     random_state=None,
 ) -> NeighborGraph:
-    """Select and weight J neighbours from a precomputed nearest-neighbour list (DGG §5).
+    """Select and weight J neighbours from a precomputed nearest-neighbour list (notebook 06).
 
     This is :func:`build_graph` without the search, so one expensive
     :func:`nearest_neighbors` call (e.g. k = 100 on MNIST) can feed several
@@ -269,7 +269,7 @@ def build_graph(
     chunk_size: int = 2048,
     device="cpu",
 ) -> NeighborGraph:
-    """Build the neighbour graph of DGG §5 from ``features`` (raw data or a Siamese embedding).
+    """Build the neighbour graph of notebook 06 from ``features`` (raw data or a Siamese embedding).
 
     Args:
         features: (N, D) tensor or array.
@@ -278,8 +278,8 @@ def build_graph(
             chosen uniformly at random among the ``pool_size`` nearest (what
             the public code does, with J = 20 of the top 100).
         pool_size: size of the candidate pool for ``"random_top"`` (J <= pool_size < N).
-        weights: ``"uniform"`` (1/J, the public code), ``"gaussian"`` (DGG §5
-            with the fixed ``window`` s; by default the median neighbour distance, :func:`median_window`), or ``"local_scaling"`` (DGG §5 with
+        weights: ``"uniform"`` (1/J, the public code), ``"gaussian"`` (notebook 06
+            with the fixed ``window`` s; by default the median neighbour distance, :func:`median_window`), or ``"local_scaling"`` (notebook 06 with
             s_i = distance to the ``local_scale_k``-th nearest neighbour,
             taken from the full sorted neighbour list, not the random subset).
         window: s for ``weights="gaussian"``: a positive scalar or an (N,) vector; None (default) takes

@@ -1,4 +1,4 @@
-"""Pick the observation model p(x|z) by name: "bernoulli" or "gaussian" (DGG notes §1, §3).
+"""Pick the observation model p(x|z) by name: "bernoulli" or "gaussian" (notebook 01 and 03).
 
 Both log-likelihoods live in :mod:`dggbook.derivation.elbo`; this module only maps a
 name to one of them, so the trainer and the pretrainer share one switch.

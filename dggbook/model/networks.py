@@ -1,4 +1,4 @@
-"""The three networks of DGG and the Gaussian-mixture parameters (DGG notes §1).
+"""The three networks of DGG and the Gaussian-mixture parameters (notebook 01).
 
 - Encoder ``f1``: x -> [mu~, log sigma~^2], the posterior q(z|x) of eq. (23).
 - Decoder ``g``: z -> logits of a Bernoulli, or the mean of a Gaussian p(x|z).
@@ -64,7 +64,7 @@ class Encoder(nn.Module):
 
 
 class Decoder(nn.Module):
-    """g: z -> output of p(x|z); Bernoulli logits or Gaussian means (DGG notes §1).
+    """g: z -> output of p(x|z); Bernoulli logits or Gaussian means (notebook 01).
 
     The hidden widths mirror the encoder's: with ``hidden_dims=(500, 500, 2000)``
     the decoder is M-2000-500-500-D. The output is linear: apply a sigmoid to
@@ -90,7 +90,7 @@ class Decoder(nn.Module):
 
 
 class Classifier(nn.Module):
-    """f2: z -> logits of q(c|z); ``softmax`` of them is gamma (DGG notes §1).
+    """f2: z -> logits of q(c|z); ``softmax`` of them is gamma (notebook 01).
 
     Kept small: with ``hidden_dims=()`` it is multinomial logistic regression
     on the latent space; each extra width adds one ReLU layer.
@@ -138,7 +138,7 @@ class Classifier(nn.Module):
 
 
 class GaussianMixture(nn.Module):
-    """The cluster-conditional prior p(z|c=k) = N(mu_k, diag sigma_k^2) (DGG notes §1).
+    """The cluster-conditional prior p(z|c=k) = N(mu_k, diag sigma_k^2) (notebook 01).
 
     ``means`` and ``logvars`` are (K, M) parameters trained jointly with the
     networks (Algorithm 1). The mixing weights are *not* here: DGG gives every

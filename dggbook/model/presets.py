@@ -16,7 +16,7 @@ __all__ = ["paper_settings", "settings_for"]
 
 
 def paper_settings() -> dict:
-    """The public MNIST run (DGG notes §7), as keyword arguments of :class:`dggbook.model.dgg.DGG`.
+    """The public MNIST run (notebook 07), as keyword arguments of :class:`dggbook.model.dgg.DGG`.
 
     k-means start and a linear f2; 500-500-2000-10 networks; J = 20 random of the top 100
     in a Siamese embedding (eq. (19)) with uniform weights, all J per anchor; SDAE 50

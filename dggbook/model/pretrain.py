@@ -1,4 +1,4 @@
-"""Initialisation before Algorithm 1 (DGG notes §7, "Initialisation").
+"""Initialisation before Algorithm 1 (notebook 07, "Initialisation").
 
 1. A stacked denoising autoencoder, trained greedily layer by layer
    (:func:`pretrain_layerwise`), then end to end (:func:`finetune_autoencoder`).
@@ -10,7 +10,7 @@
    :func:`init_gmm_from_labels` sets mu_k to each cluster's mean of mu~ and
    sigma_k^2 to its unbiased variance. By default the variance is that of z, not
    only of mu~: Var_k(mu~) + mean_k(sigma~^2) (``gmm_variance="aggregate"``;
-   ``"means"`` is the notes' literal recipe - see the function for why).
+   ``"means"`` is the public code's literal recipe - see the function for why).
 4. f2 trained with cross-entropy on those labels (:func:`pretrain_classifier`),
    its input standardised with the mean and spread of mu~. How often f2's argmax
    agrees with the labels afterwards is the hand-over's fidelity (``f2_agreement``).
@@ -205,11 +205,11 @@ def latent_means(networks: DGGNetworks, X: torch.Tensor) -> torch.Tensor:
 
 
 def init_gmm_from_labels(networks: DGGNetworks, X: torch.Tensor, labels: np.ndarray, settings: PretrainSettings):
-    """The GMM prior from a partition of mu~: mu_k = mean, sigma_k^2 = unbiased variance of cluster k (notes §7).
+    """The GMM prior from a partition of mu~: mu_k = mean, sigma_k^2 = unbiased variance of cluster k (notebook 07).
 
     ``settings.gmm_variance`` chooses what the variance describes:
 
-    - ``"means"`` (the notes, literally): the unbiased variance of mu~ within cluster k.
+    - ``"means"`` (the public code's recipe, literally): the unbiased variance of mu~ within cluster k.
     - ``"aggregate"`` (default): the variance of z itself within cluster k, by the
       law of total variance: Var_k(mu~) (unbiased) + mean_k(sigma~^2). A VAE
       encoder puts the within-cluster spread into sigma~^2, not into mu~, so
@@ -332,7 +332,7 @@ def pretrain(
     verbose: bool = False,
     X_device: torch.Tensor | None = None,
 ) -> PretrainResult:
-    """Run the whole initialisation (DGG notes §7) or load it from the cache.
+    """Run the whole initialisation (notebook 07) or load it from the cache.
 
     ``X_device`` is X already on ``device`` (the estimators copy X there once and pass it), else X is copied.
 

@@ -210,7 +210,7 @@ def constraints_of(*records: type) -> dict:
 
 @dataclass(frozen=True)
 class PretrainSettings(ModelSettings):
-    """Everything that determines the pretrained weights (and hence their cache key); DGG notes §7."""
+    """Everything that determines the pretrained weights (and hence their cache key); notebook 07."""
 
     latent_dim: int | str = AUTO  # M; "auto": auto_network_sizes (10 for MNIST, the paper's)
     hidden_dims: tuple | str = AUTO  # encoder D-h1-h2-h3-M, decoder its mirror; "auto": auto_network_sizes
@@ -262,7 +262,7 @@ class PretrainSettings(ModelSettings):
 
 @dataclass(frozen=True)
 class TrainSettings(ModelSettings):
-    """Settings of Algorithm 1 (DGG notes §7): Adam with weight decay, lr x lr_decay every lr_decay_every epochs.
+    """Settings of Algorithm 1 (notebook 07): Adam with weight decay, lr x lr_decay every lr_decay_every epochs.
 
     The paper trains 300 epochs with all J neighbours (:func:`dggbook.model.presets.paper_settings`);
     the default ``"auto"`` takes 20-60 epochs by data size, and S = 1 on a CPU (:meth:`resolved`).
@@ -282,7 +282,7 @@ class TrainSettings(ModelSettings):
     lr_decay_every: int = 10
     n_neighbor_samples: int | str | None = AUTO  # None: all J neighbours; S: S drawn in proportion to w_ij
     prior_z_coefficient: float = CORRECT_COEFFICIENT  # of term 2 of eq. (21): ½ is correct, 1 is the misprint
-    elbo_constants: bool = True  # keep the ln 2π of terms 2 and 4 (they cancel; DGG notes §3)
+    elbo_constants: bool = True  # keep the ln 2π of terms 2 and 4 (they cancel; notebook 03)
     pi_update: str = "eq31"  # PI_UPDATES
     batch_weights: str = "graph"  # BATCH_WEIGHTS
 

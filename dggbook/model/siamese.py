@@ -1,4 +1,4 @@
-"""The Siamese network whose embedding defines DGG's neighbours (DGG eq. (19), DGG §6).
+"""The Siamese network whose embedding defines DGG's neighbours (DGG eq. (19), notebook 06).
 
 DGG finds the graph's neighbours not in pixel space but in the embedding of
 a Siamese network trained with a contrastive loss, eq. (19):
@@ -84,7 +84,7 @@ def contrastive_loss(
 
 
 def make_pairs(neighbor_indices, n_positive: int, *, random_state=None):
-    """Training pairs of DGG §6: N_t nearest neighbours as positives, as many random negatives.
+    """Training pairs of notebook 06: N_t nearest neighbours as positives, as many random negatives.
 
     For every sample i and t = 1..N_t, (i, t-th nearest neighbour of i) is a
     positive pair and (i, r) with r drawn uniformly from the other N - 1
@@ -124,7 +124,7 @@ def make_pairs(neighbor_indices, n_positive: int, *, random_state=None):
 
 
 class SiameseNet(nn.Module):
-    """The Siamese branch of DGG §6: an MLP with the encoder's shape, D-500-500-2000-10, ReLU.
+    """The Siamese branch of notebook 06: an MLP with the encoder's shape, D-500-500-2000-10, ReLU.
 
     Args:
         input_dim: D.
@@ -204,7 +204,7 @@ def train_siamese(
     init_state_dict=None,
     progress: bool = True,
 ) -> SiameseNet:
-    """Train the Siamese network of DGG §6 with the contrastive loss of eq. (19).
+    """Train the Siamese network of notebook 06 with the contrastive loss of eq. (19).
 
     Pairs come from :func:`make_pairs` on the Euclidean neighbours of ``X``
     (or on ``neighbor_indices`` when given) and are drawn once. Each epoch

@@ -1,6 +1,6 @@
 """The starting partition: the clusters Algorithm 1 (or VaDE) starts from, found in the pretrained latent space.
 
-The paper runs k-means on the latent means mu~ (DGG notes §7). Two stronger starts
+The paper runs k-means on the latent means mu~ (notebook 07). Two stronger starts
 are offered next to it, because Algorithm 1 keeps most of the merges and splits its
 start makes (README, "Measured results"):
 

@@ -1,4 +1,4 @@
-"""The seven questions (DGG notes §11) as a paired ablation study: one arm per version of a step.
+"""The seven questions (notebook 08) as a paired ablation study: one arm per version of a step.
 
 Every arm is the recommended preset (:func:`dggbook.model.presets.settings_for`) with
 one change, written as :class:`dggbook.model.dgg.DGG` parameters, so an arm
@@ -97,7 +97,7 @@ ARMS = (
     Arm("vade", "extra", "VaDE: one global π, the Bayes posterior in the loss, no graph", estimator="vade"),
 )
 
-QUESTIONS = {  # the blog's question, one line each (DGG notes §11)
+QUESTIONS = {  # the blog's question, one line each (notebook 08)
     "Q1": "Is the ½ in front of term 2 of eq. (21) right, or the printed 1?",
     "Q2": "Do the ln 2π constants matter?",
     "Q3": "Should f2 see μ̃ (the MNIST code) or a sample z (the paper)?",
