@@ -112,11 +112,11 @@ def test_every_pretraining_stage_runs_its_epochs():
     """Catches: a stage (here the end-to-end fine-tuning, the second one) running zero epochs."""
     blobs = make_blobs_data(150, 3, 6, random_state=0)
     settings = PretrainSettings(latent_dim=2, hidden_dims=(16, 16, 32), layerwise_epochs=2, autoencoder_epochs=4,
-                                vae_epochs=3, classifier_epochs=5, pretrain_batch_size=50, likelihood="gaussian",
-                                noise_var=0.05)
+                                vae_epochs=3, classifier_epochs=5, handover_epochs=2, pretrain_batch_size=50,
+                                likelihood="gaussian", noise_var=0.05)
     result = pretrain(blobs.X, 3, settings, random_state=0, device="cpu", cache_dir=False)
     assert {k: len(v) for k, v in result.history.items() if k != "layerwise"} == \
-        {"autoencoder": 4, "vae": 3, "classifier": 5}
+        {"autoencoder": 4, "vae": 3, "classifier": 5, "handover": 2}
     assert all(len(v) == 2 for v in result.history["layerwise"].values())
 
 
