@@ -205,7 +205,19 @@ def summarize(rows: list[dict], names: list[str]) -> str:
             rho = spearmanr(score, acc).statistic if np.ptp(acc) > 0 and np.ptp(score) > 0 else float("nan")
             ranks.append(f"| {name} | {method} | {acc.size} | {rho:+.2f} | {acc[np.argmax(score)]:.3f} | "
                          f"{acc.mean():.3f} |")
-    return "\n\n".join("\n".join(table) for table in (lines, checks, fell, ranks)) + "\n"
+    captions = ("ACC, mean ± std over seeds:", "The checks of issue 20, per data set:",
+                "Where a method lost its start, did its own objective rise? (VaDE: its ELBO; DGG: its graph "
+                "objective, first epoch against last)", "Does score(X) rank the seeds as ACC does?")
+    return "\n\n".join(f"**{c}**\n\n" + "\n".join(t) for c, t in zip(captions, (lines, checks, fell, ranks))) + "\n"
+
+
+def write_tables(rows: list[dict], out: Path, overrides: dict) -> str:
+    """``<out>.md``: a header line and :func:`summarize`'s tables; returns the tables."""
+    table = summarize(rows, list(DATASETS))
+    header = (f"Defaults of DGG, DGG without graph and VaDE{' with ' + str(overrides) if overrides else ''}; "
+              f"one thread; {platform.processor() or platform.machine()}; torch {versions().get('torch')}.\n\n")
+    out.with_suffix(".md").write_text(header + table)
+    return table
 
 
 def main(argv=None) -> int:
@@ -223,7 +235,7 @@ def main(argv=None) -> int:
               "results.", file=sys.stderr)
         return 2
     torch.set_num_threads(1)
-    csv_path, md_path = args.out.with_suffix(".csv"), args.out.with_suffix(".md")
+    csv_path = args.out.with_suffix(".csv")
     csv_path.parent.mkdir(parents=True, exist_ok=True)
     rows = read_rows(csv_path)
     done = {(r["dataset"], r["method"], int(r["seed"])) for r in rows}
@@ -255,10 +267,7 @@ def main(argv=None) -> int:
                     writer = csv.DictWriter(f, FIELDS)
                     writer.writeheader()
                     writer.writerows(rows)
-    table = summarize(rows, list(DATASETS))
-    header = (f"Defaults of DGG, DGG without graph and VaDE{' with ' + str(overrides) if overrides else ''}; "
-              f"one thread; {platform.processor() or platform.machine()}; torch {versions().get('torch')}.\n\n")
-    md_path.write_text(header + table)
+    table = write_tables(rows, args.out, overrides)
     meta = dict(command=" ".join(sys.argv), overrides=overrides, versions=versions(),
                 datasets={n: DATASETS[n][1] for n in DATASETS})
     args.out.with_suffix(".meta.json").write_text(json.dumps(meta, indent=1, default=str) + "\n")

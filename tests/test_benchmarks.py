@@ -223,3 +223,39 @@ def test_the_paper_benchmark_stops_with_one_line_without_cuda(capsys):
     with pytest.raises(SystemExit) as stop:
         bench_paper.main([])
     assert stop.value.code == 2 and capsys.readouterr().err.count("\n") == 1
+
+
+SUITE = SCRIPT.parent / "bench_suite.py"
+
+
+def test_the_suite_runs_a_tiny_case_and_refuses_to_overwrite_the_defaults_results(tmp_path, capsys):
+    suite = load_script(SUITE)
+    assert suite.main(["--datasets", "iris", "--seeds", "0", "--set", "epochs=1"]) == 2  # no --out: refused
+    assert "--out" in capsys.readouterr().err
+    out = tmp_path / "tiny"
+    tiny = ["--set", "epochs=1", "--set", "layerwise_epochs=1", "--set", "autoencoder_epochs=2", "--set",
+            "vae_epochs=1", "--set", "classifier_epochs=2", "--set", "init=kmeans", "--set", "graph_space=input"]
+    assert suite.main(["--datasets", "iris", "--seeds", "0", "--methods", "dgg", "kmeans", *tiny,
+                       "--out", str(out)]) == 0
+    rows = suite.read_rows(out.with_suffix(".csv"))
+    assert [(r["dataset"], r["method"], r["seed"]) for r in rows] == [("iris", "dgg", "0"), ("iris", "kmeans", "0")]
+    assert 0 < float(rows[0]["acc"]) <= 1 and 0 < float(rows[0]["start_acc"]) <= 1
+    assert "| iris |" in out.with_suffix(".md").read_text()
+    assert suite.main(["--datasets", "iris", "--seeds", "0", "--methods", "dgg", *tiny, "--out", str(out)]) == 0
+    assert len(suite.read_rows(out.with_suffix(".csv"))) == 2  # rows already there are not run again
+
+
+def test_the_suite_calls_a_silent_empty_cluster_a_collapse_and_a_warned_one_not():
+    suite = load_script(SUITE)
+    base = dict(dataset="toy", n_samples="100", n_features="2", n_clusters="3", nmi="0", epoch1_acc="0.9",
+                lowest_acc="0.9", score="1", start_lower_bound="1", lower_bound="1", first_epoch_objective="1",
+                last_epoch_objective="1", seconds="1")
+    rows = [dict(base, method="dgg", seed=str(s), acc="0.9", start_acc="0.9", clusters_used="3", warnings="")
+            for s in range(3)]
+    rows.append(dict(base, method="vade", seed="0", acc="0.6", start_acc="0.9", clusters_used="2", warnings=""))
+    rows.append(dict(base, method="kmeans", seed="0", acc="0.95", start_acc="nan", clusters_used="3", warnings=""))
+    checks = suite.summarize(rows, ["toy"]).split("The checks of issue 20")[1].split("\n\n")[1]
+    assert "| toy | yes (+0.000) | **no** (-0.300) | **no** (1) | **no** (-0.050) |" in checks
+    rows[-2]["warnings"] = "VaDE left 1 of 3 clusters empty"
+    checks = suite.summarize(rows, ["toy"]).split("The checks of issue 20")[1].split("\n\n")[1]
+    assert "| **no** (-0.300) | yes |" in checks
