@@ -54,7 +54,7 @@ from pathlib import Path
 import nbformat
 
 from ..paths import build_dir
-from .execution import DEFAULT_CELL_TIMEOUT, DEFAULT_SILENT_TIMEOUT, CellStalled, NotebookFailed
+from .execution import DEFAULT_CELL_TIMEOUT, DEFAULT_SILENT_TIMEOUT, CellStalled, NotebookFailed, cell_text
 from .execution import execute_notebook as run_notebook
 
 BEGIN = "### BEGIN SOLUTION"
@@ -201,22 +201,9 @@ def student_notebook(nb, name: str = "notebook"):
     return student
 
 
-def output_text(cell) -> str:
-    """The text a code cell showed: its streams, the text/plain of its results, and its errors."""
-    parts = []
-    for output in cell.get("outputs", []):
-        if output.get("output_type") == "stream":
-            parts.append(output.get("text", ""))
-        elif output.get("output_type") in ("execute_result", "display_data"):
-            parts.append(output.get("data", {}).get("text/plain", "") + "\n")
-        elif output.get("output_type") == "error":
-            parts.append(f"{output.get('ename')}: {output.get('evalue')}\n")
-    return "".join(parts)
-
-
 def shown_text(nb) -> str:
     """Everything a reader of ``nb`` sees as text: every cell's source and every code cell's printed output."""
-    return "\n".join(cell.source + "\n" + (output_text(cell) if cell.cell_type == "code" else "")
+    return "\n".join(cell.source + "\n" + (cell_text(cell) if cell.cell_type == "code" else "")
                      for cell in nb.cells)
 
 
@@ -255,7 +242,7 @@ def leak_texts(nb, name: str = "notebook", also_shown: str = "", min_length: int
         for index in exercise.solutions:
             candidates += solution_lines(nb.cells[index].source)
         for index in exercise.solutions + exercise.checks:
-            candidates += output_text(nb.cells[index]).splitlines()
+            candidates += cell_text(nb.cells[index]).splitlines()
     for cell in nb.cells:
         if is_answer(cell):
             candidates += prose_fragments(cell.source)
@@ -310,10 +297,10 @@ def solutions_guide(nb, name: str = "notebook") -> str | None:
             parts += [f"## {heading.lstrip('#').strip()}", _quoted(statement) if statement.strip() else ""]
         elif exercise is not None and index in exercise.solutions:
             parts += ["**Solution.**", f"```python\n{without_markers(cell.source).strip()}\n```"]
-            if output_text(cell).strip():
-                parts += [f"```text\n{output_text(cell).strip()}\n```"]
+            if cell_text(cell).strip():
+                parts += [f"```text\n{cell_text(cell).strip()}\n```"]
         elif exercise is not None and index in exercise.checks:
-            printed = output_text(cell).strip()
+            printed = cell_text(cell).strip()
             if printed:
                 parts += ["**The check prints, when it is solved:**", f"```text\n{printed}\n```"]
         elif is_answer(cell):

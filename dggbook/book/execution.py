@@ -41,7 +41,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 __all__ = ["POLL_SLICE_S", "ACTIVE_CPU_S", "DEFAULT_CELL_TIMEOUT", "DEFAULT_SILENT_TIMEOUT", "KERNEL_NAME",
-           "CellStalled", "NotebookFailed", "Executed", "execute_notebook", "first_line"]
+           "CellStalled", "NotebookFailed", "Executed", "cell_text", "execute_notebook", "first_line"]
 
 POLL_SLICE_S = 1.0
 # CPU seconds the kernel (and its children) must use to count as working; an idle ipykernel uses ~0.01 s/min.
@@ -51,6 +51,19 @@ ACTIVE_CPU_S = 1.0
 DEFAULT_CELL_TIMEOUT = 900
 DEFAULT_SILENT_TIMEOUT = 120
 KERNEL_NAME = "python3"
+
+
+def cell_text(cell) -> str:
+    """The text a code cell showed: its stdout/stderr streams and the text/plain of its results."""
+    parts = []
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream":
+            parts.append(output.get("text", ""))
+        elif output.get("output_type") in ("execute_result", "display_data"):
+            parts.append(output.get("data", {}).get("text/plain", "") + "\n")
+        elif output.get("output_type") == "error":
+            parts.append(f"{output.get('ename')}: {output.get('evalue')}\n")
+    return "".join(parts)
 
 
 def _sliced(get_msg, *, on_empty, on_message):

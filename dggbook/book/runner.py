@@ -50,7 +50,7 @@ from pathlib import Path
 import nbformat
 from ..environment import QUICK_ENV, pin_cpu_math
 from ..paths import CACHE_ENV, FIGURES_ENV, build_dir, committed_figures_dir
-from .execution import DEFAULT_CELL_TIMEOUT, DEFAULT_SILENT_TIMEOUT, Executed, execute_notebook
+from .execution import DEFAULT_CELL_TIMEOUT, DEFAULT_SILENT_TIMEOUT, Executed, cell_text, execute_notebook
 
 CHECK_MARKER = "# BOOK_CHECK_OUTPUT"  # output must equal the committed one: CPU-independent results only
 # A trained model's result: the cell asserts the book's promise (a band, an ordering, a sign) itself; the check
@@ -82,19 +82,6 @@ def _tidy_metadata(nb) -> None:
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
-
-
-def cell_text(cell) -> str:
-    """The text a code cell showed: its stdout/stderr streams and the text/plain of its results."""
-    parts = []
-    for output in cell.get("outputs", []):
-        if output.get("output_type") == "stream":
-            parts.append(output.get("text", ""))
-        elif output.get("output_type") in ("execute_result", "display_data"):
-            parts.append(output.get("data", {}).get("text/plain", "") + "\n")
-        elif output.get("output_type") == "error":
-            parts.append(f"{output.get('ename')}: {output.get('evalue')}\n")
-    return "".join(parts)
 
 
 def _marker(source: str) -> str | None:
