@@ -259,3 +259,15 @@ def test_the_suite_calls_a_silent_empty_cluster_a_collapse_and_a_warned_one_not(
     rows[-2]["warnings"] = "VaDE left 1 of 3 clusters empty"
     checks = suite.summarize(rows, ["toy"]).split("The checks of issue 20")[1].split("\n\n")[1]
     assert "| **no** (-0.300) | yes |" in checks
+
+
+def test_the_first_epoch_benchmark_reports_every_variant(tmp_path):
+    first_epoch = load_script(SCRIPT.parent / "bench_first_epoch.py")
+    out = tmp_path / "first.json"
+    assert first_epoch.main(["--dataset", "digits", "--quick", "--epochs", "1", "--lrs", "1e-3",
+                             "--handover-epochs", "0", "1", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert [(v["handover_epochs"], v["lr"]) for v in report["variants"]] == [(0, 1e-3), (1, 1e-3)]
+    assert all(len(v["acc_per_epoch"]) == 1 and 0 <= v["mixture_agreement"] <= 1 for v in report["variants"])
+    assert report["variants"][0]["mixture_agreement"] == pytest.approx(report["mixture_agreement"])
+    assert first_epoch.main(["--epochs", "0"]) == 2
