@@ -33,9 +33,9 @@ from dggbook.model.dgg import DGG
 from dggbook.model.graph import build_graph
 from dggbook.model.metrics import cluster_accuracy
 from dggbook.model.presets import settings_for
-from dggbook.model.pretrain import fit_to_start, latent_means, pretrain
+from dggbook.model.pretrain import fit_to_start, pretrain
 from dggbook.model.settings import DataFacts
-from dggbook.model.vade import bayes_posterior
+from dggbook.model.vade import mean_posterior
 from dggbook.paths import build_dir
 
 
@@ -43,8 +43,7 @@ def mixture_agreement(networks, X: torch.Tensor, labels: np.ndarray) -> float:
     """Share of samples whose Bayes posterior under the GMM (pi = the start's shares) picks the start's cluster."""
     shares = np.bincount(labels, minlength=networks.gmm.n_clusters) / len(labels)
     log_pi = torch.log(torch.as_tensor(np.maximum(shares, 1e-12), dtype=torch.float32, device=X.device))
-    with torch.no_grad():
-        picked = bayes_posterior(latent_means(networks.eval(), X), log_pi, networks).argmax(dim=1).cpu().numpy()
+    picked = mean_posterior(networks.eval(), log_pi, X).argmax(dim=1).cpu().numpy()
     return float((picked == labels).mean())
 
 
