@@ -46,6 +46,7 @@ help:
 	@echo "make mutation-check  break the model in 7 known ways; each must turn a unit test red (minutes)"
 	@echo "make course      write the student notebooks (solutions stubbed) to course/student/, an nbgrader"
 	@echo "                 source folder to course/nbgrader/ and the solutions guide to course/solutions/"
+	@echo "                 (per exercise: kind, time, stars = points, marking rubric; README.md: all exercises)"
 	@echo "make site        build the static HTML book (student copies) -> build/site/index.html (offline);"
 	@echo "                 SOLUTIONS=1: the lecturer's site, solutions collapsed"
 	@echo "make site-test   make site, then check every page in headless Chromium -> build/site-screens/"

@@ -2,8 +2,8 @@
 
     dggbook train --dataset digits --seed 0 [--device auto] [--json PATH] [--out DIR] [--quick] [--data-dir DIR]
 
-Settings come from :func:`dggbook.model.presets.settings_for`: the paper's on CUDA +
-MNIST, minute-scale ones on CPU, tiny ones in quick mode. The output folder
+Settings come from :func:`dggbook.model.presets.settings_for`: the best measured MNIST recipe on
+CUDA + MNIST, minute-scale ones on CPU, tiny ones in quick mode. The output folder
 (default ``build/runs/<dataset>-seed<N>``) receives ``metrics.json``, ``model.pt``
 (:meth:`DGG.save`), ``latent.png`` and ``history.png``.
 """

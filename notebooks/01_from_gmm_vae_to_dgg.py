@@ -20,6 +20,7 @@ from dggbook.book import setup_book; settings = setup_book(seed=0)
 # claim below can be checked numerically.
 #
 # **Learning objectives.** After this notebook you can:
+# - state VaDE's generative model and ELBO, and compute its $\gamma$ as the Bayes posterior of the mixture at $z$;
 # - write down DGG's generative model (M1)–(M3) with its per-sample prior $\pi_i$, and sample from it;
 # - compute the cluster posterior $p(c \mid x_i)$ by Bayes' rule and explain with (M4) how $\pi_i$ moves it;
 # - implement the reparameterised draw (23) and say what each of the networks $f_1$, $g$, $f_2$ outputs;
@@ -49,12 +50,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from scipy.optimize import brentq
+from scipy.special import logsumexp
 
 from dggbook.book import savefig
 from dggbook.derivation.checks import tractable_setup
 from dggbook.derivation.joint import elbo_joint, g_bound, js_joint
 from dggbook.derivation.quadrature import LN2
 from dggbook.model.networks import DGGNetworks, reparameterize
+from dggbook.model.vade import bayes_posterior
 
 matplotlib.rcParams["figure.dpi"] = 72  # modest inline PNGs keep the .ipynb small
 
@@ -64,7 +67,80 @@ N_REPARAM = 5_000 if settings.quick else 50_000    # reparameterised draws of z 
 print(f"{N_SAMPLES=} {N_MC=} {N_REPARAM=}")
 
 # %% [markdown]
-# ## 1. The generative model
+# ## 1. VaDE, the model DGG starts from
+#
+# VaDE (Jiang, Zheng, Tan, Tang and Zhou, IJCAI 2017, §3) is a variational autoencoder whose latent
+# code comes from a Gaussian mixture instead of one standard normal. Its generative model has
+# three steps, with one mixing vector $\pi$ for the whole data set:
+#
+# $$c \sim \operatorname{Cat}(\pi),\qquad z \mid c \sim \mathcal N\big(\mu_c,\ \operatorname{diag}\sigma_c^2\big),\qquad
+# x \mid z \sim \operatorname{Bernoulli}\big(g(z)\big)\ \text{ or }\ \mathcal N\big(g(z),\ \sigma_x^2 I\big),$$
+#
+# where $g$ is the decoder network. $\pi$, the $\mu_c$ and the $\sigma_c^2$ are learnt by gradient
+# ascent together with the networks.
+#
+# **Its ELBO.** The approximate posterior factorises as $q(z, c \mid x) = q(z \mid x)\, q(c \mid x)$,
+# with an encoder giving $q(z \mid x) = \mathcal N(\tilde\mu(x), \operatorname{diag}\tilde\sigma^2(x))$. The bound on
+# $\ln p(x)$ is the usual expectation of $\ln p(x, z, c) - \ln q(z, c \mid x)$, five pieces:
+#
+# $$L_{\text{VaDE}}(x) = \mathbb E_q[\ln p(x \mid z)] + \mathbb E_q[\ln p(z \mid c)] + \mathbb E_q[\ln \pi_c]
+# - \mathbb E_q[\ln q(z \mid x)] - \mathbb E_q[\ln q(c \mid x)].$$
+#
+# **Its $\gamma$.** VaDE has no network for $q(c \mid x)$. Write $\ln p(z \mid c) + \ln \pi_c = \ln p(z) + \ln p(c \mid z)$,
+# with $p(z) = \sum_l \pi_l\,\mathcal N(z; \mu_l, \operatorname{diag}\sigma_l^2)$. The bound becomes
+#
+# $$L_{\text{VaDE}}(x) = \mathbb E_{q(z \mid x)}\Big[\ln \frac{p(x \mid z)\, p(z)}{q(z \mid x)}\Big]
+# - \mathbb E_{q(z \mid x)}\Big[\mathrm{KL}\big(q(c \mid x) \,\|\, p(c \mid z)\big)\Big],$$
+#
+# and $q(c \mid x)$ appears only in the KL. The KL vanishes when $q(c \mid x)$ is the mixture's own posterior at
+# $z$, so VaDE sets, at the $z$ drawn for $x$,
+#
+# $$\gamma_c = q(c \mid x) = p(c \mid z) = \frac{\pi_c\, \mathcal N(z; \mu_c, \operatorname{diag}\sigma_c^2)}
+# {\sum_l \pi_l\, \mathcal N(z; \mu_l, \operatorname{diag}\sigma_l^2)}. \tag{V}$$
+#
+# Substituting $\gamma$ for $q(c \mid x)$ turns the five pieces into the four terms that notebook 03 writes
+# in closed form: term 3 there, $\sum_k \gamma_k \ln(\pi_k/\gamma_k)$, is the third and fifth pieces together.
+# The $\gamma$ of notebook 03 is (V) in VaDE.
+#
+# **What DGG changes.** Three things, each introduced below: every sample gets its own prior $\pi_i$
+# (section 2, updated by eq. (31) of notebook 04); $\gamma$ comes from a separately trained classifier
+# $f_2$ instead of (V) (section 4); and a graph term makes neighbours agree (section 5).
+#
+# **Check: (V) in the library, and what it maximises.** `dggbook.model.vade.bayes_posterior` computes (V)
+# from a network's mixture parameters. We give it the mixture of this notebook's test model (set up in
+# section 2) and compare with Bayes' rule applied to the model's own log joint density (the
+# $\ln p(x \mid z)$ part does not depend on $c$, so any $x$ will do). Then at one $z$ we take the part of
+# the bound that involves $q(c \mid x)$, $\sum_c q_c\,[\ln \pi_c + \ln p(z \mid c) - \ln q_c]$. It
+# equals $\ln p(z) - \mathrm{KL}(q \,\|\, p(c \mid z))$, so (V) must reach $\ln p(z)$ and 2,000 random
+# points of the simplex must all fall below it.
+
+# %%
+vade_model, *_ = tractable_setup(seed=0)
+vade_nets = DGGNetworks(input_dim=4, n_clusters=3, latent_dim=2, hidden_dims=(16,)).double()
+vade_nets.gmm.set_(torch.as_tensor(vade_model.means), torch.as_tensor(np.stack([np.diag(c) for c in vade_model.covs])))
+z_probe = vade_model.sample(6, seed=settings.seed + 9)[1]
+with torch.no_grad():
+    gamma_vade = bayes_posterior(torch.as_tensor(z_probe), torch.log(torch.as_tensor(vade_model.weights)),
+                                 vade_nets).numpy()
+log_pz_c = vade_model.log_joint(vade_model.offset, z_probe) - vade_model.log_likelihood(vade_model.offset, z_probe)[:, None]
+gamma_by_bayes = np.exp(log_pz_c - logsumexp(log_pz_c, axis=1, keepdims=True))  # ln π_c + ln p(z | c), normalised
+print("gamma (V) at the first z:", np.round(gamma_vade[0], 4),
+      f"  max |bayes_posterior − Bayes' rule| = {np.abs(gamma_vade - gamma_by_bayes).max():.1e}")
+assert np.abs(gamma_vade - gamma_by_bayes).max() < 1e-12
+
+
+def c_part(q, log_joint_zc):
+    """Σ_c q_c [ln π_c + ln p(z | c) − ln q_c] for probability vectors q (rows) at one z."""
+    return (q * (log_joint_zc - np.log(q))).sum(-1)
+
+
+random_q = np.random.default_rng(settings.seed + 9).dirichlet(np.ones(3), size=2_000)
+best_random, at_gamma = c_part(random_q, log_pz_c[0]).max(), c_part(gamma_vade[0], log_pz_c[0])
+print(f"c-part at (V) {at_gamma:.6f} = ln p(z) {logsumexp(log_pz_c[0]):.6f};  best of 2,000 random q {best_random:.6f}")
+assert abs(at_gamma - logsumexp(log_pz_c[0])) < 1e-12 and best_random < at_gamma
+
+# %% [markdown]
+# ## 2. The generative model
 #
 # Data $x_i \in \mathbb R^D$ ($i = 1..N$), latent codes $z \in \mathbb R^M$, clusters
 # $k = 1..K$. DGG draws each sample in three steps:
@@ -85,7 +161,7 @@ print(f"{N_SAMPLES=} {N_MC=} {N_REPARAM=}")
 #
 # The tractable stand-in uses (M1)–(M3) with the Gaussian branch of (M3) and a
 # linear decoder $g(z) = Wz + b$. Here $M = 2$ (so we can look at the latent space),
-# $D = 4$ and $K = 3$, and every sample shares the prior $\pi$ until section 2.
+# $D = 4$ and $K = 3$, and every sample shares the prior $\pi$ until section 3.
 # The library calls $\sigma_x^2$ `noise_var`.
 
 # %%
@@ -145,7 +221,7 @@ print("saved", savefig(fig, "gmm_vae_generative_samples").name)
 plt.show()
 
 # %% [markdown]
-# ## 2. Why a per-sample prior matters
+# ## 3. Why a per-sample prior matters
 #
 # By Bayes' rule the cluster posterior of a sample is
 #
@@ -235,7 +311,7 @@ plt.show()
 # clusters 1 and 2 (share below 0.16) moves $x_a$ to cluster 1.
 
 # %% [markdown]
-# ## 3. The inference model and the three networks
+# ## 4. The inference model and the three networks
 #
 # DGG factorises its approximate posterior as
 #
@@ -283,7 +359,7 @@ print("mean error / SE", mean_err.numpy().round(2), "  variance error / SE", var
 assert mean_err.abs().max() < 5 and var_err.abs().max() < 5
 
 # %% [markdown]
-# ## 4. The objective
+# ## 5. The objective
 #
 # DGG keeps the maximum-likelihood goal and subtracts a penalty for neighbours whose
 # posteriors disagree. With affinities $w_{ij} \ge 0$:
@@ -376,7 +452,8 @@ plt.show()
 # - Jiang, Zheng, Tan, Tang and Zhou, *Variational Deep Embedding: An Unsupervised and Generative Approach to Clustering*, IJCAI 2017: the Gaussian-mixture VAE with one global $\pi$ and $\gamma$ from Bayes' rule; DGG changes
 #   exactly those two pieces and adds the graph.
 # - Yang, Cheung, Li and Fang, *Deep Clustering by Gaussian Mixture Variational Autoencoders with Graph Embedding*, ICCV 2019: the model (M1)–(M4), the inference networks and the objective (O).
-#
+
+# %% [markdown]
 # ## Questions to think about
 #
 # 1. In (M1) every sample has its own prior $\pi_i$. What would go wrong if $\pi_i$ were a free
@@ -388,35 +465,94 @@ plt.show()
 # 4. The objective (O) subtracts $\sum_j w_{ij} \mathrm{JS}(q_i, q_j)$. What happens to it when every
 #    sample is its own only neighbour?
 
+# %% [markdown] tags=["answer"]
+# **Answers to the questions.**
+#
+# 1. Fitted by maximum likelihood, $\pi_i$ would maximise $\ln p(x_i) = \ln \sum_k \pi_{ik}\, p(x_i \mid k)$, and the sum
+#    inside the logarithm is linear in $\pi_i$. A linear function on the simplex is largest at a corner, so $\pi_i$ would
+#    put all its mass on the cluster with the largest likelihood $p(x_i \mid k)$, and by (M4) the posterior
+#    $p(c \mid x_i)$ would become the same one-hot vector. The prior would then repeat the likelihood's verdict with
+#    certainty instead of adding information: $x_a$ of section 3 would go to cluster 2 with probability one, although its
+#    likelihood favours cluster 2 only by odds of about five to one. With the ELBO in place of $\ln p(x_i)$ the same
+#    happens in a softer form: the best $\pi_i$ is the sample's own posterior $\gamma_i$ (eq. (31) when the sample is its
+#    own only neighbour, notebook 04), term 3 is then zero, and nothing constrains the cluster posterior any more. Each
+#    sample would own $K - 1$ free parameters, fitted to that one sample alone; the graph is what gives $\pi_i$ information
+#    that $x_i$ alone does not have.
+#
+# 2. Everything that involves only the mixture or the encoder stays exact, because the decoder does not enter it: the
+#    check of (V) against Bayes' rule in $z$, the ancestral-sampling check of (M1)–(M2) and the check of the
+#    reparameterised draw (23). Lost is everything that needs $p(x_i \mid k) = \int p(x_i \mid z)\, p(z \mid k)\, dz$ or
+#    the exact posterior $p_i$: the closed-form $\ln p(x_i)$, the exact cluster posterior of section 3 with its tipping
+#    share, and $G$ with its gap $\mathrm{KL}(\bar q \,\|\, p_i)$, since $\ln p_i = \ln p(x_i, z, c) - \ln p(x_i)$. (M4)
+#    itself is algebra and still holds, but its likelihood ratio could only be estimated. Monte Carlo brings part of it
+#    back: the ELBO and the cross ELBO need only densities that the networks give (exercise 1.3), JS needs only $q_i$ and
+#    $q_j$, and $p(x_i)$ has the unbiased prior-sampling estimate of section 5 or an importance-sampling estimate from a
+#    $q$. Those estimates have limits, though. Few prior draws land near $x_i$ when $x$ has many dimensions, and the
+#    logarithm of an unbiased estimate of $p(x_i)$ is biased low (Jensen's inequality), so "every ELBO lies below
+#    $\ln p(x_i)$" and the identity (2.3) can be checked only within an error bar, no longer to $10^{-10}$.
+#
+# 3. In the generative model the cluster reaches $x$ only through $z$: (M3) is $p(x \mid z)$, with no $c$ in it. By
+#    Bayes' rule $p(c \mid z, x) \propto \pi_{ic}\, p(z \mid c)\, p(x \mid z)$, and the last factor does not depend on $c$,
+#    so $p(c \mid z, x) = p(c \mid z)$: once $z$ is known, $x$ says nothing more about the cluster. The exact posterior
+#    therefore factorises as $p(z \mid x)\, p(c \mid z)$, and (I1) copies that shape; it is also the shape of VaDE's
+#    $\gamma$ (V), and it lets $f_2$ be a small network on the $M$-dimensional code. If $q(c \mid x)$ took $x$ instead of
+#    $z$, the ELBO would still be a lower bound (any $q$ gives one), but $z$ and $c$ would be independent under $q$.
+#    Terms 2 and 3 of the ELBO would then be exact sums over $c$ weighted by $q(c \mid x)$, with no sampled $z$ inside
+#    $\gamma$: the mean-field case whose closed forms notebook 03 writes down. What is lost is the coupling of $z$ and $c$
+#    that the exact posterior has, a different Gaussian in $z$ for each cluster. A classifier of $z$ may ignore $z$, so
+#    the family (I1) contains the factorised one, and its best bound is at least as high.
+#
+# 4. With $w_{ii} = 1$ and every other weight zero, the penalty is $\mathrm{JS}(q_i, q_i) = 0$, and (O) becomes
+#    $\sum_i \ln p(x_i)$: plain maximum likelihood for a Gaussian-mixture VAE, with no graph. The rows still sum to one,
+#    so the bound (3) holds, and it reduces to the ordinary ELBO: the cross ELBO $L(x_i, x_i)$ is $L(x_i)$ itself, and
+#    $G(x_i, x_i) = \mathrm{KL}(q_i \,\|\, p_i)$ is the usual gap. The per-sample prior adds nothing either: (31) gives
+#    $\pi_i = \tfrac12(\gamma_i + \gamma_i) = \gamma_i$, the sample's own posterior, and term 3,
+#    $\sum_k \gamma_{ik} \ln(\pi_{ik}/\gamma_{ik})$, is zero at the update. What is left differs from VaDE only in
+#    that $\gamma$ comes from $f_2$ and that there is no shared $\pi$. The neighbours are DGG's only way of using the
+#    other samples.
+
 # %% [markdown]
 # ## What you should now be able to do
 #
+# - State VaDE's model and ELBO, and compute its $\gamma$ as the Bayes posterior (V) of the mixture at $z$.
 # - Write down (M1)–(M3), say which parameters are shared and which ($\pi_i$) belong to one sample, and
 #   draw samples from the model.
 # - Compute $p(c \mid x_i)$ by Bayes' rule, and read off from (M4) how far a per-sample prior moves it.
 # - Draw $z$ from $q(z \mid x)$ by reparameterisation (23) and name the outputs of $f_1$, $g$ and $f_2$.
 # - Estimate an ELBO and a cross ELBO, and explain how (O) becomes the bound (3).
+#
+# | objective | exercises |
+# |---|---|
+# | VaDE's model, its ELBO and its $\gamma$ (V) | 1.1, 1.2 |
+# | the generative model (M1)–(M3) and what it implies for $x$ | 1.2 |
+# | $p(c \mid x_i)$ by Bayes' rule, and how $\pi_i$ moves it (M4) | 1.1, 1.4 |
+# | the reparameterised draw (23) | 1.3 |
+# | the ELBO and the cross ELBO, and the bound (3) | 1.3 |
 
 # %% [markdown]
 # ## Exercises
 #
 # Each exercise has a cell in which you write a function `my_...` and, below it, one or more check cells
-# that call your function and compare its answer with the library or with an independent computation.
-# A passing check prints one line; a failing one raises an `AssertionError` that says what it expected
-# and what it received. `make course` writes student copies of the notebooks in which every solution
+# that call your function and compare its answer with an independent computation (quadrature, a root
+# finder, Monte Carlo) or with the library. While a check runs your function, the library functions that
+# would do the exercise for you are blocked: calling one raises `LibraryCalled`. A passing check prints one
+# line; a failing one raises an `AssertionError` that says what it expected and what it received. The
+# header of each exercise gives its kind, a time to plan for and its difficulty (★ to ★★★); marks are
+# weighted by the stars. `make course` writes student copies of the notebooks in which every solution
 # block is replaced by a stub that raises `NotImplementedError`.
 
 # %% [markdown]
-# ### Exercise 1.1 — The cluster posterior by log-sum-exp
+# ### Exercise 1.1 — The cluster posterior by log-sum-exp (implementation, 10 min, ★)
 #
 # Write `my_cluster_posterior(log_prior, log_lik)`. Both arguments are arrays of length $K$: the log prior
 # $\ln \pi_{ik}$ and the log-likelihoods $\ln p(x_i \mid c = k)$. Return the posterior probabilities
-# $p(c = k \mid x_i)$ of Bayes' rule (section 2).
+# $p(c = k \mid x_i)$ of Bayes' rule (section 3). With `log_lik` $= \ln \mathcal N(z; \mu_k, \operatorname{diag}\sigma_k^2)$
+# the same function gives VaDE's $\gamma$ (V).
 #
 # With a neural decoder and $D = 784$ pixels, $\ln p(x_i \mid k)$ is often around $-1000$, and
 # $e^{-1000}$ is 0 in floating point. Work in logs: add the two arrays, then normalise with the
 # log-sum-exp trick $\ln \sum_k e^{u_k} = u^\ast + \ln \sum_k e^{u_k - u^\ast}$, where $u^\ast = \max_k u_k$.
-# Use NumPy only (no `scipy.special`).
+# Use NumPy only: SciPy's and torch's `softmax`, `log_softmax` and `logsumexp` are blocked in the checks.
 
 # %%
 def my_cluster_posterior(log_prior, log_lik):
@@ -430,72 +566,103 @@ def my_cluster_posterior(log_prior, log_lik):
 
 
 # %% tags=["check"]
-from dggbook.book.exercises import check_close
+from dggbook.book.exercises import check_close, library_blocked
 
 # Against the tractable model's exact posterior, for three points and three per-sample priors.
-received, expected = [], []
+cases, expected = [], []
 for x_test in (x_i, x_j, x_a):
     log_lik_test = model.log_evidence_per_cluster(x_test) - np.log(model.weights)  # ln p(x | k)
     for share in (0.1, 0.5, 0.9):
         pi_test = prior_with_share(share)
-        received.append(my_cluster_posterior(np.log(pi_test), log_lik_test))
+        cases.append((np.log(pi_test), log_lik_test))
         expected.append(np.exp(dataclasses.replace(model, weights=pi_test).posterior(x_test).log_weights))
+with library_blocked("1.1", "scipy.special.softmax", "scipy.special.log_softmax",
+                      "scipy.special.logsumexp", "torch.softmax", "torch.log_softmax", "torch.logsumexp",
+                      "dggbook.model.vade.bayes_posterior"):
+    received = [my_cluster_posterior(log_prior, log_lik) for log_prior, log_lik in cases]
 check_close("1.1", np.array(received), np.array(expected), what="p(c | x) for 3 points × 3 priors",
             rtol=1e-9, atol=1e-12)
 
 # %% tags=["check"]
 from scipy.special import softmax
 
-from dggbook.book.exercises import check_close
+from dggbook.book.exercises import check_close, library_blocked
 
 # Log-likelihoods of the size a 784-pixel image gives: exponentiating them directly underflows to 0.
 log_lik_big = np.array([-1000.0, -1003.0, -1010.0])
 log_prior_big = np.log([0.2, 0.5, 0.3])
-check_close("1.1", my_cluster_posterior(log_prior_big, log_lik_big), softmax(log_prior_big + log_lik_big),
-            what="p(c | x) with ln p(x | k) near −1000", rtol=1e-9, atol=1e-12)
+expected_big = softmax(log_prior_big + log_lik_big)
+with library_blocked("1.1", "scipy.special.softmax", "scipy.special.log_softmax",
+                      "scipy.special.logsumexp", "torch.softmax", "torch.log_softmax", "torch.logsumexp",
+                      "dggbook.model.vade.bayes_posterior"):
+    received_big = my_cluster_posterior(log_prior_big, log_lik_big)
+check_close("1.1", received_big, expected_big, what="p(c | x) with ln p(x | k) near −1000", rtol=1e-9, atol=1e-12)
 
 # %% [markdown]
-# ### Exercise 1.2 — The reparameterised sample (23)
+# ### Exercise 1.2 — The evidence of one cluster, on paper (derivation, 15 min, ★★)
 #
-# Write `my_reparameterize(mu, logvar, eps)` for torch tensors of the same shape: the encoder's mean
-# $\tilde\mu$, its log-variance $\ln\tilde\sigma^2$ and standard normal noise $\varepsilon$. Return
-# $z = \tilde\mu + \tilde\sigma \odot \varepsilon$, eq. (23). The encoder outputs the **log-variance**, so
-# first turn it into a standard deviation. The first check compares your $z$ with the library's
-# `reparameterize` under the same noise; the second uses a variance of 4 and a variance of ¼.
+# Given $c = k$, the tractable model draws $z \sim \mathcal N(\mu_k, \Sigma_k)$ and then
+# $x = Wz + b + \varepsilon$ with noise $\varepsilon \sim \mathcal N(0, \sigma_x^2 I)$ independent of $z$. The book
+# has used $p(x \mid c = k)$ since section 3 without saying what it is. Derive it on paper: explain why $x$
+# given $c = k$ is Gaussian, and find its mean and its $D \times D$ covariance. Then write
+# `my_log_evidence_given_cluster(x, W, b, noise_var, mean_k, cov_k)` returning $\ln p(x \mid c = k)$ as a float.
+# Shapes: `x`, `b` $(D,)$; `W` $(D, M)$; `mean_k` $(M,)$; `cov_k` $(M, M)$.
+#
+# Hints: a linear map of a Gaussian is Gaussian, and so is a sum of independent Gaussians. Compute
+# $\mathbb E[x]$ and $\operatorname{Cov}[x] = \mathbb E[(x - \mathbb E x)(x - \mathbb E x)^\top]$ term by term. For
+# the log-density of $\mathcal N(x; m, C)$ use `np.linalg.slogdet` and `np.linalg.solve`. The check integrates
+# $p(x \mid z)\,p(z \mid c = k)$ over $z$ by Gauss–Hermite quadrature (100 nodes per axis), for every cluster
+# and three points; the model's own `log_evidence_per_cluster`, `log_evidence` and `posterior` are blocked.
+#
+# Then ask yourself: with a neural decoder $g$ in place of $Wz + b$, which step of your derivation fails,
+# and what does that mean for VaDE's and DGG's $\ln p(x)$?
 
 # %%
-def my_reparameterize(mu, logvar, eps):
-    """z = mu~ + sigma~ * eps (eq. (23)), with sigma~ obtained from the log-variance logvar."""
+def my_log_evidence_given_cluster(x, W, b, noise_var, mean_k, cov_k):
+    """ln p(x | c = k) when z ~ N(mean_k, cov_k) and x = W z + b + N(0, noise_var I) noise."""
     ### BEGIN SOLUTION
-    sigma_tilde = torch.exp(0.5 * logvar)
-    return mu + sigma_tilde * eps
+    x, W, b = np.asarray(x, dtype=float), np.asarray(W, dtype=float), np.asarray(b, dtype=float)
+    mean_x = W @ mean_k + b                                       # E[x | c = k]
+    cov_x = W @ cov_k @ W.T + noise_var * np.eye(x.size)          # Cov[Wz | k] + Cov[noise]
+    residual = x - mean_x
+    _, log_det = np.linalg.slogdet(cov_x)
+    mahalanobis = residual @ np.linalg.solve(cov_x, residual)
+    return float(-0.5 * (x.size * np.log(2 * np.pi) + log_det + mahalanobis))
     ### END SOLUTION
 
 
 # %% tags=["check"]
-from dggbook.book.exercises import check_close
+from dggbook.book.exercises import check_close, library_blocked
+from dggbook.derivation.quadrature import gaussian_expectation
 
-# reparameterize draws its own noise with torch.randn_like; the same seed gives the same noise.
-torch.manual_seed(7)
-eps_check = torch.randn_like(mu)
-torch.manual_seed(7)
-z_library = reparameterize(mu, logvar)
-check_close("1.2", my_reparameterize(mu, logvar, eps_check), z_library, what="z for the five encoded x",
-            rtol=1e-6, atol=1e-6)
+# ∫ p(x | z) p(z | k) dz: a Gauss–Hermite rule under p(z | k) applied to the likelihood p(x | z).
+cases, expected = [], []
+for x_test in (x_i, x_j, x_a):
+    for k in range(model.n_clusters):
+        cases.append((x_test, k))
+        expected.append(math.log(gaussian_expectation(lambda z_nodes: np.exp(model.log_likelihood(x_test, z_nodes)),
+                                                      model.means[k], model.covs[k], 100)))
+with library_blocked("1.2", "dggbook.derivation.tractable.LinearGaussianMixture.log_evidence_per_cluster",
+                     "dggbook.derivation.tractable.LinearGaussianMixture.log_evidence",
+                     "dggbook.derivation.tractable.LinearGaussianMixture.posterior",
+                     "dggbook.derivation.quadrature.gaussian_expectation"):
+    received = [my_log_evidence_given_cluster(x_test, model.loading, model.offset, model.noise_var,
+                                              model.means[k], model.covs[k]) for x_test, k in cases]
+check_close("1.2", received, expected, what="ln p(x | c = k) for 3 points × 3 clusters (vs quadrature over z)",
+            rtol=0.0, atol=1e-9)
 
-# %% tags=["check"]
-from dggbook.book.exercises import check_close
-
-# Variance 4 means standard deviation 2; variance 1/4 means standard deviation 1/2.
-z_hand = my_reparameterize(torch.tensor([[0.0, 1.0]]), torch.log(torch.tensor([[4.0, 0.25]])),
-                           torch.tensor([[1.0, -2.0]]))
-check_close("1.2", z_hand, [[2.0, 0.0]], what="z for mu~ = (0, 1), sigma~² = (4, 1/4), eps = (1, −2)",
-            rtol=1e-6, atol=1e-6)
+# %% [markdown] tags=["answer"]
+# **Answer.** Given $c = k$, $x = Wz + b + \varepsilon$ is an affine function of the Gaussian vector
+# $(z, \varepsilon)$, so it is Gaussian, with mean $W\mu_k + b$ and covariance $W\Sigma_k W^\top + \sigma_x^2 I$
+# (the cross terms vanish because $z$ and $\varepsilon$ are independent). The step that fails with a neural
+# decoder is the first: $g(z)$ of a Gaussian $z$ is not Gaussian, and $\int p(x \mid z)\, p(z \mid k)\, dz$ has no
+# closed form. Neither VaDE nor DGG can compute $\ln p(x)$ then; both maximise a lower bound on it (section 5
+# and notebook 02), and only a test bed like this one lets us compare the bound with the exact value.
 
 # %% [markdown]
-# ### Exercise 1.3 — The ELBO and the cross ELBO by Monte Carlo
+# ### Exercise 1.3 — The ELBO and the cross ELBO by Monte Carlo (implementation, 10 min, ★★)
 #
-# Section 4 computed $L(x_i)$ and $L(x_i, x_j)$ by quadrature. A neural network has no quadrature, so DGG
+# Section 5 computed $L(x_i)$ and $L(x_i, x_j)$ by quadrature. A neural network has no quadrature, so DGG
 # estimates them by sampling. Write `my_elbo_mc(q, log_joint, n_draws, seed)` that estimates
 #
 # $$\mathbb E_{q(z, c)}\big[\ln p(x_i, z, c) - \ln q(z, c)\big]
@@ -511,7 +678,8 @@ check_close("1.2", z_hand, [[2.0, 0.0]], what="z for mu~ = (0, 1), sigma~² = (4
 #
 # Hints: draw `n_draws` points from $q(z)$ with `np.random.default_rng(seed)`; a Cholesky factor of `q.cov`
 # turns standard normal draws into such points (the full-covariance form of (23)). Sum over $c$ exactly
-# rather than sampling it. The check uses 200,000 draws and allows 0.25 nats, about 6 standard errors.
+# rather than sampling it. The quadrature behind section 5 (`elbo_joint`, `q.expect`) is blocked in the
+# check, which uses 200,000 draws and allows 0.25 nats, about 6 standard errors.
 
 # %%
 def my_elbo_mc(q, log_joint, n_draws, seed):
@@ -527,26 +695,32 @@ def my_elbo_mc(q, log_joint, n_draws, seed):
 
 
 # %% tags=["check"]
-from dggbook.book.exercises import check_close
+from dggbook.book.exercises import check_close, library_blocked
 
 for label, q_test in (("L(x_i)", q_i), ("L(x_i, x_j)", q_j)):
-    check_close("1.3", my_elbo_mc(q_test, log_joint_i, 200_000, seed=11), pieces[label],
+    with library_blocked("1.3", "dggbook.derivation.joint.elbo_joint", "dggbook.derivation.joint.kl_joint",
+                         "dggbook.derivation.joint.GaussianSoftmaxJoint.expect",
+                         "dggbook.derivation.quadrature.gaussian_nodes",
+                         "dggbook.derivation.quadrature.gaussian_expectation"):
+        received = my_elbo_mc(q_test, log_joint_i, 200_000, seed=11)
+    check_close("1.3", received, pieces[label],
                 what=f"the Monte Carlo {label} (quadrature value {pieces[label]:.3f})", rtol=0.0, atol=0.25)
 
 # %% [markdown]
-# ### Exercise 1.4 — How much prior does it take?
+# ### Exercise 1.4 — How much prior does it take? (derivation, 10 min, ★★)
 #
-# In section 2 the per-sample prior was
+# In section 3 the per-sample prior was
 # $\pi_i = \big(\pi_{i0},\ (1 - \pi_{i0})(1 - s),\ (1 - \pi_{i0})\,s\big)$, with $\pi_{i0} = 0.02$ on
-# cluster 0 and the share $s$ for cluster 2. Write `my_share_for_posterior(log_lik, r, floor)` that returns
-# the share $s$ at which $p(c = 2 \mid x) = r$, given the three log-likelihoods $\ln p(x \mid k)$,
-# $k = 0, 1, 2$, and `floor` $= \pi_{i0}$.
+# cluster 0 and the share $s$ for cluster 2; section 3 found its tipping share with a root finder. Solve on
+# paper instead: write `my_share_for_posterior(log_lik, r, floor)` that returns the share $s$ at which
+# $p(c = 2 \mid x) = r$, given the three log-likelihoods $\ln p(x \mid k)$, $k = 0, 1, 2$, and `floor` $= \pi_{i0}$.
 #
 # Hints: write $p(c = 2 \mid x) = r$ with Bayes' rule and multiply out the denominator; the equation is
 # linear in $s$. Do not forget cluster 0. Only ratios of likelihoods enter, so you may subtract
-# $\max_k \ln p(x \mid k)$ before exponentiating. The first check compares your $s$ at $r = \tfrac12$
-# with a root found numerically; it is close to, but not equal to, the tipping share of section 2, where
-# $p(c = 1 \mid x_a) = p(c = 2 \mid x_a)$ (cluster 0 keeps a little of the posterior).
+# $\max_k \ln p(x \mid k)$ before exponentiating. SciPy's root finders are blocked in the checks. The first
+# check compares your $s$ at $r = \tfrac12$ with a root found numerically; it is close to, but not equal to,
+# the tipping share of section 3, where $p(c = 1 \mid x_a) = p(c = 2 \mid x_a)$ (cluster 0 keeps a little of
+# the posterior).
 
 # %%
 def my_share_for_posterior(log_lik, r, floor=0.02):
@@ -561,24 +735,32 @@ def my_share_for_posterior(log_lik, r, floor=0.02):
 
 
 # %% tags=["check"]
-from dggbook.book.exercises import check_close
+from dggbook.book.exercises import check_close, library_blocked
 
 log_lik_a = model.log_evidence_per_cluster(x_a) - np.log(model.weights)  # ln p(x_a | k)
 s_half = brentq(lambda s: posterior_at(s)[2] - 0.5, 1e-6, 1 - 1e-6, xtol=1e-14)  # by root finding
-check_close("1.4", my_share_for_posterior(log_lik_a, 0.5), s_half,
-            what="the share at which p(c=2 | x_a) = 1/2", rtol=1e-8, atol=1e-10)
+with library_blocked("1.4", "scipy.optimize.brentq", "scipy.optimize.brenth", "scipy.optimize.bisect",
+                     "scipy.optimize.ridder", "scipy.optimize.newton", "scipy.optimize.root_scalar",
+                     "scipy.optimize.fsolve", "scipy.optimize.minimize_scalar",
+                     "dggbook.derivation.tractable.LinearGaussianMixture.posterior"):
+    received = my_share_for_posterior(log_lik_a, 0.5)
+check_close("1.4", received, s_half, what="the share at which p(c=2 | x_a) = 1/2", rtol=1e-8, atol=1e-10)
 
 # %% tags=["check"]
-from dggbook.book.exercises import check_close
+from dggbook.book.exercises import check_close, library_blocked
 
 # Plug the share back into the model and read off p(c = 2 | x); x_b sits where cluster 0 matters.
 x_b = model.loading @ (0.5 * (model.means[0] + model.means[2])) + model.offset
-received, expected = [], []
-for x_test, r_test, floor_test in ((x_a, 0.9, 0.02), (x_a, 0.2, 0.02), (x_b, 0.5, 0.3), (x_b, 0.3, 0.1)):
-    log_lik_test = model.log_evidence_per_cluster(x_test) - np.log(model.weights)
-    share = my_share_for_posterior(log_lik_test, r_test, floor_test)
+cases = [(x_test, r_test, floor_test, model.log_evidence_per_cluster(x_test) - np.log(model.weights))
+         for x_test, r_test, floor_test in ((x_a, 0.9, 0.02), (x_a, 0.2, 0.02), (x_b, 0.5, 0.3), (x_b, 0.3, 0.1))]
+with library_blocked("1.4", "scipy.optimize.brentq", "scipy.optimize.brenth", "scipy.optimize.bisect",
+                     "scipy.optimize.ridder", "scipy.optimize.newton", "scipy.optimize.root_scalar",
+                     "scipy.optimize.fsolve", "scipy.optimize.minimize_scalar",
+                     "dggbook.derivation.tractable.LinearGaussianMixture.posterior"):
+    shares = [my_share_for_posterior(log_lik_test, r_test, floor_test) for _, r_test, floor_test, log_lik_test in cases]
+received = []
+for (x_test, r_test, floor_test, _), share in zip(cases, shares):
     pi_test = np.array([floor_test, (1 - floor_test) * (1 - share), (1 - floor_test) * share])
     received.append(np.exp(dataclasses.replace(model, weights=pi_test).posterior(x_test).log_weights[2]))
-    expected.append(r_test)
-check_close("1.4", np.array(received), np.array(expected), what="p(c=2 | x) at the returned shares",
-            rtol=1e-8, atol=1e-10)
+check_close("1.4", np.array(received), np.array([case[1] for case in cases]),
+            what="p(c=2 | x) at the returned shares", rtol=1e-8, atol=1e-10)

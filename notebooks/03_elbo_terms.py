@@ -583,7 +583,8 @@ assert abs((cross_right - cross_wrong) - expected_shift) < 1e-12 and abs(expecte
 #   reparameterised Monte Carlo estimate used here as one of the three checks.
 # - Bishop, *Pattern Recognition and Machine Learning*, Springer 2006, ch. 10: expectations of log-Gaussians under a Gaussian, the algebra behind term 2.
 # - Yang, Cheung, Li and Fang, *Deep Clustering by Gaussian Mixture Variational Autoencoders with Graph Embedding*, ICCV 2019, eq. (21) and the derivation of the terms in its supplement.
-#
+
+# %% [markdown]
 # ## Questions to think about
 #
 # 1. Term 2 with coefficient ½ agrees with quadrature; with 1 it is exactly twice as large. Why can
@@ -595,6 +596,53 @@ assert abs((cross_right - cross_wrong) - expected_shift) < 1e-12 and abs(expecte
 # 4. With a Gaussian decoder, $\sigma_x^2$ weighs term 1 against the others. What would you expect
 #    from a run with a much smaller $\sigma_x^2$?
 
+# %% [markdown] tags=["answer"]
+# **Answers to the questions.**
+#
+# 1. Both sides are functions of the same few numbers: $\tilde\mu_i$, $\tilde\sigma^2_i$ and $\gamma_i$ from the
+#    networks, and $\mu_k$, $\sigma_k^2$ of the mixture. Network weights can change those numbers, but not the formulas,
+#    and with ½ the closed form equals the expectation at every value of them, because moves 1–4 are algebra. Term 2 is
+#    linear in its coefficient, so with 1 the closed form is exactly twice the true value at every point, and it misses
+#    by the true term 2 itself. That miss vanishes only on the thin set of parameter values where the expectation happens
+#    to be exactly zero. Random posteriors like the ones here lie off that set with probability one, and a second check
+#    point, or the gradient check above (twice the right gradients), makes a coincidence at both practically impossible.
+#    Here the printed version lands hundreds of standard errors from the Monte Carlo value.
+#
+# 2. A constant can be dropped without changing a gradient when nothing trained by gradient appears in it. Besides the
+#    $\ln 2\pi$ of terms 2 and 4 (both, or one alone, which only shifts $L$ by $\tfrac M2 \ln 2\pi$), that covers the
+#    $-\tfrac D2 \ln(2\pi\sigma_x^2)$ of the Gaussian term 1, because $\sigma_x^2$ is a fixed setting (`noise_var`), and the
+#    $+1$ of term 4, worth $\tfrac M2$ in all. The $\ln 2\pi$ inside term 2 is constant only because it is multiplied by
+#    $\gamma_{ik}$ and $\sum_k \gamma_{ik} = 1$. What cannot be dropped: $\ln \sigma^2_{km}$ in term 2 (the mixture
+#    variances are trained), $\ln \tilde\sigma^2_{im}$ in term 4 (the encoder's output), and any factor that multiplies a
+#    term, such as the ½ of term 2 or the $1/2\sigma_x^2$ of term 1, which set each term's weight against the others. Nor
+#    can $\ln \pi_{ik}$ in term 3: $\pi_i$ is not trained by gradient, but it multiplies $\gamma_{ik}$, which is, so the
+#    gradient with respect to $f_2$ depends on it. A learnt $\sigma_x^2$ would make $-\tfrac D2 \ln \sigma_x^2$ necessary
+#    too. Whatever is dropped, the printed value is no longer an ELBO and cannot be compared with $\ln p(x)$.
+#
+# 3. In term 2 the width of $q(z \mid x)$ enters as $-\tfrac12 \sum_k \gamma_{ik}\, \tilde\sigma^2_{im}/\sigma^2_{km}$: a
+#    wide $q$ puts $z$, on average, away from the peaks of the cluster Gaussians, and the prior charges for that linearly
+#    in $\tilde\sigma^2_{im}$. Term 4, the entropy, pays back $\tfrac12 \ln \tilde\sigma^2_{im}$, which grows only
+#    logarithmically, and term 1 adds a linear charge of its own, because a wider $q$ decodes more noisily. The best width
+#    balances these slopes (exercise 3.4): $1/\tilde\sigma^2_{im}$ is the decoder's precision plus
+#    $2a \sum_k \gamma_{ik}/\sigma^2_{km}$, where $a$ is the coefficient. Doubling $a$ from ½ to 1 doubles the prior's share
+#    of that precision, so with the mixture held fixed $\tilde\sigma^2$ shrinks by up to a factor of two; coefficient 1
+#    acts like a prior with variances $\sigma_k^2/2$ (up to its normaliser), twice as sharp. In training the mixture moves
+#    too: the $\sigma_k^2$ shrink to follow the narrower codes, which sharpens the prior again, so the run's shrinking
+#    compounds to far more than a factor of two (more than five in the band this notebook asserts).
+#
+# 4. Term 1 is $-\lVert x - g(z) \rVert^2/2\sigma_x^2 - \tfrac D2 \ln(2\pi\sigma_x^2)$. Its constant does not affect
+#    training (question 2), but the weight $1/2\sigma_x^2$ of the squared error grows as $\sigma_x^2$ shrinks, so
+#    reconstruction comes to dominate terms 2–4, and I would expect the run to behave more and more like a plain
+#    autoencoder. The posterior variances would shrink, since in the formula of exercise 3.4 the decoder's precision
+#    $\sum_d W_{dm}^2/\sigma_x^2$ outgrows the prior's, so that $\tilde\sigma^2$ falls roughly in proportion to
+#    $\sigma_x^2$. Reconstructions would sharpen, while the mixture's pull on the codes, and with it the clustering, would
+#    count for less: the codes would be arranged for reconstruction rather than into Gaussian clusters. For the same
+#    reason the misprinted coefficient would matter less, its shrinking factor moving from ½ towards 1. Two side effects:
+#    the gradients of term 1 grow like $1/\sigma_x^2$, so a learning rate that was stable may no longer be, and the
+#    constant alone moves the value of the ELBO by $\tfrac D2$ times the logarithm of the ratio of the two variances, so
+#    ELBOs of runs with different $\sigma_x^2$ cannot be compared. These are predictions from the form of the objective;
+#    the notebook does not run such a fit.
+
 # %% [markdown]
 # ## What you should now be able to do
 #
@@ -602,97 +650,200 @@ assert abs((cross_right - cross_wrong) - expected_shift) < 1e-12 and abs(expecte
 #   $\ln \mathcal N$, which the expectation never removes.
 # - Compute the four terms of (4) and of the cross ELBO (5), and check them against quadrature and Monte Carlo.
 # - Explain that the printed coefficient 1 doubles term 2's gradient, and what that does in training:
-#   narrower posteriors, a lower correct ELBO, a reported objective that is no longer a bound.
+#   narrower posteriors, a lower correct ELBO, and a reported objective that is no longer guaranteed to be a bound.
 # - Explain why the $\ln 2\pi$ constants cancel and why term 1 must be $-\lVert x - g(z)\rVert^2/2\sigma_x^2$.
+#
+# | objective | exercises |
+# |---|---|
+# | term 2 from the log-density, and its ½ | 3.1 |
+# | the four terms of (4) and (5), against quadrature and Monte Carlo | 3.2, 3.3 |
+# | what the printed coefficient 1 does to the posterior variances | 3.4 |
+# | the $\ln 2\pi$ constants and the sign of term 1 | 3.2, 3.3 |
 
 # %% [markdown]
 # ## Exercises
 #
 # Each exercise asks for one function. The cells tagged `check` below it call your function and compare its
-# answer with the library or with an independent computation; it fails until your answer is right.
-# `make course` makes student copies of the notebooks in which the solution blocks are replaced by stubs.
+# answer with an independent computation (quadrature, Monte Carlo, a numerical optimiser) or with the
+# library; they fail until your answer is right. While a check runs your function, the library functions
+# that would do the exercise for you are blocked: calling one raises `LibraryCalled`. The header of each
+# exercise gives its kind, a time to plan for and its difficulty (★ to ★★★); marks are weighted by the
+# stars. `make course` makes student copies of the notebooks in which the solution blocks are replaced by stubs.
 
 # %% [markdown]
-# ### Exercise 3.1 — Term 2 in closed form
+# ### Exercise 3.1 — Term 2 with full covariances (derivation, 15 min, ★★)
 #
-# Write `my_term2(mu, var, gamma, means, variances)`. It returns term 2 of (4),
-# $\mathbb E_q[\ln p(z \mid c)]$ with $q(z) = \mathcal N(\tilde\mu, \operatorname{diag}\tilde\sigma^2)$ and
-# $q(c) = \gamma$, **including** the $\ln 2\pi$ constants, as a float.
+# Moves 1–4 assumed diagonal covariances. Redo the derivation for full ones: $q(z) = \mathcal N(m, S)$ and
+# $p(z \mid c = k) = \mathcal N(\mu_k, \Sigma_k)$, with $S$ and $\Sigma_k$ any symmetric positive-definite
+# $M \times M$ matrices. On paper, find
 #
-# Shapes (NumPy): `mu`, `var` are $(M,)$; `gamma` is $(K,)$; `means`, `variances` are $(K, M)$ (the $\mu_k$
-# and $\sigma_k^2$). Use only NumPy; do not call the library.
+# $$\mathbb E_q[\ln p(z \mid c)] = \sum_k \gamma_k\, \mathbb E_{\mathcal N(z;\, m,\, S)}\big[\ln \mathcal N(z; \mu_k, \Sigma_k)\big]$$
 #
-# Hints: follow moves 1 to 4 above. Start from $\ln \mathcal N$ of one coordinate and keep its factor in front;
-# replace $\mathbb E_q[(z_m - \mu_{km})^2]$ by its closed form; then weight by $\gamma_k$. The check compares
-# with the library and with quadrature for two different posteriors: a result twice too large means the
-# coefficient is wrong.
+# in closed form, **including** the $\ln 2\pi$ constants. Then write `my_term2_full(mean_q, cov_q, gamma, means, covs)`
+# returning it as a float. Shapes (NumPy): `mean_q` $(M,)$, `cov_q` $(M, M)$, `gamma` $(K,)$, `means` $(K, M)$,
+# `covs` $(K, M, M)$.
+#
+# Hints: move 1 becomes $\ln \mathcal N(z; \mu, \Sigma) = -\tfrac12[M \ln 2\pi + \ln\det\Sigma + (z - \mu)^\top \Sigma^{-1}(z - \mu)]$.
+# For move 3, a quadratic form is its own trace: $(z - \mu)^\top A (z - \mu) = \operatorname{tr}\big(A\,(z - \mu)(z - \mu)^\top\big)$,
+# and $\mathbb E_q[(z - \mu)(z - \mu)^\top] = S + (m - \mu)(m - \mu)^\top$. The checks compare with a
+# Gauss–Hermite quadrature in $M = 2$ and $M = 3$ and, for diagonal matrices, with term 2 of (4); the
+# library's closed forms and quadrature are blocked.
 
 # %%
-def my_term2(mu, var, gamma, means, variances):
-    """E_q[ln p(z | c)] for q(z) = N(mu, diag var) and q(c) = gamma; GMM means/variances of shape (K, M)."""
+def my_term2_full(mean_q, cov_q, gamma, means, covs):
+    """Σ_k γ_k E_{N(z; mean_q, cov_q)}[ln N(z; means_k, covs_k)] for full covariances, with the ln 2π constants."""
     ### BEGIN SOLUTION
-    spread = var[None, :] + (mu[None, :] - means) ** 2           # E_q[(z_m − μ_km)²]
-    per_cluster = np.log(2 * np.pi) + np.log(variances) + spread / variances
-    return float(-0.5 * np.sum(gamma * per_cluster.sum(axis=1)))
+    mean_q, cov_q = np.asarray(mean_q, dtype=float), np.asarray(cov_q, dtype=float)
+    dim = mean_q.size
+    per_cluster = []
+    for mu_k, cov_k in zip(np.asarray(means, dtype=float), np.asarray(covs, dtype=float)):
+        gap = mean_q - mu_k
+        second_moment = cov_q + np.outer(gap, gap)               # E_q[(z − μ_k)(z − μ_k)ᵀ]
+        quad_term = np.trace(np.linalg.solve(cov_k, second_moment))
+        per_cluster.append(-0.5 * (dim * np.log(2 * np.pi) + np.linalg.slogdet(cov_k)[1] + quad_term))
+    return float(np.asarray(gamma, dtype=float) @ np.array(per_cluster))
     ### END SOLUTION
 
 
 # %% tags=["check"]
-from dggbook.book.exercises import check_close
+from dggbook.book.exercises import check_close, library_blocked
+from dggbook.derivation.quadrature import log_mvn
 
-for post in (post_i, post_j):
-    received = my_term2(post[0], post[1], post[2], gmm_means.numpy(), np.exp(gmm_logvars.numpy()))
-    check_close("3.1", received, float(closed_form_elbo(model, x_i, post).prior_z[0]),
-                what="term 2 (vs dggbook.derivation.elbo.elbo_terms)", rtol=1e-10)
-check_close("3.1", my_term2(mu_i, var_i, gamma_i, gmm_means.numpy(), np.exp(gmm_logvars.numpy())), t2_quad,
-            what="term 2 (vs Gauss–Hermite quadrature)", rtol=1e-10)
+
+def random_spd(rng_s, dim):
+    """A well-conditioned symmetric positive-definite matrix."""
+    factor = rng_s.normal(size=(dim, dim))
+    return factor @ factor.T / dim + 0.3 * np.eye(dim)
+
+
+rng_s = np.random.default_rng(31)
+cases = []
+for dim in (2, 3):
+    cases.append((rng_s.normal(size=dim), random_spd(rng_s, dim), rng_s.dirichlet(np.ones(3)),
+                  rng_s.normal(size=(3, dim)), np.stack([random_spd(rng_s, dim) for _ in range(3)])))
+expected = [gaussian_expectation(lambda z, g=g_, mk=mk, ck=ck: sum(g[k] * log_mvn(z, mk[k], ck[k]) for k in range(3)),
+                                 m_, c_, 6) for m_, c_, g_, mk, ck in cases]  # exact: the integrand is quadratic
+with library_blocked("3.1", "dggbook.derivation.gaussian.expected_log_gaussian", "dggbook.derivation.elbo.elbo_terms",
+                     "dggbook.derivation.checks.closed_form_elbo", "dggbook.derivation.quadrature.gaussian_expectation",
+                     "dggbook.derivation.quadrature.gaussian_nodes", "dggbook.derivation.joint.elbo_joint",
+                     "dggbook.derivation.joint.GaussianSoftmaxJoint.expect"):
+    received = [my_term2_full(*case) for case in cases]
+check_close("3.1", received, expected, what="term 2 with full covariances, M = 2 and 3 (vs quadrature)",
+            rtol=1e-10, atol=1e-10)
+
+# %% tags=["check"]
+from dggbook.book.exercises import check_close, library_blocked
+
+# Diagonal matrices: the closed form of (4), with the ½ (a coefficient 1 would double it).
+gmm_covs = np.stack([np.diag(v) for v in np.exp(gmm_logvars.numpy())])
+expected = [float(closed_form_elbo(model, x_i, post).prior_z[0]) for post in (post_i, post_j)]
+with library_blocked("3.1", "dggbook.derivation.gaussian.expected_log_gaussian", "dggbook.derivation.elbo.elbo_terms",
+                     "dggbook.derivation.checks.closed_form_elbo", "dggbook.derivation.quadrature.gaussian_expectation"):
+    received = [my_term2_full(post[0], np.diag(post[1]), post[2], gmm_means.numpy(), gmm_covs)
+                for post in (post_i, post_j)]
+check_close("3.1", received, expected, what="term 2 for the diagonal posteriors of this notebook (vs (4))",
+            rtol=1e-10)
 
 # %% [markdown]
-# ### Exercise 3.2 — Term 4, the entropy of $q(z \mid x)$
+# ### Exercise 3.2 — The cross ELBO (5) in torch (implementation, 10 min, ★★)
 #
-# Write `my_entropy_term(var)`, term 4 of (4): $-\mathbb E_q[\ln q(z \mid x)]$ for
-# $q = \mathcal N(\tilde\mu, \operatorname{diag}\tilde\sigma^2)$, including the $\ln 2\pi$ constants. `var` is the
-# vector $\tilde\sigma^2$ of shape $(M,)$; return a float.
+# Write `my_cross_elbo(x_anchor, decoded_nbr, mu_nbr, logvar_nbr, gamma_nbr, pi_anchor, means, logvars, noise_var)`:
+# the four terms of (5) for a batch of $B$ pairs, summed, as a torch tensor of shape $(B,)$. Term 1 is the
+# Gaussian log-likelihood $\ln \mathcal N(x_i; g(z_j), \sigma_x^2 I)$ of the anchor given the neighbour's decoding
+# `decoded_nbr` $= g(z_j)$, with its constants; terms 2–4 use the neighbour's $\tilde\mu_j$, $\ln\tilde\sigma^2_j$ and
+# $\gamma_j$ and the anchor's $\pi_i$, with the $\ln 2\pi$ constants and the coefficient ½. Shapes: `x_anchor`,
+# `decoded_nbr` $(B, D)$; `mu_nbr`, `logvar_nbr` $(B, M)$; `gamma_nbr`, `pi_anchor` $(B, K)$; `means`,
+# `logvars` $(K, M)$; `noise_var` a float.
 #
-# Hints: it does not depend on $\tilde\mu$ (why?). Write $\ln q(z)$ with move 1, then take its expectation
-# under $q$ itself: what is $\mathbb E_q[(z_m - \tilde\mu_m)^2]/\tilde\sigma^2_m$? The check compares with the
-# library and with a Monte Carlo average of $-\ln q(z_s)$; forgetting a term that does not depend on
-# $\tilde\sigma$ is caught.
+# Hints: broadcast the $(B, 1, M)$ posterior against the $(1, K, M)$ mixture for term 2. A softmax can return an
+# exact 0 in $\gamma$, and $0 \ln 0$ must count as 0, not NaN: `torch.special.xlogy` does that. The first check
+# compares with the library on a batch with a zero in $\gamma$; the second averages your one-sample (5) over
+# many draws $z_j$ and compares with the quadrature value of the cross ELBO above. The library's terms,
+# log-densities and `torch.distributions` are blocked.
+#
+# Then ask yourself: which of the four terms would change if the anchor's $\pi_i$ were replaced by the
+# neighbour's $\pi_j$, and why does term 4 not depend on $\tilde\mu_j$ at all?
 
 # %%
-def my_entropy_term(var):
-    """−E_q[ln q(z)] for q = N(mu, diag var), with the ln 2π constants."""
+def my_cross_elbo(x_anchor, decoded_nbr, mu_nbr, logvar_nbr, gamma_nbr, pi_anchor, means, logvars, noise_var):
+    """L(x_i, x_j) of (5) per row: one-sample Gaussian term 1, then terms 2–4 in closed form (with ln 2π)."""
     ### BEGIN SOLUTION
-    per_coordinate = 0.5 * (np.log(2 * np.pi * var) + 1.0)
-    return float(per_coordinate.sum())
+    log_2pi = math.log(2 * math.pi)
+    dim_x, dim_z = x_anchor.shape[-1], mu_nbr.shape[-1]
+    term1 = -((x_anchor - decoded_nbr) ** 2).sum(-1) / (2 * noise_var) - 0.5 * dim_x * math.log(2 * math.pi * noise_var)
+    var_nbr = logvar_nbr.exp()[:, None, :]                        # (B, 1, M)
+    sq_gap = (mu_nbr[:, None, :] - means[None]) ** 2               # (B, K, M)
+    per_cluster = -0.5 * (log_2pi + logvars[None] + (var_nbr + sq_gap) / logvars.exp()[None]).sum(-1)  # (B, K)
+    term2 = (gamma_nbr * per_cluster).sum(-1)
+    term3 = (torch.special.xlogy(gamma_nbr, pi_anchor) - torch.special.xlogy(gamma_nbr, gamma_nbr)).sum(-1)
+    term4 = 0.5 * (log_2pi + logvar_nbr + 1.0).sum(-1)
+    return term1 + term2 + term3 + term4
     ### END SOLUTION
 
 
 # %% tags=["check"]
-from dggbook.book.exercises import check_close, check_true
+from dggbook.book.exercises import check_close, library_blocked
 
-for post in (post_i, post_j):
-    check_close("3.2", my_entropy_term(post[1]), float(entropy_normal_diag(torch.as_tensor(np.log(post[1])))),
-                what="term 4 (vs dggbook.derivation.gaussian.entropy_normal_diag)", rtol=1e-10)
-neg_log_q = -log_normal_diag(z_i, torch.as_tensor(mu_i), torch.as_tensor(np.log(var_i))).numpy()
-mc_entropy, se_entropy = monte_carlo(neg_log_q)
-got = my_entropy_term(var_i)
-check_true("3.2", abs(got - mc_entropy) < 5 * se_entropy,
-           f"term 4 should agree with the Monte Carlo value {mc_entropy:.5f} ± {se_entropy:.5f}; received {got!r}.")
+rng_b = np.random.default_rng(32)
+batch = dict(x_anchor=torch.as_tensor(rng_b.normal(size=(6, 4))), decoded_nbr=torch.as_tensor(rng_b.normal(size=(6, 4))),
+             mu_nbr=torch.as_tensor(rng_b.normal(size=(6, M))), logvar_nbr=torch.as_tensor(rng_b.normal(scale=0.5, size=(6, M))),
+             gamma_nbr=torch.as_tensor(rng_b.dirichlet(np.ones(3), size=6)), pi_anchor=torch.as_tensor(rng_b.dirichlet(np.ones(3), size=6)),
+             means=gmm_means, logvars=gmm_logvars, noise_var=0.7)
+batch["gamma_nbr"][0] = torch.tensor([0.0, 0.25, 0.75])   # an exact zero, as a float32 softmax can give
+expected = elbo_terms(gaussian_log_likelihood(batch["x_anchor"], batch["decoded_nbr"], batch["noise_var"]),
+                      batch["mu_nbr"], batch["logvar_nbr"], batch["gamma_nbr"], batch["pi_anchor"],
+                      gmm_means, gmm_logvars).total
+with library_blocked("3.2", "dggbook.derivation.elbo.elbo_terms", "dggbook.derivation.elbo.gaussian_log_likelihood",
+                     "dggbook.derivation.gaussian.expected_log_gaussian", "dggbook.derivation.gaussian.entropy_normal_diag",
+                     "dggbook.derivation.gaussian.log_normal_diag", "dggbook.derivation.gaussian.kl_normal_diag",
+                     "dggbook.derivation.checks.closed_form_elbo", "dggbook.model.algorithm1.elbo_of_pairs",
+                     "dggbook.model.likelihoods.reconstruction_log_likelihood",
+                     "torch.distributions.Normal.log_prob", "torch.distributions.MultivariateNormal.log_prob",
+                     "torch.distributions.kl.kl_divergence"):
+    received = my_cross_elbo(**batch)
+check_close("3.2", received, expected, what="(5) for a batch of 6 pairs (vs elbo_terms)", rtol=1e-10, atol=1e-10)
+
+# %% tags=["check"]
+from dggbook.book.exercises import check_true, library_blocked
+
+# Many draws z_j ~ q(z | x_j), each decoded by the linear decoder: the average of the one-sample (5) must land
+# within 5 standard errors of the quadrature value of the cross ELBO with the anchor's prior π_i.
+torch.manual_seed(settings.seed + 3)
+z_nbr = reparameterize(torch.as_tensor(mu_j).expand(N_MC, -1), torch.as_tensor(np.log(var_j)).expand(N_MC, -1))
+draws = dict(x_anchor=torch.as_tensor(x_i).expand(N_MC, -1), decoded_nbr=z_nbr @ W_t.T + b_t,
+             mu_nbr=torch.as_tensor(mu_j).expand(N_MC, -1), logvar_nbr=torch.as_tensor(np.log(var_j)).expand(N_MC, -1),
+             gamma_nbr=torch.as_tensor(gamma_j).expand(N_MC, -1), pi_anchor=torch.as_tensor(pi_i).expand(N_MC, -1),
+             means=gmm_means, logvars=gmm_logvars, noise_var=model.noise_var)
+with library_blocked("3.2", "dggbook.derivation.elbo.elbo_terms", "dggbook.derivation.elbo.gaussian_log_likelihood",
+                     "dggbook.derivation.gaussian.expected_log_gaussian", "dggbook.derivation.gaussian.entropy_normal_diag",
+                     "dggbook.derivation.gaussian.log_normal_diag", "torch.distributions.Normal.log_prob"):
+    per_draw = my_cross_elbo(**draws)
+mc_cross, se_cross = monte_carlo(per_draw.detach().numpy()) if per_draw is not None else (None, None)
+check_true("3.2", per_draw is not None and abs(mc_cross - cross_right_quad) < 5 * se_cross,
+           f"the average of your (5) over {N_MC} draws should be within 5 SE of the quadrature value "
+           f"{cross_right_quad:.5f}; received {mc_cross!r} ± {se_cross!r}.")
+
+# %% [markdown] tags=["answer"]
+# **Answer.** Only term 3 uses a prior over clusters, so only term 3 would change: by
+# $\sum_k \gamma_{jk} \ln(\pi_{jk}/\pi_{ik})$, the shift measured in the section "Whose prior?". Terms 1, 2 and 4
+# depend on the neighbour's posterior and on the shared parameters only. Term 4 is the entropy of
+# $q(z \mid x_j)$, $-\mathbb E_q[\ln q(z \mid x_j)]$: it measures the spread of $q$ around its own mean. Under $q$,
+# $z - \tilde\mu_j$ has the same distribution wherever $\tilde\mu_j$ is, so moving the mean moves the density
+# and the points together and leaves the expectation unchanged; only $\tilde\sigma_j^2$ enters.
 
 # %% [markdown]
-# ### Exercise 3.3 — Term 1 with a linear Gaussian decoder, in expectation
+# ### Exercise 3.3 — Term 1 with a linear Gaussian decoder, in expectation (derivation, 10 min, ★★)
 #
 # On the tractable model the decoder is linear, $g(z) = Wz + b$, and $p(x \mid z) = \mathcal N(x; Wz + b, \sigma_x^2 I)$
 # with $x \in \mathbb R^D$. Then term 1, $\mathbb E_q[\ln p(x \mid z)]$, has a closed form: no sample is needed.
-# Write `my_expected_loglik(x, W, b, sigma_x2, mu, var)` returning it as a float. Shapes: `x`, `b` $(D,)$;
+# Derive it, and write `my_expected_loglik(x, W, b, sigma_x2, mu, var)` returning it as a float. Shapes: `x`, `b` $(D,)$;
 # `W` $(D, M)$; `mu`, `var` $(M,)$.
 #
 # Hints: start from the log-density with its **minus** sign (the section on the sign above). The residual
 # $x - Wz - b$ has mean $x - W\tilde\mu - b$ under $q$; its expected squared norm is the squared norm of the mean
 # plus the sum of the variances of its $D$ coordinates. Each coordinate is $-\sum_m W_{\cdot m} z_m$ plus a constant,
-# and the $z_m$ are independent under $q$. The check compares with the library's
-# `LinearGaussianMixture.expected_log_likelihood` and with the Monte Carlo average of $\ln p(x \mid z_s)$.
+# and the $z_m$ are independent under $q$. The check compares with the Monte Carlo average of $\ln p(x \mid z_s)$
+# and with the model's own closed form, which is blocked while your function runs.
 
 # %%
 def my_expected_loglik(x, W, b, sigma_x2, mu, var):
@@ -706,44 +857,76 @@ def my_expected_loglik(x, W, b, sigma_x2, mu, var):
 
 
 # %% tags=["check"]
-from dggbook.book.exercises import check_close, check_true
+from dggbook.book.exercises import check_close, check_true, library_blocked
 
-for post in (post_i, post_j):
-    check_close("3.3", my_expected_loglik(x_i, model.loading, model.offset, model.noise_var, post[0], post[1]),
-                model.expected_log_likelihood(x_i, post[0], post[1]),
-                what="term 1 (vs LinearGaussianMixture.expected_log_likelihood)", rtol=1e-10)
+expected = [model.expected_log_likelihood(x_i, post[0], post[1]) for post in (post_i, post_j)]
 mc_t1, se_t1 = monte_carlo(model.log_likelihood(x_i, z_i.numpy()))
-got = my_expected_loglik(x_i, model.loading, model.offset, model.noise_var, mu_i, var_i)
-check_true("3.3", abs(got - mc_t1) < 5 * se_t1,
-           f"term 1 should agree with the Monte Carlo value {mc_t1:.5f} ± {se_t1:.5f}; received {got!r}.")
+with library_blocked("3.3", "dggbook.derivation.tractable.LinearGaussianMixture.expected_log_likelihood",
+                     "dggbook.derivation.checks.closed_form_elbo", "dggbook.derivation.quadrature.gaussian_expectation"):
+    received = [my_expected_loglik(x_i, model.loading, model.offset, model.noise_var, post[0], post[1])
+                for post in (post_i, post_j)]
+check_true("3.3", received[0] is not None and abs(received[0] - mc_t1) < 5 * se_t1,
+           f"term 1 should agree with the Monte Carlo value {mc_t1:.5f} ± {se_t1:.5f}; received {received[0]!r}.")
+check_close("3.3", received, expected, what="term 1 (vs LinearGaussianMixture.expected_log_likelihood)", rtol=1e-10)
 
 # %% [markdown]
-# ### Exercise 3.4 — Term 3 when a cluster has zero posterior
+# ### Exercise 3.4 — The best posterior variance, with coefficient ½ and with 1 (derivation, 10 min, ★★)
 #
-# Write `my_term3(gamma, prior)`, term 3 of (4): $\sum_k \gamma_{k} \ln(\pi_{k}/\gamma_{k})$ for one sample, as a
-# float. `gamma` and `prior` are probability vectors of shape $(K,)$; the same function gives the cross term of
-# (5) when called with $\gamma_j$ and the anchor's $\pi_i$.
+# The training run above saw the coefficient 1 shrink the posterior variances. Here is the mechanism in
+# closed form. Hold $\tilde\mu$, $\gamma$ and the mixture fixed, and take the ELBO of this notebook's
+# tractable model with the exact term 1 of exercise 3.3 and with term 2 multiplied by a coefficient $a$
+# ($a = \tfrac12$ is right, $a = 1$ is the printed (21)). On paper, find the $\tilde\sigma^2_m$ that maximise it:
+# collect the terms that contain $\tilde\sigma^2_m$, set the derivative to zero, and check that it is a
+# maximum. Write `my_best_posterior_var(gamma, gmm_vars, W, noise_var, coefficient)` returning the vector of
+# maximisers, shape $(M,)$. Shapes: `gamma` $(K,)$, `gmm_vars` $(K, M)$ (the $\sigma_k^2$), `W` $(D, M)$.
 #
-# Hints: a softmax in float32 can return exact zeros, and $\gamma_k = 0$ must contribute nothing (the limit of
-# $t \ln t$ at 0 is 0), not NaN. The term is minus a KL divergence: which one, and what is its sign? The check
-# uses a $\gamma$ with a zero entry.
+# Hints: term 1 contributes $-\sum_d W_{dm}^2\,\tilde\sigma^2_m/2\sigma_x^2$, term 2 contributes
+# $-a \sum_k \gamma_k \tilde\sigma^2_m/\sigma^2_{km}$ (with $a = \tfrac12$ this is (4)), term 4 contributes
+# $\tfrac12 \ln\tilde\sigma^2_m$; term 3 does not contain $\tilde\sigma$. The check maximises the library's ELBO
+# over $\ln\tilde\sigma^2$ with BFGS before your function runs; while it runs, the optimisers are blocked.
+#
+# Then ask yourself: by what factor does $a = 1$ shrink $\tilde\sigma^2_m$ when the decoder term is small, and
+# why did the training run above shrink it by much more?
 
 # %%
-def my_term3(gamma, prior):
-    """Σ_k γ_k ln(π_k / γ_k), with the convention 0 · ln 0 = 0."""
+def my_best_posterior_var(gamma, gmm_vars, W, noise_var, coefficient=0.5):
+    """The σ̃² maximising terms 1 (exact, linear decoder) + coefficient·(term 2 / ½) + term 4, for fixed γ."""
     ### BEGIN SOLUTION
-    used = gamma > 0
-    return float(np.sum(gamma[used] * (np.log(prior[used]) - np.log(gamma[used]))))
+    decoder_precision = (np.asarray(W) ** 2).sum(axis=0) / noise_var                 # Σ_d W_dm² / σ_x²
+    prior_precision = (np.asarray(gamma)[:, None] / np.asarray(gmm_vars)).sum(axis=0)  # Σ_k γ_k / σ_km²
+    return 1.0 / (decoder_precision + 2.0 * coefficient * prior_precision)
     ### END SOLUTION
 
 
 # %% tags=["check"]
-from dggbook.book.exercises import check_close, check_true
+from scipy.optimize import minimize
 
-gamma_zero = np.array([0.0, 0.25, 0.75])
-for g_, p_ in ((gamma_i, model.weights), (gamma_j, pi_i), (gamma_zero, pi_j)):
-    expected_t3 = float(elbo_terms(torch.zeros(1), torch.zeros(1, M), torch.zeros(1, M), torch.as_tensor(g_[None]),
-                                   torch.as_tensor(p_[None]), gmm_means, gmm_logvars).prior_c[0])
-    check_close("3.4", my_term3(g_, p_), expected_t3, what="term 3 (vs elbo_terms(...).prior_c)", rtol=1e-10)
-check_true("3.4", my_term3(gamma_j, gamma_j) == 0.0 and my_term3(gamma_j, pi_i) < 0,
-           "term 3 is −KL(γ ‖ π): zero when π = γ, negative otherwise.")
+from dggbook.book.exercises import check_close, library_blocked
+
+gmm_vars = np.exp(gmm_logvars.numpy())
+cases, expected = [], []
+for post in (post_i, post_j):
+    for coefficient in (CORRECT_COEFFICIENT, PRINTED_COEFFICIENT):
+        def negative_elbo(log_var, post=post, coefficient=coefficient):
+            return -float(closed_form_elbo(model, x_i, (post[0], np.exp(log_var), post[2]),
+                                           coefficient=coefficient).total[0])
+        best = minimize(negative_elbo, np.log(post[1]), method="BFGS", options={"gtol": 1e-12})
+        cases.append((post[2], coefficient))
+        expected.append(np.exp(best.x))
+with library_blocked("3.4", "scipy.optimize.minimize", "scipy.optimize.minimize_scalar", "scipy.optimize.brentq",
+                     "scipy.optimize.root", "dggbook.derivation.checks.closed_form_elbo",
+                     "dggbook.derivation.elbo.elbo_terms", "torch.optim.LBFGS"):
+    received = [my_best_posterior_var(gamma_c, gmm_vars, model.loading, model.noise_var, coefficient_c)
+                for gamma_c, coefficient_c in cases]
+check_close("3.4", np.array(received), np.array(expected),
+            what="the maximising σ̃² for 2 posteriors × coefficients ½ and 1 (vs BFGS)", rtol=1e-5)
+
+# %% [markdown] tags=["answer"]
+# **Answer.** The $\tilde\sigma^2_m$ terms are $-\tilde\sigma^2_m\big(\sum_d W_{dm}^2/2\sigma_x^2 + a\sum_k \gamma_k/\sigma^2_{km}\big)
+# + \tfrac12\ln\tilde\sigma^2_m$, concave in $\tilde\sigma^2_m$, with maximum at
+# $\tilde\sigma^2_m = 1\big/\big(\sum_d W_{dm}^2/\sigma_x^2 + 2a\sum_k \gamma_k/\sigma^2_{km}\big)$. When the decoder term is
+# small, going from $a = \tfrac12$ to $a = 1$ doubles the denominator, so $\tilde\sigma^2$ halves; with a strong
+# decoder the factor lies between ½ and 1. The training run shrank $\tilde\sigma^2$ by a factor of more than 5
+# because the mixture is trained too: its variances $\sigma_k^2$ follow the narrower posteriors, a smaller
+# $\sigma_k^2$ raises $\sum_k \gamma_k/\sigma^2_{km}$, and that asks for a narrower $q$ again. The halving at fixed
+# mixture is the first step of this loop.

@@ -10,8 +10,8 @@ from dggbook.book import setup_book; settings = setup_book(seed=0)
 # with a Lagrange multiplier, checks it against a numeric optimiser, and measures
 # the two discrepancies around it. The blog prints a formula whose rows do not sum
 # to one, and the public code uses a different-looking update, which turns out to
-# be the same closed form. At the end it answers open question 6 of the reference
-# notes: why does the code's GMM posterior ignore the mixing weights?
+# be the same closed form. At the end it answers question Q6 of notebook 08: why
+# does the code's GMM posterior ignore the mixing weights?
 #
 # Library: `dggbook.derivation.pi_update`.
 #
@@ -353,15 +353,56 @@ assert q6["imbalanced π"]["gain"] > q6["mild π"]["gain"]
 #   Gaussian mixture, whose form (31) generalises).
 # - Jiang, Zheng, Tan, Tang and Zhou, *Variational Deep Embedding: An Unsupervised and Generative Approach to Clustering*, IJCAI 2017: one global $\pi$, learnt by gradient; compare with the closed-form per-sample update.
 # - Yang, Cheung, Li and Fang, *Deep Clustering by Gaussian Mixture Variational Autoencoders with Graph Embedding*, ICCV 2019, eq. (31) and Algorithm 1.
-#
+
+# %% [markdown]
 # ## Questions to think about
 #
 # 1. Eq. (31) averages $\gamma_i$ and the neighbours' $\gamma_j$. What does $\pi_i$ become when the
 #    graph has no edges, and what does term 3 then contribute?
 # 2. The update is exact for fixed $\gamma$, but $\gamma$ changes at every step of training. Does
 #    alternating the closed-form update with gradient steps still increase the objective?
-# 3. How would (31) change if the constraint $\sum_k \pi_{ik} = 1$ were replaced by a Dirichlet prior
-#    on $\pi_i$?
+# 3. Exercise 4.1 adds a Dirichlet prior with $\alpha_k \ge 1$ to (31.1). What goes wrong with the
+#    same formula when some $\alpha_k < 1$, and what does the maximiser look like then?
+
+# %% [markdown] tags=["answer"]
+# **Answers to the questions.**
+#
+# 1. If literally every weight of row $i$ is zero, sample $i$ drops out of the objective: its row of
+#    $\tfrac12 \sum_j w_{ij}[L(x_i) + L(x_i, x_j)]$ is zero, every $a_{ik}$ is zero, every $\pi_i$ is equally good, and
+#    (31) reads 0/0 (the library's `update_pi` refuses such a row with a `ValueError`). The meaningful case is a graph of
+#    self-loops, each sample its own only neighbour with $w_{ii} = 1$: no edges between samples, and rows that still sum
+#    to one. Then (31) gives $\pi_i = \tfrac12(\gamma_i + \gamma_i) = \gamma_i$, and term 3,
+#    $\sum_k \gamma_{ik} \ln(\pi_{ik}/\gamma_{ik})$, is zero at the update. Until the next update it is
+#    $-\mathrm{KL}(\gamma_i \,\|\, \pi_i)$ with $\pi_i$ the $\gamma_i$ of the sample's previous visit, so it only resists
+#    changes of $\gamma_i$ and then resets; exercise 4.3 reaches the same zero, a Jensen–Shannon divergence of $\gamma_i$
+#    with itself. Term 3 then carries no information about the clusters, neither their proportions nor the neighbours'
+#    opinion. Of the cluster side of the ELBO only term 2 is left, which is linear in $\gamma_i$ and favours putting all
+#    of it on the cluster whose Gaussian best explains $z_i$.
+#
+# 2. For the exact objective and small enough steps, yes; step by step in training, not necessarily. Algorithm 1 is
+#    block coordinate ascent: the update (31) maximises the objective over $\pi$ with everything else fixed, so it never
+#    lowers it, and at the new $\pi$ the derivative along the simplex is zero, which is why $\pi_i$ can be detached from
+#    the gradient step without losing a term. A gradient step with $\pi$ fixed raises the exact objective if it is small
+#    enough, and the objective is bounded above (by (O), hence by $\sum_i \ln p(x_i)$, for a Bernoulli decoder or a fixed
+#    $\sigma_x^2$), so the alternation would converge in value. Training departs from this in three ways. Each step sees a
+#    stochastic estimate (a mini-batch, one draw of $z$, a sample of the neighbours), and Adam's steps are not guaranteed
+#    to go uphill. The library computes the new $\pi_i$ from the $\gamma$'s of the same forward pass, so it is the exact
+#    maximiser for the $\gamma$'s just before the gradient step, not after it. And only the anchors of the batch are
+#    updated, while every other $\pi_i$ keeps older $\gamma$'s. With a small learning rate one should expect an objective
+#    that rises overall, as a noisy curve, not one that rises at every step.
+#
+# 3. The coefficient of $\ln \pi_{ik}$ becomes $c_{ik} = a_{ik} + \alpha_k - 1$. As long as every $c_{ik} \ge 0$ the steps
+#    of (31.2) go through unchanged. With $\alpha_k < 1$, though, $c_{ik}$ is negative whenever $a_{ik} < 1 - \alpha_k$,
+#    that is, whenever the sample and its neighbours give cluster $k$ little posterior mass, which for a confident
+#    sample is most clusters. The formula $c_{ik}/\sum_l c_{il}$ then gives negative entries, or a denominator that is zero
+#    or negative: not a distribution. The cause is that the objective has lost its maximum: $c_{ik} \ln \pi_{ik}$ with
+#    $c_{ik} < 0$ is convex and tends to $+\infty$ as $\pi_{ik} \to 0$, so a stationary point, where one lies in the
+#    simplex at all, is not a maximum, and the supremum is infinite. It is approached by sending every $\pi_{ik}$ with
+#    $c_{ik} < 0$ to zero and sharing the mass among the clusters with $c_{ik} > 0$ in proportion to $c_{ik}$: a sparse
+#    prior on a face of the simplex, a maximiser only in the limit. This is how a Dirichlet density with a parameter below
+#    one behaves at the faces; indeed $e^{F_i^{\alpha}}$ is, up to a constant, the density of a Dirichlet with parameters
+#    $a_{ik} + \alpha_k$, so a well-defined alternative is its mean, $(a_{ik} + \alpha_k)/\sum_l (a_{il} + \alpha_l)$,
+#    which exists for every $\alpha_k > 0$.
 
 # %% [markdown]
 # ## What you should now be able to do
@@ -372,47 +413,97 @@ assert q6["imbalanced π"]["gain"] > q6["mild π"]["gain"]
 # - Explain row normalisation, and read the public code's 0.5 and 0.025 as step (3) with $w_{ij} = 1/J$.
 # - Show that the blog's printed formula gives rows that do not sum to one, even for a confident agreeing pair.
 # - Say when a GMM posterior without $\pi_k$ is exact (balanced clusters) and why $f_2$ does not need it.
+#
+# | objective | exercises |
+# |---|---|
+# | (31) from the Lagrangian, and the multiplier | 4.1 |
+# | (31) for any weights, against a numeric optimiser | 4.1, 4.3 |
+# | row normalisation and the code's 0.5 and 0.025 | 4.2 |
+# | the blog's printed formula is not a distribution | 4.2 |
+# | the GMM posterior without $\pi_k$ | none (the section on open question 6) |
 
 # %% [markdown]
 # ## Exercises
 #
 # Each exercise asks for one function. The cells tagged `check` below it call your function and compare its
-# answer with the library or with an independent computation; it fails until your answer is right.
-# `make course` makes student copies of the notebooks in which the solution blocks are replaced by stubs.
-# All three take torch tensors: `gamma_self` $(B, K)$, `gamma_nbrs` $(B, J, K)$, `w` $(B, J)$, and return $(B, K)$.
+# answer with an independent computation (a numeric optimiser, an entropy computed another way) or with the
+# library; they fail until your answer is right. While a check runs your function, the library functions
+# that would do the exercise for you, `update_pi` and the numeric optimiser among them, are blocked:
+# calling one raises `LibraryCalled`. The header of each exercise gives its kind, a time to plan for and its
+# difficulty (★ to ★★★); marks are weighted by the stars. `make course` makes student copies of the
+# notebooks in which the solution blocks are replaced by stubs. All three take torch tensors:
+# `gamma_self` $(B, K)$, `gamma_nbrs` $(B, J, K)$, `w` $(B, J)$.
 
 # %% [markdown]
-# ### Exercise 4.1 — The update (31) for any weights
+# ### Exercise 4.1 — The update (31) under a Dirichlet prior (derivation, 15 min, ★★)
 #
-# Write `my_pi_update(gamma_self, gamma_nbrs, w)`: the maximiser over the simplex of
-# $\sum_k a_{ik}\ln\pi_{ik}$ with $a_{ik} = \tfrac12\sum_j w_{ij}(\gamma_{ik} + \gamma_{jk})$, for every anchor $i$.
-# The rows of `w` are non-negative but need **not** sum to one.
+# Suppose each $\pi_i$ also has a Dirichlet prior with parameters $\alpha_1, \dots, \alpha_K \ge 1$, and $\pi_i$ is set
+# to the maximiser of (31.1) plus the log prior density (a MAP estimate):
 #
-# Hints: solve $\partial\Phi_i/\partial\pi_{ik} = 0$ for $\pi_{ik}$ in terms of $\lambda_i$, then fix $\lambda_i$ with
-# the constraint; use that every row of $\gamma$ sums to one. The check compares with `update_pi` and with the
-# numeric optimiser of Check 1, on the weights of Check 1 (row sums far from 1), so a formula that silently
-# assumes normalised rows fails.
+# $$F_i^{\alpha}(\pi_i) = \sum_k a_{ik} \ln\pi_{ik} + \sum_k (\alpha_k - 1)\ln\pi_{ik},\qquad \sum_k \pi_{ik} = 1,
+# \qquad a_{ik} = \tfrac12 \sum_j w_{ij}\,(\gamma_{ik} + \gamma_{jk}).$$
+#
+# Derive the maximiser on paper with a Lagrange multiplier, as in (31.2): what is $\lambda_i$ now? Then write
+# `my_pi_update_dirichlet(gamma_self, gamma_nbrs, w, alpha)` returning it, shape $(B, K)$; `alpha` is a
+# tensor $(K,)$. The rows of `w` are non-negative but need **not** sum to one.
+#
+# Hints: the objective has the form $\sum_k c_{ik} \ln \pi_{ik}$ with $c_{ik} \ge 0$, so the steps of (31.2) go
+# through; only the sum $\sum_k c_{ik}$ changes. With $\alpha_k = 1$ for all $k$ you must get (31) back. The
+# first check maximises $F_i^{\alpha}$ with BFGS on a softmax parametrisation (no Lagrangian) before your
+# function runs, for the weights of Check 1 (row sums far from 1).
 
 # %%
-def my_pi_update(gamma_self, gamma_nbrs, w):
-    """π_i maximising Σ_k a_ik ln π_ik on the simplex, for each anchor; rows of w need not sum to 1."""
+def my_pi_update_dirichlet(gamma_self, gamma_nbrs, w, alpha):
+    """argmax over the simplex of Σ_k (a_ik + α_k − 1) ln π_ik, with a_ik = ½ Σ_j w_ij (γ_ik + γ_jk)."""
     ### BEGIN SOLUTION
-    coef = 0.5 * (w.sum(dim=1, keepdim=True) * gamma_self + torch.einsum("bj,bjk->bk", w, gamma_nbrs))
-    multiplier = coef.sum(dim=1, keepdim=True)                   # λ_i, which equals Σ_j w_ij
-    return coef / multiplier
+    a_coef = 0.5 * (w.sum(dim=1, keepdim=True) * gamma_self + torch.einsum("bj,bjk->bk", w, gamma_nbrs))
+    counts = a_coef + (alpha - 1.0)[None, :]                     # c_ik = a_ik + α_k − 1 ≥ 0
+    multiplier = counts.sum(dim=1, keepdim=True)                 # λ_i = Σ_j w_ij + Σ_k α_k − K
+    return counts / multiplier
     ### END SOLUTION
 
 
 # %% tags=["check"]
-from dggbook.book.exercises import check_close
+from scipy.optimize import minimize
+from scipy.special import logsumexp as log_sum_exp
 
-received = my_pi_update(gamma_self, gamma_nbrs, w)
-check_close("4.1", received, update_pi(gamma_self, gamma_nbrs, w), what="π (vs dggbook update_pi)", rtol=1e-10)
-check_close("4.1", received, pi_numeric, what="π (vs the numeric optimiser)", rtol=1e-7, atol=1e-9)
-check_close("4.1", received.sum(1), torch.ones(B), what="the row sums of π", rtol=1e-12)
+from dggbook.book.exercises import check_close, library_blocked
+
+alpha = torch.linspace(1.0, 4.0, K)                              # α_k from 1 to 4
+n_rows = min(B, 8)
+
+
+def map_by_optimiser(c_row):
+    """argmax of Σ_k c_k ln softmax(θ)_k over θ by BFGS (no constraint, no multiplier)."""
+    def negative(theta):
+        log_pi = theta - log_sum_exp(theta)
+        return -(c_row @ log_pi), -(c_row - c_row.sum() * np.exp(log_pi))
+    theta = minimize(negative, np.zeros(c_row.size), jac=True, method="BFGS", options={"gtol": 1e-12}).x
+    return np.exp(theta - log_sum_exp(theta))
+
+
+a_rows = pi_objective_weights(gamma_self, gamma_nbrs, w)[:n_rows].numpy()
+expected = np.stack([map_by_optimiser(a_row + alpha.numpy() - 1.0) for a_row in a_rows])
+with library_blocked("4.1", "dggbook.derivation.pi_update.update_pi", "dggbook.derivation.pi_update.pi_update_numeric",
+                     "dggbook.derivation.pi_update.pi_objective_weights",
+                     "dggbook.derivation.reproductions.public_code_pi", "scipy.optimize.minimize"):
+    received = my_pi_update_dirichlet(gamma_self[:n_rows], gamma_nbrs[:n_rows], w[:n_rows], alpha)
+check_close("4.1", received, expected, what=f"the MAP π for {n_rows} anchors (vs BFGS)", rtol=1e-6, atol=1e-9)
+
+# %% tags=["check"]
+from dggbook.book.exercises import check_close, library_blocked
+
+# α = 1 is a flat prior: the update must be (31) itself, for every anchor, with rows on the simplex.
+expected = update_pi(gamma_self, gamma_nbrs, w)
+with library_blocked("4.1", "dggbook.derivation.pi_update.update_pi", "dggbook.derivation.pi_update.pi_update_numeric",
+                     "dggbook.derivation.pi_update.pi_objective_weights"):
+    flat = my_pi_update_dirichlet(gamma_self, gamma_nbrs, w, torch.ones(K))
+    peaked = my_pi_update_dirichlet(gamma_self, gamma_nbrs, w, alpha)
+check_close("4.1", flat, expected, what="π with α = 1 (vs (31), update_pi)", rtol=1e-10)
+check_close("4.1", peaked.sum(1), torch.ones(B), what="the row sums of the MAP π", rtol=1e-12)
 
 # %% [markdown]
-# ### Exercise 4.2 — Row normalisation and the short form
+# ### Exercise 4.2 — Row normalisation and the short form (implementation, 10 min, ★)
 #
 # With rows that sum to one, (31) shortens to $\tfrac12(\gamma_{ik} + \sum_j w_{ij}\gamma_{jk})$; this is the form the
 # public code uses. Write `my_pi_short_form(gamma_self, gamma_nbrs, w)` that first normalises each row of `w`
@@ -420,9 +511,13 @@ check_close("4.1", received.sum(1), torch.ones(B), what="the row sums of π", rt
 #
 # Hints: the check feeds the weights of Check 1, whose rows sum to far more than 1. Applied to such rows without
 # normalising, the short form gives rows of $\pi$ that sum to $\tfrac12(1 + \sum_j w_{ij})$, not 1: work out why
-# before you run it. The
-# check compares with `update_pi` (which takes raw weights), with the row sums, and with the public code's
-# update, which is your function with $w_{ij} = 0.025$.
+# before you run it. The check compares with `update_pi` (which takes raw weights and is blocked while your
+# function runs), with the row sums, and with the public code's update, which is your function with
+# $w_{ij} = 0.025$.
+#
+# Then ask yourself: for one anchor and one neighbour ($J = 1$, $w = 1$) that agree confidently,
+# $\gamma_i = \gamma_j = (0.98, 0.01, 0.01)$, your function returns $\gamma$ itself. What does the blog's printed
+# formula return for this pair, and what is its row sum?
 
 # %%
 def my_pi_short_form(gamma_self, gamma_nbrs, w):
@@ -434,45 +529,106 @@ def my_pi_short_form(gamma_self, gamma_nbrs, w):
 
 
 # %% tags=["check"]
-from dggbook.book.exercises import check_close
+from dggbook.book.exercises import check_close, library_blocked
 
-received = my_pi_short_form(gamma_self, gamma_nbrs, w)
+expected = update_pi(gamma_self, gamma_nbrs, w)
+expected_code = public_code_pi(gamma_self, gamma_nbrs)
+with library_blocked("4.2", "dggbook.derivation.pi_update.update_pi", "dggbook.derivation.pi_update.pi_update_numeric",
+                     "dggbook.derivation.reproductions.public_code_pi", "dggbook.derivation.affinity.normalize_rows"):
+    received = my_pi_short_form(gamma_self, gamma_nbrs, w)
+    received_code = my_pi_short_form(gamma_self, gamma_nbrs, torch.full((B, J), NEIGHBOUR_WEIGHT))
 check_close("4.2", received.sum(1), torch.ones(B), what="the row sums of π (raw w)", rtol=1e-12)
-check_close("4.2", received, update_pi(gamma_self, gamma_nbrs, w), what="π (vs update_pi on the raw w)", rtol=1e-10)
-check_close("4.2", my_pi_short_form(gamma_self, gamma_nbrs, torch.full((B, J), NEIGHBOUR_WEIGHT)),
-            public_code_pi(gamma_self, gamma_nbrs), what="π with the code's weights (vs public_code_pi)", rtol=1e-10)
+check_close("4.2", received, expected, what="π (vs update_pi on the raw w)", rtol=1e-10)
+check_close("4.2", received_code, expected_code, what="π with the code's weights (vs public_code_pi)", rtol=1e-10)
+
+# %% [markdown] tags=["answer"]
+# **Answer.** Without normalisation the short form's row sum is $\tfrac12\big(\sum_k \gamma_{ik} + \sum_j w_{ij} \sum_k \gamma_{jk}\big)
+# = \tfrac12(1 + \sum_j w_{ij})$, because every $\gamma$ row sums to one. For the confident agreeing pair the
+# printed formula gives $\pi_k = \gamma_{jk} / (\gamma_{ik} + \gamma_{jk}) = \tfrac12$ for every $k$, whatever the
+# confidence: $(0.5, 0.5, 0.5)$, with row sum $1.5 = K/2$. It is not a distribution, and it throws away the
+# agreement that (31) keeps.
 
 # %% [markdown]
-# ### Exercise 4.3 — The blog's printed formula for a confident agreeing pair
+# ### Exercise 4.3 — Term 3 after the update is a Jensen–Shannon divergence (derivation, 15 min, ★★★)
 #
-# Write `my_blog_pi(gamma_self, gamma_nbrs, w)` for the formula as the blog prints it,
-# $\pi_{ik} = \sum_j w_{ij}\gamma_{jk} \big/ \sum_j w_{ij}(\gamma_{ik} + \gamma_{jk})$, with no normalisation of
-# any kind.
+# Term 3 enters the anchor's part of the objective, $\tfrac12\sum_j w_{ij}[L(x_i) + L(x_i, x_j)]$, as
 #
-# Then think about a confident agreeing pair: one anchor, one neighbour ($J = 1$, $w = 1$), both with
-# $\gamma = (0.98, 0.01, 0.01)$. (31) returns $\gamma$ itself, the right answer when the two agree. What does the
-# printed formula return, and what is its row sum? The check compares your function with the library's
-# `blog_printed_pi` on the random batch above and on this pair, where it also states the answer you should see.
+# $$T_i(\pi_i) = \tfrac12 \sum_j w_{ij}\Big[\sum_k \gamma_{ik}\ln\frac{\pi_{ik}}{\gamma_{ik}} + \sum_k \gamma_{jk}\ln\frac{\pi_{ik}}{\gamma_{jk}}\Big].$$
+#
+# Show on paper that at the update (31), with $s_i = \sum_j w_{ij}$ and the entropy $H(p) = -\sum_k p_k \ln p_k$,
+#
+# $$T_i(\pi_i^\ast) = -s_i\Big[H(\pi_i^\ast) - \tfrac12 H(\gamma_i) - \tfrac12 \sum_j \frac{w_{ij}}{s_i} H(\gamma_j)\Big],$$
+#
+# where the bracket is a Jensen–Shannon divergence: the entropy of the mixture $\pi_i^\ast$ of the posteriors
+# minus the mixture of their entropies, with weights ½ for $\gamma_i$ and $w_{ij}/2s_i$ for each $\gamma_j$. Then
+# write `my_term3_at_update(gamma_self, gamma_nbrs, w)` returning $T_i(\pi_i^\ast)$ for every anchor, shape $(B,)$,
+# from this formula.
+#
+# Hints: split $T_i$ into $\sum_k a_{ik} \ln\pi_{ik}$ and a part without $\pi_i$; at $\pi_i^\ast = a_i / s_i$ the first part is
+# $s_i \sum_k \pi^\ast_{ik} \ln \pi^\ast_{ik}$. The first check evaluates $T_i$ with the library's term 3 at the
+# numeric optimiser of Check 1; the second uses one neighbour with $w = 1$, where the bracket is the
+# ordinary $\mathrm{JS}(\gamma_i, \gamma_j)$ of notebook 02, computed with SciPy.
+#
+# Then ask yourself: what does this say that term 3 does in training, and what is left of it when every
+# sample is its own only neighbour?
 
 # %%
-def my_blog_pi(gamma_self, gamma_nbrs, w):
-    """Σ_j w_ij γ_jk / Σ_j w_ij (γ_ik + γ_jk), exactly as printed (rows not normalised)."""
+def my_term3_at_update(gamma_self, gamma_nbrs, w):
+    """Term 3 of ½ Σ_j w_ij [L(x_i) + L(x_i, x_j)] at the update (31): minus s_i times a Jensen–Shannon divergence."""
     ### BEGIN SOLUTION
-    numer = torch.einsum("bj,bjk->bk", w, gamma_nbrs)
-    denom = torch.einsum("bj,bjk->bk", w, gamma_self[:, None, :] + gamma_nbrs)
-    return numer / denom
+    def entropy(p):
+        return -torch.special.xlogy(p, p).sum(-1)
+
+    row_sum = w.sum(dim=1)                                                    # s_i
+    mixture = 0.5 * gamma_self + 0.5 * torch.einsum("bj,bjk->bk", w / row_sum[:, None], gamma_nbrs)  # π_i*
+    mean_entropy = 0.5 * entropy(gamma_self) + 0.5 * ((w / row_sum[:, None]) * entropy(gamma_nbrs)).sum(-1)
+    return -row_sum * (entropy(mixture) - mean_entropy)
     ### END SOLUTION
 
 
 # %% tags=["check"]
-from dggbook.book.exercises import check_close
+from dggbook.book.exercises import check_close, library_blocked
+from dggbook.derivation.elbo import elbo_terms
 
-check_close("4.3", my_blog_pi(gamma_self, gamma_nbrs, w), blog_printed_pi(gamma_self, gamma_nbrs, w),
-            what="the printed formula (vs dggbook blog_printed_pi)", rtol=1e-10)
-confident = torch.tensor([[0.98, 0.01, 0.01]])
-pair_blog = my_blog_pi(confident, confident[:, None, :], torch.ones(1, 1))
-check_close("4.3", pair_blog, torch.full((1, 3), 0.5), what="the printed formula for the agreeing pair", rtol=1e-12)
-check_close("4.3", update_pi(confident, confident[:, None, :], torch.ones(1, 1)), confident,
-            what="(31) for the same pair (it returns γ)", rtol=1e-12)
-print(f"agreeing pair: printed formula {pair_blog.numpy().round(3)} sums to {float(pair_blog.sum()):.2f};"
-      " (31) gives γ itself")
+
+def term3_of_pairs(pi_rows):
+    """T_i(π_i) from the library's term 3 of (4) and (5), for every anchor (terms 1, 2 and 4 are fed zeros)."""
+    rows = B * (J + 1)
+    gammas = torch.cat([gamma_self[:, None, :], gamma_nbrs], dim=1).reshape(rows, K)  # anchor first, then neighbours
+    priors = pi_rows[:, None, :].expand(B, J + 1, K).reshape(rows, K)
+    t3 = elbo_terms(torch.zeros(rows), torch.zeros(rows, 1), torch.zeros(rows, 1), gammas, priors,
+                    torch.zeros(K, 1), torch.zeros(K, 1)).prior_c.reshape(B, J + 1)
+    return 0.5 * (w.sum(1) * t3[:, 0] + (w * t3[:, 1:]).sum(1))
+
+
+expected = term3_of_pairs(torch.as_tensor(pi_numeric))                   # at the numeric optimiser of Check 1
+with library_blocked("4.3", "dggbook.derivation.pi_update.update_pi", "dggbook.derivation.pi_update.pi_update_numeric",
+                     "dggbook.derivation.pi_update.pi_objective_weights", "dggbook.derivation.elbo.elbo_terms",
+                     "scipy.stats.entropy", "scipy.spatial.distance.jensenshannon"):
+    received = my_term3_at_update(gamma_self, gamma_nbrs, w)
+check_close("4.3", received, expected, what="term 3 at the update, every anchor (vs the optimiser's π)",
+            rtol=1e-9, atol=1e-10)
+
+# %% tags=["check"]
+from scipy.spatial.distance import jensenshannon
+
+from dggbook.book.exercises import check_close, library_blocked
+
+# One neighbour with w = 1: the bracket is JS(γ_i, γ_j). SciPy returns its square root (natural log by default).
+pair_self, pair_nbr = gamma_self[:5], gamma_nbrs[:5, 0]
+expected = -torch.as_tensor([jensenshannon(a, b) ** 2 for a, b in zip(pair_self.numpy(), pair_nbr.numpy())])
+with library_blocked("4.3", "dggbook.derivation.pi_update.update_pi", "dggbook.derivation.pi_update.pi_objective_weights",
+                     "dggbook.derivation.elbo.elbo_terms", "scipy.stats.entropy", "scipy.spatial.distance.jensenshannon",
+                     "dggbook.derivation.joint.js_joint"):
+    received = my_term3_at_update(pair_self, pair_nbr[:, None, :], torch.ones(5, 1))
+check_close("4.3", received, expected, what="term 3 at the update with one neighbour (vs −JS by SciPy)",
+            rtol=1e-9, atol=1e-12)
+
+# %% [markdown] tags=["answer"]
+# **Answer.** With $\pi_i$ fixed at the update, the gradient of term 3 with respect to the posteriors is the gradient of
+# $T_i(\pi_i^\ast)$ itself (the derivative through $\pi_i^\ast$ vanishes because $\pi_i^\ast$ maximises $T_i$). So
+# after each update, term 3 pulls the anchor's $\gamma_i$ and its neighbours' $\gamma_j$ towards each other, with
+# the force of a Jensen–Shannon divergence between them, and it is largest (zero) when they all agree. It is a
+# second graph penalty, on the cluster posteriors, next to the JS term of (O). When every sample is its own only
+# neighbour, $\pi_i^\ast = \gamma_i$, the divergence is that of $\gamma_i$ with itself, and term 3 is 0: no prior over
+# clusters is left.

@@ -27,7 +27,7 @@ settings = setup_book(seed=0)
 # **Prerequisites.** KL and JS divergences; multivariate Gaussians, rotations and the Mahalanobis
 # distance; the objective (O) with its JS graph penalty (notebooks 01 and 02).
 #
-# **Time.** About 30 minutes to read and run, plus about 40 minutes for the exercises. (The code runs in
+# **Time.** About 30 minutes to read and run, plus about 70 minutes for the exercises. (The code runs in
 # about 110 s on a 2-core CPU.)
 #
 # **References.** [DGG paper](https://openaccess.thecvf.com/content_ICCV_2019/html/Yang_Deep_Clustering_by_Gaussian_Mixture_Variational_Autoencoders_With_Graph_Embedding_ICCV_2019_paper.html)
@@ -330,7 +330,8 @@ assert min(GRID_ANGLES, key=lambda deg: grid_js["a", 0.5, deg]) == 12
 # - Lin, *Divergence Measures Based on the Shannon Entropy*, IEEE Transactions on Information Theory 37(1), 1991: the definition of JS, its bounds and its behaviour as two distributions separate.
 # - Bishop, *Pattern Recognition and Machine Learning*, Springer 2006, ch. 2: Gaussians, rotations of their covariance and the Mahalanobis distance.
 # - Yang, Cheung, Li and Fang, *Deep Clustering by Gaussian Mixture Variational Autoencoders with Graph Embedding*, ICCV 2019, supplement Figure 1 and its caption, the claim this notebook measures.
-#
+
+# %% [markdown]
 # ## Questions to think about
 #
 # 1. JS is bounded by $\ln 2$ while KL is not. Why is a bounded divergence a good choice for a graph
@@ -340,6 +341,47 @@ assert min(GRID_ANGLES, key=lambda deg: grid_js["a", 0.5, deg]) == 12
 # 3. The oblique minimum of reading (a) is shallow. Would a trained DGG ever be able to detect it,
 #    given the noise of its Monte Carlo estimates?
 # 4. How would the figure change in three dimensions, with one long axis and two short ones?
+
+# %% [markdown] tags=["answer"]
+# **Answers to the questions.**
+#
+# 1. The graph term of (O) sums $w_{ij}\,\mathrm{JS}(q_i, q_j)$ over every sample and each of its $J$
+#    neighbours, and some of those neighbours belong to another class (in pixel space about one in sixteen of
+#    the nearest 20 on the digits, notebook 06). Under JS such a pair costs at most $w_{ij} \ln 2$, however
+#    far apart the two posteriors are, so a few wrong edges cannot outweigh the many right ones. The penalty
+#    also saturates: once two posteriors no longer overlap, JS stops changing and stops pulling them together.
+#    KL has no ceiling, so one pair of confident posteriors on different clusters could cost without limit and
+#    dominate both the sum and its gradient. A bounded, symmetric divergence therefore acts like a robust loss
+#    over the edges. (The bound (3) that is trained replaces JS by $G \ge \mathrm{JS}$, which is not bounded
+#    by $\ln 2$; the ceiling belongs to the target (O).)
+# 2. In reading (b) the two Gaussians share one covariance $\Sigma_A$. JS does not change when the same
+#    invertible affine map is applied to both (check 2 tests rotations and translations; the general case is a
+#    change of variables in (9.1)). The map $z \mapsto \Sigma_A^{-1/2} z$ turns both covariances into $I$ and
+#    moves the means $\delta$ apart; a rotation then puts the offset on the first axis, the two densities
+#    agree in every other coordinate, those coordinates integrate out, and what is left is the 1-D JS between
+#    $N(0, 1)$ and $N(\delta, 1)$. In reading (a), B's covariance is A's turned by $\theta$, so the two
+#    covariances differ at every angle other than $0°$ (for unequal axes). No single map makes both isotropic,
+#    and JS depends on the mismatch of shapes as well as on the offset: even at $d = 0$ it is above zero once
+#    $\theta \ne 0$. No single number $\delta$ can summarise that.
+# 3. Hardly. At $d = 1/2$ in the transposed set-up the oblique minimum lies less than 1% below JS at $0°$, a
+#    difference of about two thousandths of a nat, while the two axis-aligned angles differ by 41%. DGG never
+#    computes JS: it trains the bound (3), whose cross ELBOs are Monte Carlo estimates from one or a few
+#    sampled $z$ per pair and step. Even the notebook's own estimate with 400,000 samples has a standard error
+#    of about half a thousandth of a nat, and an estimate from one sample is hundreds of times noisier. More
+#    fundamentally, DGG's posteriors and clusters have diagonal covariances, so their long axes can only point
+#    along the coordinate axes: the oblique orientations of reading (a) are not in the model at all. What DGG
+#    can feel is the large difference between the two axis-aligned orientations.
+# 4. With axes $\ell_1 > \ell_2 = \ell_3$, orientation has two angles instead of one, so each curve becomes a
+#    map over the sphere of directions. Where the set-up is symmetric about the long axis, the 2-D figure
+#    survives unchanged. In reading (b), $\delta^2 = d^2(\cos^2\theta/\ell_1^2 + \sin^2\theta/\ell_2^2)$
+#    depends only on the angle $\theta$ between the offset and the long axis, so the curve is exactly the 2-D
+#    one: minimum with the offset along the long axis, and the maximum on a whole circle of directions in the
+#    plane of the two short axes. In reading (a) with the offset along A's long axis, turning B's long axis by
+#    $\theta$ leaves the third coordinate identical and independent in both Gaussians, so it integrates out
+#    and the 2-D curve is reproduced again. With the offset along a short axis there is no such symmetry: B's
+#    long axis can tilt towards the offset, towards A's long axis or out of their plane. The oblique minima of
+#    the transposed set-up may then sit at oblique directions anywhere on the sphere, and finding them needs a
+#    search over two angles rather than `minimum_angle`'s one.
 
 # %% [markdown]
 # ## What you should now be able to do
@@ -351,86 +393,159 @@ assert min(GRID_ANGLES, key=lambda deg: grid_js["a", 0.5, deg]) == 12
 # - Find the minimising angle numerically, and say where the caption holds, where it fails, and by
 #   how much.
 # - Explain how the orientation of latent clusters changes the price of DGG's graph term.
+#
+# | objective | exercises |
+# |---|---|
+# | JS by quadrature and by Monte Carlo | Exercise 5.3 (Exercise 5.1, Exercise 5.2 use the quadrature) |
+# | the rotated covariance and readings (a), (b) | Exercise 5.2 |
+# | JS through the Mahalanobis distance $\delta$ | Exercise 5.1 |
+# | the minimising angle, found numerically | Exercise 5.2 |
+# | orientation and the price of the graph term | Exercise 5.1 and its answer |
 
 # %% [markdown]
 # ## Exercises
 #
-# Each exercise asks for one function; the cells tagged `check` below it compare your answer with
-# `dggbook`'s own functions or with an independent computation, and say what they expected.
-# `make course` writes student copies in which the solutions are replaced by `raise NotImplementedError`.
+# Each exercise asks for one function; the cells tagged `check` below it compare your answer with an
+# independent computation (quadrature, an optimiser's result, Monte Carlo) and say what they expected. While
+# your function runs, the library functions that would do the exercise for you raise `LibraryCalled`, so
+# calling them does not pass. `make course` writes student copies in which the solutions are replaced by
+# `raise NotImplementedError`.
 
 # %% [markdown]
-# ### Exercise 5.1 — the rotated covariance of reading (a)
+# ### Exercise 5.1 — JS of two nearby Gaussians (derivation, 25 min, ★★)
 #
-# Write `my_rotated_covariance(axis_lengths, theta)`: for axis lengths $(\ell_1, \ell_2)$ (standard
-# deviations) and an angle $\theta$ in radians, return the $2 \times 2$ array
+# JS has no closed form, but it has one in the limit that matters for neighbours in a graph: two Gaussians
+# $A = N(\mu_a, \Sigma)$ and $B = N(\mu_b, \Sigma)$ with the **same** covariance and close means. Let
+# $\Delta = \mu_b - \mu_a$ and $\delta^2 = \Delta^\top \Sigma^{-1} \Delta$. On paper:
 #
-# $$R(\theta)\,\Sigma_A\,R(\theta)^\top, \qquad \Sigma_A = \operatorname{diag}(\ell_1^2, \ell_2^2),
-# \qquad R(\theta) = \begin{pmatrix} \cos\theta & -\sin\theta \\ \sin\theta & \cos\theta \end{pmatrix}.$$
+# 1. show that $t = \ln a(z) - \ln b(z)$ is linear in $z$, and that under $A$ it is Gaussian with mean
+#    $\delta^2/2$ and variance $\delta^2$ (and under $B$, mean $-\delta^2/2$, the same variance);
+# 2. expand $\operatorname{softplus}(x) = \ln 2 + x/2 + x^2/8 + O(x^4)$ in (9.2) and take the expectations;
+# 3. conclude that $\mathrm{JS}(A, B) = c\,\delta^2 + O(\delta^4)$, and find the constant $c$.
 #
-# Hints: $R(\theta)$ turns vectors counter-clockwise, so the new covariance has variance $\ell_1^2$
-# along $(\cos\theta, \sin\theta)$. Do not use `rotation_2d` or `gaussian_pair`; build $R$ yourself.
+# Then write `my_js_small_offset(mean_a, mean_b, cov)` returning the leading term $c\,\delta^2$ in nats
+# (any dimension). The check compares it with the quadrature of (9.1) at offsets shrinking towards 0: the
+# relative error must fall like $\delta^2$. `js_divergence_gaussians`, `js_divergence_monte_carlo`,
+# `js_curve` and `js_rotated_offset` are switched off while your function runs.
 
 # %%
-def my_rotated_covariance(axis_lengths, theta):
-    """R(θ) Σ_A R(θ)ᵀ with Σ_A = diag(ℓ_1², ℓ_2²); θ in radians. Returns a (2, 2) array."""
+def my_js_small_offset(mean_a, mean_b, cov):
+    """Leading term of JS(N(mean_a, cov), N(mean_b, cov)) as the means approach each other, in nats."""
     ### BEGIN SOLUTION
-    cos_t, sin_t = math.cos(theta), math.sin(theta)
-    turn = np.array([[cos_t, -sin_t], [sin_t, cos_t]])
+    offset = np.asarray(mean_b, dtype=float) - np.asarray(mean_a, dtype=float)
+    squared_mahalanobis = float(offset @ np.linalg.solve(np.asarray(cov, dtype=float), offset))
+    return squared_mahalanobis / 8.0  # E_A[t] = δ²/2, E_A[t²] = δ² + δ⁴/4: JS = δ²/4 − δ²/8 + O(δ⁴)
+    ### END SOLUTION
+
+
+# %% tags=["check"]
+from dggbook.book.exercises import check_true, library_blocked
+
+rot3 = np.linalg.qr(np.random.default_rng(0).normal(size=(3, 3)))[0]
+nearby_cases = {  # (mean_a, direction of the offset, shared covariance)
+    "2-D, offset along the long axis": (np.zeros(2), np.array([1.0, 0.0]), np.diag([1.0, 0.09])),
+    "2-D, oblique offset": (np.zeros(2), np.array([0.6, 0.8]), np.diag([1.0, 0.09])),
+    "3-D, full covariance": (np.array([1.0, -2.0, 0.5]), np.array([0.3, -0.4, 0.2]),
+                             rot3 @ np.diag([2.0, 0.5, 1.0]) @ rot3.T),
+}
+SCALES = (0.2, 0.05, 0.01)
+quadrature_js = {(name, scale): js_divergence_gaussians(ma, cov, ma + scale * step, cov)  # before the block
+                 for name, (ma, step, cov) in nearby_cases.items() for scale in SCALES}
+with library_blocked("5.1", "dggbook.derivation.divergence.js_divergence_gaussians",
+                     "dggbook.derivation.divergence.js_divergence_monte_carlo",
+                     "dggbook.book.js_explorer.js_curve", "dggbook.derivation.divergence.js_rotated_offset"):
+    leading = {(name, scale): my_js_small_offset(ma, ma + scale * step, cov)
+               for name, (ma, step, cov) in nearby_cases.items() for scale in SCALES}
+for name, (ma, step, cov) in nearby_cases.items():
+    for scale in SCALES:
+        delta2 = float((scale * step) @ np.linalg.solve(cov, scale * step))
+        got, want = leading[name, scale], quadrature_js[name, scale]
+        check_true("5.1", got is not None and abs(got / want - 1.0) < delta2 / 4 + 1e-5,
+                   f"{name}, δ² = {delta2:.2e}: your leading term {got!r} against the quadrature's JS {want:.6e}; "
+                   f"their ratio should be 1 to within δ²/4 = {delta2 / 4:.1e}")
+
+# %% [markdown] tags=["answer"]
+# **Answer.** $c = 1/8$. Under $A$, $t$ has mean $\mathrm{KL}(A\|B) = \delta^2/2$ and variance $\delta^2$, so
+# $\mathbb E_A[\operatorname{softplus}(-t)] = \ln 2 - \delta^2/4 + \delta^2/8 + O(\delta^4)$, and the same for
+# $\mathbb E_B[\operatorname{softplus}(t)]$; (9.2) gives $\mathrm{JS} = \delta^2/4 - \delta^2/8 = \delta^2/8$.
+# For neighbours whose posteriors nearly coincide, DGG's graph term is therefore a quadratic spring on the
+# means, measured in the metric $\Sigma^{-1}$ of the posteriors: cheap along a long axis, dear across a short
+# one. Far apart the spring gives way, because JS saturates at $\ln 2$: at $d = 1$ with axes $1 \times 0.3$ the
+# leading term gives $0.125$ along the long axis (JS is $0.111$) but $1.39$ across it, where JS is $0.571$.
+
+# %% [markdown]
+# ### Exercise 5.2 — Where is reading (a) smallest? (implementation, 25 min, ★★)
+#
+# Write `my_minimum_angle_a(axis_lengths, distance)` for reading (a): return `(theta, js)`, the angle
+# $\theta \in [0, \pi/2]$ in radians where $\mathrm{JS}\big(N(0, \Sigma_A),\ N(d\,e_1, R(\theta)\Sigma_A
+# R(\theta)^\top)\big)$ is smallest, and that smallest JS. Build the rotated covariance yourself ($R(\theta)$
+# turns counter-clockwise; $\ell_1, \ell_2$ are standard deviations) and evaluate JS with
+# `js_divergence_gaussians`. Then find the minimum in two stages: a grid of about 19 angles to bracket it, and a
+# golden-section search of your own inside the bracket, to about $10^{-5}$ rad. Keep a grid point when it beats
+# the search (an exact $0$ or $\pi/2$ must stay exact).
+#
+# Hints: golden-section search keeps two interior points at the fractions $1 - \phi$ and $\phi$ of the
+# bracket, $\phi = (\sqrt5 - 1)/2$, and drops the part beyond the worse one; one new JS per step. The check
+# compares with `minimum_angle`, which uses SciPy's bounded Brent search; `minimum_angle`, `js_curve`,
+# `gaussian_pair`, `rotation_2d`, `js_rotated_covariance` and SciPy's scalar minimisers are switched off while
+# your function runs. It takes a few seconds: each JS of reading (a) needs a 2-D quadrature.
+
+# %%
+def my_minimum_angle_a(axis_lengths, distance):
+    """(θ*, JS(θ*)) of reading (a): the angle in [0, π/2] (radians) where JS is smallest, and that JS."""
+    ### BEGIN SOLUTION
     sigma_a = np.diag(np.asarray(axis_lengths, dtype=float) ** 2)
-    return turn @ sigma_a @ turn.T
+
+    def js_at(theta):
+        cos_t, sin_t = math.cos(theta), math.sin(theta)
+        turn = np.array([[cos_t, -sin_t], [sin_t, cos_t]])
+        return js_divergence_gaussians([0.0, 0.0], sigma_a, [distance, 0.0], turn @ sigma_a @ turn.T)
+
+    grid = np.linspace(0.0, math.pi / 2, 19)
+    grid_js = [js_at(theta) for theta in grid]
+    best = int(np.argmin(grid_js))
+    low, high = grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)]
+    ratio = (math.sqrt(5.0) - 1.0) / 2.0
+    inner_low, inner_high = high - ratio * (high - low), low + ratio * (high - low)
+    js_low, js_high = js_at(inner_low), js_at(inner_high)
+    while high - low > 1e-5:
+        if js_low < js_high:  # the minimum is left of inner_high
+            high, inner_high, js_high = inner_high, inner_low, js_low
+            inner_low = high - ratio * (high - low)
+            js_low = js_at(inner_low)
+        else:
+            low, inner_low, js_low = inner_low, inner_high, js_high
+            inner_high = low + ratio * (high - low)
+            js_high = js_at(inner_high)
+    searched = 0.5 * (low + high)
+    searched_js = js_at(searched)
+    if grid_js[best] <= searched_js:
+        return float(grid[best]), float(grid_js[best])
+    return searched, float(searched_js)
     ### END SOLUTION
 
 
 # %% tags=["check"]
-from dggbook.book.exercises import check_close
+from dggbook.book.exercises import check_close, library_blocked
 
-for lengths in ((1.0, 0.3), (0.3, 1.0), (2.0, 0.5)):
-    for deg in (0, 30, 75, 120):
-        theta = math.radians(deg)
-        check_close("5.1", my_rotated_covariance(lengths, theta), gaussian_pair("a", lengths, 1.0, theta)[3],
-                    what=f"R Σ_A Rᵀ for axes {lengths}, θ = {deg}°", rtol=1e-12, atol=1e-12)
-
-# %% tags=["check"]
-# An independent test: (cos θ, sin θ) must be an eigenvector with eigenvalue ℓ_1².
-u = np.array([math.cos(math.radians(30)), math.sin(math.radians(30))])
-check_close("5.1", my_rotated_covariance((2.0, 0.5), math.radians(30)) @ u, 4.0 * u,
-            what="the rotated covariance times (cos 30°, sin 30°)", rtol=1e-12, atol=1e-12)
-
-# %% [markdown]
-# ### Exercise 5.2 — the Mahalanobis distance of reading (b)
-#
-# In reading (b) both Gaussians have covariance $\Sigma_A$ and their means differ by $d\,u(\theta)$.
-# Write `my_mahalanobis_distance(axis_lengths, distance, theta)` returning
-#
-# $$\delta = d\,\sqrt{u(\theta)^\top\,\Sigma_A^{-1}\,u(\theta)}, \qquad u(\theta) = (\cos\theta, \sin\theta).$$
-#
-# The check verifies the claim of this notebook that JS in reading (b) equals the 1-D JS between
-# $N(0, 1)$ and $N(\delta, 1)$. Hint: the whitening map $z \mapsto \Sigma_A^{-1/2} z$ turns both
-# covariances into $I$; what does it do to the offset? Watch the squares: $\ell$ is a standard deviation.
-
-# %%
-def my_mahalanobis_distance(axis_lengths, distance, theta):
-    """δ = d·sqrt(u(θ)ᵀ Σ_A⁻¹ u(θ)) for Σ_A = diag(ℓ_1², ℓ_2²) and u(θ) = (cos θ, sin θ)."""
-    ### BEGIN SOLUTION
-    whitened = np.array([math.cos(theta), math.sin(theta)]) / np.asarray(axis_lengths, dtype=float)
-    return distance * float(np.linalg.norm(whitened))
-    ### END SOLUTION
-
-
-# %% tags=["check"]
-from dggbook.book.exercises import check_close
-
-for lengths, d in (((1.0, 0.3), 1.0), ((0.3, 1.0), 0.5), ((2.0, 0.7), 1.5)):
-    for deg in (0, 25, 60, 90):
-        theta = math.radians(deg)
-        one_d = js_divergence_gaussians([0.0], [[1.0]], [my_mahalanobis_distance(lengths, d, theta)], [[1.0]])
-        check_close("5.2", one_d, js_curve("b", lengths, d, theta),
-                    what=f"the 1-D JS at your δ (axes {lengths}, d = {d}, θ = {deg}°)", rtol=0, atol=1e-7)
-check_close("5.2", my_mahalanobis_distance((0.3, 1.0), 0.6, 0.0), 2.0, what="δ for d = 0.6 along ℓ_1 = 0.3")
+minimum_cases = (((0.3, 1.0), 0.5), ((1.0, 0.3), 1.0))  # the oblique minimum near 12°, and the one at 0°
+library_minima = {case: minimum_angle("a", *case, N_MIN_ANGLES) for case in minimum_cases}  # before the block
+with library_blocked("5.2", "dggbook.book.js_explorer.minimum_angle", "dggbook.book.js_explorer.js_curve",
+                     "dggbook.book.js_explorer.gaussian_pair", "dggbook.derivation.divergence.rotation_2d",
+                     "dggbook.derivation.divergence.js_rotated_covariance", "scipy.optimize.minimize_scalar",
+                     "scipy.optimize.minimize", "scipy.optimize.fminbound", "scipy.optimize.brent",
+                     "scipy.optimize.golden"):
+    your_minima = {case: my_minimum_angle_a(*case) for case in minimum_cases}
+for (lengths, d), (theta_lib, js_lib) in library_minima.items():
+    theta_yours, js_yours = your_minima[lengths, d]
+    check_close("5.2", math.degrees(theta_yours), math.degrees(theta_lib),
+                what=f"θ* in degrees for axes {lengths}, d = {d}", rtol=0, atol=0.05)
+    check_close("5.2", js_yours, js_curve("a", lengths, d, theta_yours),
+                what=f"the JS you report at your θ* (axes {lengths}, d = {d})", rtol=0, atol=1e-8)
+    check_close("5.2", js_yours, js_lib, what=f"the smallest JS for axes {lengths}, d = {d}", rtol=0, atol=1e-9)
 
 # %% [markdown]
-# ### Exercise 5.3 — JS by Monte Carlo
+# ### Exercise 5.3 — JS by Monte Carlo (implementation, 20 min, ★★)
 #
 # Write `my_js_monte_carlo(mean_a, cov_a, mean_b, cov_b, n_samples, seed)`, a Monte Carlo estimate
 # of (9.1) with `n_samples` draws from each Gaussian:
@@ -441,9 +556,9 @@ check_close("5.2", my_mahalanobis_distance((0.3, 1.0), 0.6, 0.0), 2.0, what="δ 
 #
 # Hints: `np.random.default_rng(seed).multivariate_normal(mean, cov, size=n)` draws the samples and
 # `scipy.stats.multivariate_normal(mean, cov).logpdf` gives $\ln a$ and $\ln b$. Compute $\ln \bar q$ with
-# `np.logaddexp`, not by adding densities, and do not forget the $\tfrac12$ inside $\bar q$. Do not call
-# `js_divergence_monte_carlo`. The check compares with the quadrature within 0.004, about 5 standard
-# errors at $n = 200\,000$.
+# `np.logaddexp`, not by adding densities, and do not forget the $\tfrac12$ inside $\bar q$.
+# `js_divergence_monte_carlo` and `js_divergence_gaussians` are switched off while your function runs. The
+# check compares with the quadrature within 0.004, about 5 standard errors at $n = 200\,000$.
 
 # %%
 def my_js_monte_carlo(mean_a, cov_a, mean_b, cov_b, n_samples, seed):
@@ -466,10 +581,14 @@ def my_js_monte_carlo(mean_a, cov_a, mean_b, cov_b, n_samples, seed):
 
 
 # %% tags=["check"]
-from dggbook.book.exercises import check_close
+from dggbook.book.exercises import check_close, library_blocked
 
-for name, pair in pairs.items():
-    check_close("5.3", my_js_monte_carlo(*pair, n_samples=200_000, seed=1), js_divergence_gaussians(*pair),
-                what=f"the Monte Carlo JS, {name}", rtol=0, atol=4e-3)
-check_close("5.3", my_js_monte_carlo([0.0, 0.0], np.eye(2), [0.0, 0.0], np.eye(2), n_samples=1_000, seed=1), 0.0,
-            what="JS of a Gaussian with itself", rtol=0, atol=1e-12)
+quadrature_of = {name: js_divergence_gaussians(*pair) for name, pair in pairs.items()}  # before the block
+with library_blocked("5.3", "dggbook.derivation.divergence.js_divergence_monte_carlo",
+                     "dggbook.derivation.divergence.js_divergence_gaussians"):
+    your_estimates = {name: my_js_monte_carlo(*pair, n_samples=200_000, seed=1) for name, pair in pairs.items()}
+    your_self_js = my_js_monte_carlo([0.0, 0.0], np.eye(2), [0.0, 0.0], np.eye(2), n_samples=1_000, seed=1)
+for name in pairs:
+    check_close("5.3", your_estimates[name], quadrature_of[name], what=f"the Monte Carlo JS, {name}",
+                rtol=0, atol=4e-3)
+check_close("5.3", your_self_js, 0.0, what="JS of a Gaussian with itself", rtol=0, atol=1e-12)

@@ -26,7 +26,7 @@
 # **Prerequisites.** Nearest neighbours and Euclidean distances; the objective (O) and the bound (3)
 # with its row-normalised weights (notebooks 01 and 02); a little PyTorch.
 #
-# **Time.** About 35 minutes to read and run, plus about 45 minutes for the exercises. (The code runs in
+# **Time.** About 35 minutes to read and run, plus about 70 minutes for the exercises. (The code runs in
 # about 60 s on a 2-core CPU.)
 #
 # **References.** [DGG paper](https://openaccess.thecvf.com/content_ICCV_2019/html/Yang_Deep_Clustering_by_Gaussian_Mixture_Variational_Autoencoders_With_Graph_Embedding_ICCV_2019_paper.html)
@@ -485,7 +485,8 @@ plt.show()
 # - Hadsell, Chopra and LeCun, *Dimensionality Reduction by Learning an Invariant Mapping*, CVPR 2006: the contrastive loss with a margin, the ancestor of the Siamese loss (19).
 # - McInnes, Healy and Melville, *UMAP: Uniform Manifold Approximation and Projection for Dimension Reduction*, arXiv:1802.03426, 2018: the neighbour-graph embedding from which the book's presets take their starting partition (and the MNIST preset its graph).
 # - Yang, Cheung, Li and Fang, *Deep Clustering by Gaussian Mixture Variational Autoencoders with Graph Embedding*, ICCV 2019: the graph, its weights and the Siamese embedding.
-#
+
+# %% [markdown]
 # ## Questions to think about
 #
 # 1. Neighbour purity in pixel space is already high on the digits. Which kinds of data would you
@@ -497,6 +498,50 @@ plt.show()
 # 4. The public code's `dist_temp[11]` makes an anchor's weights depend on its batch. Design a test
 #    that would have caught this before training.
 
+# %% [markdown] tags=["answer"]
+# **Answers to the questions.**
+#
+# 1. Pixel distance works when the class is most of what makes two images differ, as for centred,
+#    size-normalised digits on a clean background: here 94% of the nearest 20 share the anchor's label. It
+#    fails when nuisance variation dominates the pixels. Examples are natural photographs (colour, background,
+#    lighting and pose outweigh the object), objects shifted or rotated in the frame, and tabular data whose
+#    features mix units, so that a few large features decide every distance. Even on the digits, the figure's
+#    two worst anchors have 20 and 19 wrong-label neighbours out of 20. For such data an embedding trained to
+#    ignore the nuisance (a Siamese network, a self-supervised embedding as in SCAN, UMAP of an autoencoder's
+#    codes) should come before the graph. The notebook's Siamese network, trained for only ten epochs, already
+#    raises the purity of 20 random of the top 100 from about 77% to about 87%. Its neighbours also helped DGG
+#    by about half a point on the digits (notebook 08, Extras).
+# 2. There is a case for it, though this notebook measures only the cost. The nearest 20 are often near-copies
+#    of the anchor, so their cross terms $L(x_i, x_j)$ tell the model little that $L(x_i)$ does not: the graph
+#    then smooths within a small patch that already agrees. Neighbours from further out connect an anchor to
+#    more distant members of its class, such as another writing style of the same digit. That could help one
+#    component hold a class that pixel space splits, like the 1s that notebook 07 finds split three ways, and
+#    fresh random draws may also regularise. Against this stands purity: in pixel space the random choice
+#    costs 17 points (94% against 77%), and every wrong-class edge pulls a posterior towards the wrong
+#    cluster. Notebook 08 (Q4) settles it for these data: 20 random of the top 100 lowered ACC on every one of
+#    ten digits seeds, by about one point, and by about four points on the MNIST subset. Diversity is worth
+#    having only where it costs no purity, as in a good embedding whose whole pool is pure.
+# 3. With $S$ draws, $\operatorname{Var}\widehat F_i = \frac{W_i^2}{S}\operatorname{Var}_{j}(f_{ij})$, where
+#    $W_i = \sum_j w_{ij}$ (one for the paper's rows) and the variance is over $j$ drawn with probability
+#    $w_{ij}/W_i$. The cost is therefore the spread of the cross ELBOs $L(x_i, x_j)$ over an anchor's
+#    neighbours, divided by $S$. It is zero when all neighbours score alike and large when a few wrong
+#    neighbours score much lower. It adds noise to the gradient, on top of the noise from the sampled $z$ and
+#    the mini-batch, but it adds no bias. One way to measure it: freeze a trained model, take a fixed batch,
+#    and compare the variance of many sampled estimates (and of their gradients) with the variance the
+#    mini-batch and $z$ already contribute. The measure that matters in the end is the result: train with
+#    $S = 1$ and with $S = J$ from the same start on several seeds and compare them paired. Notebook 08's
+#    extra arm `all_J_neighbours` does this: all $J$ neighbours gave no better ACC (about a third of a point
+#    lower) at about seven times the training time, so at these sizes the variance costs nothing measurable.
+# 4. The bug is that an anchor's weights depend on which other samples share its batch, so the test should
+#    check that property directly. Compute the weights of one anchor in two mini-batches that differ only in
+#    the other members, or only in their order, and assert that they are equal. Then assert that every row is
+#    finite and sums to one. The notebook does the first step by hand: anchor 0 has the same distances in both
+#    batches yet gets different weights, and the printed row sums run from about four to about twenty-two.
+#    Such a test needs no training and runs in milliseconds. A property-based version (random batches, random
+#    permutations) would also catch any later weight function that leaks information across the batch. A third
+#    useful case is a batch of fewer than twelve anchors: `dist_temp[11]` does not exist there, and the test
+#    would show at once that the code cannot handle it.
+
 # %% [markdown]
 # ## What you should now be able to do
 #
@@ -507,94 +552,159 @@ plt.show()
 #   committed run, and batch-dependent, unnormalised rows in its `sigma = dist_temp[11]` branch.
 # - Replace the sum over all $J$ neighbours by an unbiased estimate from a few sampled ones.
 # - Write the contrastive loss (19) and say where the public code's hinge differs.
+#
+# | objective | exercises |
+# |---|---|
+# | the $J$-nearest-neighbour graph and its purity | Exercise 6.1 |
+# | Gaussian weights, fixed or local window; rows that sum to one | Exercise 6.1 and its answer |
+# | the public code's weights | Exercise 6.3 (its unnormalised rows) |
+# | an unbiased estimate from sampled neighbours | Exercise 6.3 |
+# | the contrastive loss (19) and the public code's hinge | Exercise 6.2 and its answer |
 
 # %% [markdown]
 # ## Exercises
 #
 # Each exercise asks for one function; the cells tagged `check` below it compare your answer with
-# `dggbook`'s own functions or with an independent computation, and say what they expected.
-# `make course` writes student copies in which the solutions are replaced by `raise NotImplementedError`.
+# `dggbook`'s own functions or with an independent computation (autograd, a property the answer must have),
+# and say what they expected. While your function runs, the library functions that would do the exercise for
+# you raise `LibraryCalled`, so calling them does not pass. `make course` writes student copies in which the
+# solutions are replaced by `raise NotImplementedError`.
 
 # %% [markdown]
-# ### Exercise 6.1 — the $J$-nearest-neighbour graph
+# ### Exercise 6.1 — The weighted $J$-nearest-neighbour graph (implementation, 25 min, ★★)
 #
-# Write `my_nearest_neighbours(X, n_neighbours)`: for an $(N, D)$ array `X`, return two $(N, J)$
-# arrays, the indices of the $J$ nearest rows of every row (Euclidean distance, **the row itself left
-# out**) and their distances, sorted by increasing distance along each row.
+# Write `my_neighbour_graph(X, n_neighbours, local_scale_k)`: for an $(N, D)$ array `X`, return three
+# $(N, J)$ arrays:
 #
-# Hints: $\lVert x_i - x_j\rVert^2 = \lVert x_i\rVert^2 + \lVert x_j\rVert^2 - 2\,x_i^\top x_j$ gives
-# all squared distances with one matrix product; rounding can make a few of them slightly negative.
-# Set the diagonal to $+\infty$ to exclude self, then `np.argsort`. Do not call `nearest_neighbors`
-# or scikit-learn. The check runs on the first 600 rows and compares distances (indices can differ where
-# two neighbours are exactly as far).
+# - `indices`: the $J$ nearest rows of every row (Euclidean distance, **the row itself left out**), sorted by
+#   increasing distance along each row;
+# - `distances`: their Euclidean distances (not squared);
+# - `weights`: the paper's row-normalised Gaussian weights with the local-scaling window $s_i$, the distance
+#   from $x_i$ to its `local_scale_k`-th neighbour (floored at $10^{-8}$):
+#
+# $$w_{ij} = \frac{\exp(-\lVert x_i - x_j\rVert^2 / 2 s_i^2)}{\sum_{l \in N(i)} \exp(-\lVert x_i - x_l\rVert^2 / 2 s_i^2)}.$$
+#
+# Hints: $\lVert x_i - x_j\rVert^2 = \lVert x_i\rVert^2 + \lVert x_j\rVert^2 - 2\,x_i^\top x_j$ gives all
+# squared distances with one matrix product; rounding can make a few of them slightly negative. Set the
+# diagonal to $+\infty$ to exclude self, then `np.argsort`. Subtract each row's largest exponent before
+# `np.exp`, so that a narrow window cannot turn a row into $0/0$. Three classic slips are a missing square, a
+# missing factor 2 and a missing division by the row sum; the check catches each. `nearest_neighbors`,
+# `graph_from_neighbors`, `build_graph`, `gaussian_weights`, `local_scaling_window` and scikit-learn's
+# `kneighbors` are switched off while your function runs. The check runs on the first 600 rows (all 500 in quick
+# mode) and compares distances, since indices can differ where two neighbours are exactly as far. Afterwards,
+# ask yourself: which step of the bound breaks if the rows do not sum to one?
 
 # %%
-def my_nearest_neighbours(X, n_neighbours):
-    """(indices, distances) of the n_neighbours nearest rows of each row of X, self excluded, nearest first."""
+def my_neighbour_graph(X, n_neighbours, local_scale_k):
+    """(indices, distances, weights), each (N, J): the J nearest rows of each row of X (self excluded, nearest
+    first) and the row-normalised Gaussian weights with window s_i = distance to the local_scale_k-th neighbour."""
     ### BEGIN SOLUTION
     feats = np.asarray(X, dtype=np.float64)
     sq_norms = (feats**2).sum(axis=1)
     sq_dist = np.maximum(sq_norms[:, None] + sq_norms[None, :] - 2.0 * feats @ feats.T, 0.0)
     np.fill_diagonal(sq_dist, np.inf)
     nearest = np.argsort(sq_dist, axis=1, kind="stable")[:, :n_neighbours]
-    return nearest, np.sqrt(np.take_along_axis(sq_dist, nearest, axis=1))
+    nearest_sq = np.take_along_axis(sq_dist, nearest, axis=1)
+    window = np.maximum(np.sqrt(nearest_sq[:, local_scale_k - 1]), 1e-8)[:, None]
+    exponent = -nearest_sq / (2.0 * window**2)
+    unnormalised = np.exp(exponent - exponent.max(axis=1, keepdims=True))
+    return nearest, np.sqrt(nearest_sq), unnormalised / unnormalised.sum(axis=1, keepdims=True)
     ### END SOLUTION
 
 
 # %% tags=["check"]
-from dggbook.book.exercises import check_close, check_true
+from dggbook.book.exercises import check_close, check_true, library_blocked
+from dggbook.derivation.affinity import gaussian_weights
 
 X_small = np.asarray(X[:600], dtype=np.float64)  # 600 rows (all 500 in quick mode)
 n_small = X_small.shape[0]
-got_idx, got_dist = my_nearest_neighbours(X_small, J)
-want_idx, want_dist = nearest_neighbors(X_small, J)
+want_idx, want_dist = nearest_neighbors(X_small, J)  # the library's answer, before the block
+want_dist = want_dist.double()
+want_weights = gaussian_weights(want_dist**2, want_dist[:, 6].clamp_min(1e-8))
+GRAPH_BUILDERS = ("dggbook.model.graph.nearest_neighbors", "dggbook.model.graph.graph_from_neighbors",
+                  "dggbook.model.graph.build_graph", "dggbook.derivation.affinity.gaussian_weights",
+                  "dggbook.derivation.affinity.local_scaling_window",
+                  "sklearn.neighbors.NearestNeighbors.kneighbors")
+with library_blocked("6.1", *GRAPH_BUILDERS):
+    got_idx, got_dist, got_weights = my_neighbour_graph(X_small, J, 7)
+    scaled_weights = my_neighbour_graph(10.0 * X_small, J, 7)[2]  # local scaling does not see the units
 got_idx = np.asarray(got_idx)
 check_true("6.1", got_idx.shape == (n_small, J), f"indices should have shape ({n_small}, {J}), got {got_idx.shape}")
 check_true("6.1", not (got_idx == np.arange(n_small)[:, None]).any(), "a row lists itself as its own neighbour")
-check_close("6.1", got_dist, want_dist.double(), what="the neighbour distances", rtol=1e-6, atol=1e-5)
+check_close("6.1", got_dist, want_dist, what="the neighbour distances", rtol=1e-6, atol=1e-5)
 recomputed = np.linalg.norm(X_small[:, None, :] - X_small[got_idx], axis=2)
-check_close("6.1", recomputed, want_dist.double(), what="the distances to the indices you returned",
-            rtol=1e-6, atol=1e-5)
+check_close("6.1", recomputed, want_dist, what="the distances to the indices you returned", rtol=1e-6, atol=1e-5)
+check_close("6.1", got_weights, want_weights, what="w_ij with local scaling", rtol=1e-6, atol=1e-9)
+check_close("6.1", np.asarray(got_weights).sum(axis=1), np.ones(n_small), what="the row sums of w_ij", atol=1e-9)
+check_close("6.1", scaled_weights, got_weights, what="w_ij of the data in other units (10 X)", rtol=1e-6, atol=1e-9)
+
+# %% [markdown] tags=["answer"]
+# **Answer.** The step where the $\ln p(x_i)$ terms cancel. The bound (3) writes
+# $\ln p(x_i) = \sum_j w_{ij} \ln p(x_i)$ before it bounds each term by an ELBO; that identity holds only
+# when $\sum_j w_{ij} = 1$. With rows that sum to $r_i \neq 1$ the objective bounds $r_i \ln p(x_i)$, so
+# every sample gets its own, data-dependent weight in the total (the public code's `sigma = dist_temp[11]`
+# branch does this), and the objective is no longer a bound on the log-likelihood of the data.
 
 # %% [markdown]
-# ### Exercise 6.2 — the row-normalised Gaussian weights of the graph
+# ### Exercise 6.2 — The contrastive loss (19) and its gradient (derivation, 25 min, ★★)
 #
-# Write `my_gaussian_weights(distances, window)`: given the $(N, J)$ Euclidean distances (not squared)
-# from each sample to its $J$ neighbours and a window $s_i$ (one number for all rows, or an array of
-# $N$), return the $(N, J)$ weights
+# For a batch of $B$ pairs with embeddings $e_a, e_b \in \mathbb R^M$, the loss of the Siamese network is the
+# mean over the pairs of (19), $\ell = d^2$ for a positive pair and $\ell = \max(\tau - d, 0)^2$ for a negative
+# one, with $d = \lVert e_a - e_b\rVert$. On paper, derive $\partial \ell / \partial e_a$ for both kinds of
+# pair (write $\partial d / \partial e_a$ first), and say what happens at $d \ge \tau$.
 #
-# $$w_{ij} = \frac{\exp(-\lVert x_i - x_j\rVert^2 / 2 s_i^2)}{\sum_{l \in N(i)} \exp(-\lVert x_i - x_l\rVert^2 / 2 s_i^2)}.$$
-#
-# Hints: three classic slips are a missing square, a missing factor 2, and a missing division by the row
-# sum; the check is built to catch each of them. Subtract each row's largest exponent before `np.exp`
-# so a narrow window cannot turn a whole row into $0/0$. Do not call `gaussian_weights`.
-# Afterwards, ask yourself: which step of the bound breaks if the rows do not sum to one?
+# Then write `my_contrastive_loss_and_gradient(emb_a, emb_b, is_positive, margin)` in torch, returning the
+# mean loss (a scalar tensor) and its gradient with respect to `emb_a`, a $(B, M)$ tensor, from your closed
+# form: `contrastive_loss`, `torch.autograd.grad`, `torch.autograd.backward` and `Tensor.backward` are switched
+# off while it runs. The check compares the loss with `contrastive_loss` and the gradient with autograd, on
+# pairs at distances below and above the margin. Then ask yourself: the public code hinges the *squared*
+# distance, $\max(\tau - d^2, 0)$ for a negative pair; what is its gradient, and beyond which $d$ does it stop
+# pushing a negative pair apart?
 
 # %%
-def my_gaussian_weights(distances, window):
-    """(N, J) row-normalised Gaussian weights from (N, J) distances and a scalar or (N,) window s_i."""
+def my_contrastive_loss_and_gradient(emb_a, emb_b, is_positive, margin):
+    """(mean of (19) over the B pairs, its gradient with respect to emb_a (B, M)), without autograd."""
     ### BEGIN SOLUTION
-    dist = np.asarray(distances, dtype=np.float64)
-    width = np.broadcast_to(np.asarray(window, dtype=np.float64), (dist.shape[0],))[:, None]
-    exponent = -(dist**2) / (2.0 * width**2)
-    unnormalised = np.exp(exponent - exponent.max(axis=1, keepdims=True))
-    return unnormalised / unnormalised.sum(axis=1, keepdims=True)
+    difference = emb_a - emb_b
+    distance = torch.linalg.vector_norm(difference, dim=1)
+    shortfall = torch.clamp(margin - distance, min=0.0)  # τ − d where the hinge is active, else 0
+    loss = torch.where(is_positive, distance**2, shortfall**2).mean()
+    unit = difference / distance.clamp_min(1e-12)[:, None]  # ∂d/∂e_a
+    per_pair = torch.where(is_positive[:, None], 2.0 * difference, -2.0 * shortfall[:, None] * unit)
+    return loss, per_pair / emb_a.shape[0]
     ### END SOLUTION
 
 
 # %% tags=["check"]
-from dggbook.book.exercises import check_close
-from dggbook.derivation.affinity import gaussian_weights
+from dggbook.book.exercises import check_close, library_blocked
 
-d20 = pool_dist[:, :J].double()
-for label, window in ((f"fixed s = {fixed_s:.2f}", fixed_s), ("fixed s / 4", fixed_s / 4),
-                      ("local scaling, s_i = 7th distance", s_local.double().clamp_min(1e-8))):
-    want = gaussian_weights(d20**2, window)
-    check_close("6.2", my_gaussian_weights(d20.numpy(), np.asarray(window)), want,
-                what=f"w_ij with {label}", rtol=1e-9, atol=1e-12)
+pair_draws = torch.Generator().manual_seed(5)
+emb_a_check = torch.randn(40, 10, generator=pair_draws, dtype=torch.float64)
+spread = torch.linspace(0.05, 1.6, 40, dtype=torch.float64)[:, None]  # distances from about 0.2 to 6
+emb_b_check = emb_a_check + spread * torch.randn(40, 10, generator=pair_draws, dtype=torch.float64)
+positive_check = torch.arange(40) % 3 == 0
+distances_check = torch.linalg.vector_norm(emb_a_check - emb_b_check, dim=1)
+assert bool((distances_check[~positive_check] < 3).any() and (distances_check[~positive_check] > 3).any())
+leaf = emb_a_check.clone().requires_grad_(True)  # the library's loss and its autograd gradient, before the block
+want_loss = contrastive_loss(leaf, emb_b_check, positive_check, margin=3.0)
+(want_grad,) = torch.autograd.grad(want_loss, leaf)
+with library_blocked("6.2", "dggbook.model.siamese.contrastive_loss", "torch.autograd.grad",
+                     "torch.autograd.backward", "torch.Tensor.backward"):
+    got_loss, got_grad = my_contrastive_loss_and_gradient(emb_a_check, emb_b_check, positive_check, 3.0)
+check_close("6.2", got_loss, want_loss, what="the mean contrastive loss (19)", rtol=1e-12)
+check_close("6.2", got_grad, want_grad, what="∂ loss / ∂ e_a (autograd of the library's loss)", rtol=1e-9,
+            atol=1e-12)
+
+# %% [markdown] tags=["answer"]
+# **Answer.** With $u = (e_a - e_b)/d$, $\partial d/\partial e_a = u$. A positive pair gives
+# $\partial d^2/\partial e_a = 2(e_a - e_b)$: a spring towards the partner, stronger the farther apart. A
+# negative pair gives $-2\max(\tau - d, 0)\,u$: a push away, largest for coincident embeddings and zero from
+# $d = \tau$ on, so pairs already farther than the margin no longer move. The public code's negative cost
+# $\max(\tau - d^2, 0)$ has gradient $-2(e_a - e_b)$ while $d^2 < \tau$: a push that *grows* with $d$ and then
+# stops abruptly at $d = \sqrt{\tau} \approx 1.73$ for $\tau = 3$, far inside the paper's margin of 3.
 
 # %% [markdown]
-# ### Exercise 6.3 — fewer passes: sampling neighbours
+# ### Exercise 6.3 — Fewer passes: sampling neighbours (implementation, 20 min, ★★)
 #
 # Evaluating $\sum_j w_{ij} L(x_i, x_j)$ costs one encoder and decoder pass per neighbour. DGG's
 # `n_neighbor_samples=S` option replaces it by an unbiased estimate from $S$ neighbours. Write
@@ -606,8 +716,8 @@ for label, window in ((f"fixed s = {fixed_s:.2f}", fixed_s), ("fixed s / 4", fix
 # \mathbb E\big[\widehat F_i\big] = \sum_j w_{ij} f_{ij}.$$
 #
 # Hints: `torch.multinomial(weights, S, replacement=True, generator=generator)` normalises each row for
-# you; `torch.gather` picks the values. Check the expectation on paper first. Do not call
-# `sample_neighbors`. The check uses the public code's unnormalised `sigma = dist_temp[11]` weights
+# you; `torch.gather` picks the values. Check the expectation on paper first. `sample_neighbors` is switched
+# off while your function runs. The check uses the public code's unnormalised `sigma = dist_temp[11]` weights
 # from above, so forgetting the factor $\sum_l w_{il}$ fails it.
 
 # %%
@@ -621,17 +731,19 @@ def my_sampled_neighbour_sum(weights, values, n_draws, generator):
 
 
 # %% tags=["check"]
-from dggbook.book.exercises import check_close, check_true
+from dggbook.book.exercises import check_close, check_true, library_blocked
 
 w_batch = w_code_a[:, 1:].double()                       # (64, J), rows far from summing to one
 f_batch = torch.randn(w_batch.shape, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
 exact = (w_batch * f_batch).sum(dim=1)
-# constant values: every draw gives the same f, so the estimate must be exact
-check_close("6.3", my_sampled_neighbour_sum(w_batch, torch.ones_like(f_batch), 3, torch.Generator().manual_seed(0)),
-            w_batch.sum(dim=1), what="the estimate when every f_ij = 1 (it must equal Σ_j w_ij)", rtol=1e-12)
-# many draws: each row's estimate within 5 standard errors of the exact sum
 S_CHECK = 20_000
-estimate = my_sampled_neighbour_sum(w_batch, f_batch, S_CHECK, torch.Generator().manual_seed(1))
+with library_blocked("6.3", "dggbook.model.algorithm1.sample_neighbors"):
+    # constant values: every draw gives the same f, so the estimate must be exact
+    constant_estimate = my_sampled_neighbour_sum(w_batch, torch.ones_like(f_batch), 3, torch.Generator().manual_seed(0))
+    estimate = my_sampled_neighbour_sum(w_batch, f_batch, S_CHECK, torch.Generator().manual_seed(1))
+check_close("6.3", constant_estimate, w_batch.sum(dim=1),
+            what="the estimate when every f_ij = 1 (it must equal Σ_j w_ij)", rtol=1e-12)
+# many draws: each row's estimate within 5 standard errors of the exact sum
 p_draw = w_batch / w_batch.sum(dim=1, keepdim=True)
 per_draw = w_batch.sum(dim=1, keepdim=True) * f_batch  # the value one draw contributes
 spread = ((p_draw * per_draw**2).sum(dim=1) - exact**2).clamp_min(0).sqrt() / np.sqrt(S_CHECK)

@@ -218,7 +218,50 @@ for name in dict.fromkeys(r["dataset"] for r in suite):
 # 3. With the paper's sizes on MNIST, one step moves $\tilde\mu$ by a small fraction of its spread. What
 #    property of MNIST makes the difference: N, D, or the spread of its latent means?
 # 4. A run's `score` is higher than another's, but its ACC is lower. Give two reasons this can happen.
+
+# %% [markdown] tags=["answer"]
+# **Answers to the questions.**
 #
+# 1. The VAE stage of pretraining. After the layer-wise and end-to-end autoencoder training, the same networks
+#    are fine-tuned as a VAE with the prior $N(0, I)$, and its KL term pulls every posterior towards that
+#    prior. In the terms of (4) with a single standard-normal component: term 2, $\mathbb E \ln p(z)$,
+#    contains $-\tfrac12 \lVert\tilde\mu\rVert^2$ and pulls every latent mean to the origin, while term 4, the
+#    entropy, keeps $\tilde\sigma$ from shrinking. Together they pull the means together relative to
+#    $\tilde\sigma$. Only term 1 resists, and only as far as reconstruction needs the means apart. Four
+#    numbers can be reconstructed from a 10-D latent through 2,000-wide layers with the means barely apart, so
+#    before Algorithm 1 the spread fell to about a quarter of $\tilde\sigma$ with the paper's sizes, against
+#    about three $\tilde\sigma$ with the auto sizes. A latent no larger than the data, or KL annealing (Bowman
+#    et al.), limits that pull.
+# 2. Adam's first update is $-\eta\, g/(|g| + \epsilon) \approx -\eta \operatorname{sign}(g)$ (Exercise 9.1):
+#    every weight moves by $\eta$, whatever its gradient, so the whole step in weight space is proportional to
+#    $\eta$. For a small step, $\tilde\mu$ responds linearly to the change of the weights, so half the
+#    learning rate gives half the shift. The table shows where this holds. Going from $2\cdot 10^{-3}$ to
+#    $5\cdot 10^{-4}$ shrinks the auto sizes' shift about fourfold, as linearity predicts, but the paper's
+#    sizes' shift only about threefold: a step of several spreads is not small, and the units that switch on
+#    or off along the way make the response non-linear. After a few hundred steps the update is
+#    $\eta\, \hat m/\sqrt{\hat v}$, where $\hat m$ averages the gradients of many batches and $\hat v$ their
+#    squares. Where a gradient is noisy or changes sign, $|\hat m|/\sqrt{\hat v}$ is well below one and is set
+#    by that gradient's signal-to-noise ratio, not by $\eta$. Runs with different learning rates have also
+#    followed different paths, so they sit at different points with different gradients, and the shift no
+#    longer scales with $\eta$.
+# 3. The spread of its latent means. $N$ sets the number of steps per epoch, not the size of one step, and $D$
+#    changes only the fan-in of the first layer. The layers that move $\tilde\mu$ most, the 2,000-unit last
+#    hidden layer and the output layer, are the same as on iris, so one step moves $\tilde\mu$ by an amount of
+#    the same order there. What differs is the unit of `first_step_shift`. Reconstructing 784 pixels needs
+#    latent means that carry much information, so term 1 holds them far apart against the KL terms, and the
+#    same move is a small fraction of that spread. $D$ matters only through this: more to reconstruct keeps
+#    the latent means spread out.
+# 4. `score` is the mean ELBO (4), a score of the model as a density of X, and ACC scores a partition against
+#    labels the ELBO never sees. First, a good density model need not split the data along the labels. A run
+#    can explain X better with components that split one class by style and merge two others (like the 9s with
+#    the 3s in notebook 07), and so earn a higher ELBO with a lower ACC. Second, term 1 dominates the ELBO: it
+#    sums over every pixel, while the cluster terms are worth a few nats. A run with a slightly better decoder
+#    therefore gains more score than a run with better clusters. Two smaller effects add to these: `score` is
+#    a Monte Carlo estimate, and ACC differences of a few samples lie within the noise floor of notebook 08;
+#    and with `noise_var="auto"` each run measures its own $\sigma_x^2$, so the term 1 of two runs is not even
+#    on the same scale.
+
+# %% [markdown]
 # ## Further reading
 #
 # - Kingma and Ba, *Adam: a method for stochastic optimization* (ICLR 2015), §2 on the size of the update.
@@ -236,6 +279,12 @@ for name in dict.fromkeys(r["dataset"] for r in suite):
 #   when a network is too wide for its data.
 # - Report a deep clusterer's accuracy as a mean over seeds with its spread, and say what `score` can and
 #   cannot tell you about a seed.
+#
+# | objective | exercises |
+# |---|---|
+# | read a trace: emptied cluster, collapsed posteriors, shrunken latent space | Exercise 9.2 (its answer) |
+# | the size of Adam's first step and the width of a network | Exercise 9.1 and its answer |
+# | a mean over seeds with its spread; what `score` can tell | the questions above |
 
 # %% [markdown]
 # ## Exercises
@@ -264,20 +313,28 @@ def my_first_adam_update(grad, lr, eps=1e-8):
 
 
 # %% tags=["check"]
-from unittest import mock
-
-from dggbook.book.exercises import check_close
+from dggbook.book.exercises import check_close, library_blocked
 
 generator = torch.Generator().manual_seed(1)
 grads = torch.randn(50, generator=generator, dtype=torch.float64) * torch.logspace(-6, 2, 50, dtype=torch.float64)
 weights = torch.zeros(50, dtype=torch.float64, requires_grad=True)
 adam = torch.optim.Adam([weights], lr=2e-3, eps=1e-8)
 weights.grad = grads.clone()
-adam.step()
-with mock.patch.object(torch.optim.Adam, "step", side_effect=RuntimeError("write the update yourself")):
+adam.step()  # torch's own first step, before the block
+with library_blocked("9.1", "torch.optim.Adam.step", "torch.optim.adam.adam"):
     mine = my_first_adam_update(grads, 2e-3, 1e-8)
 check_close("9.1", mine, weights.detach(), what="Adam's first update, torch.optim.Adam against yours",
             rtol=1e-9, atol=1e-15)
+
+# %% [markdown] tags=["answer"]
+# **Answer.** At $t = 1$, $m_1 = (1-\beta_1) g$ and $v_1 = (1-\beta_2) g^2$, so the corrections give
+# $\hat m_1 = g$ and $\hat v_1 = g^2$, and the update is $-\eta\, g / (|g| + \epsilon)$: both $\beta$ cancel.
+# When $|g| \gg \epsilon$ it is $-\eta\,\operatorname{sign}(g)$, a step of almost exactly $\eta$ for every weight, however
+# small its gradient. A unit's output is a sum over its inputs, so it moves by about $\eta$ × fan-in × (a
+# typical input): with a fan-in of 2,000 and $\eta = 2\cdot 10^{-3}$ that is about 4 times a typical input, in
+# one step. On small data, whose latent means spread little, that is several times their spread (section 2):
+# after the step the mixture's components no longer sit where the samples are. The layer is too wide for the
+# data, and a narrower layer or a smaller $\eta$ shrinks the step in proportion.
 
 # %% [markdown]
 # ### Exercise 9.2 — the Gaussian's variance, by maximum likelihood (derivation, 10 min, ★★)
@@ -300,7 +357,7 @@ def my_noise_var(X, R):
 # %% tags=["check"]
 from scipy.optimize import minimize_scalar
 
-import dggbook.model.likelihoods as likelihoods
+from dggbook.book.exercises import check_close, library_blocked
 
 rng = np.random.default_rng(2)
 X_check = rng.normal(size=(40, 6))
@@ -313,8 +370,18 @@ def negative_log_likelihood(log_var):
 
 
 best = np.exp(minimize_scalar(negative_log_likelihood, bounds=(-10, 5), method="bounded",
-                              options={"xatol": 1e-12}).x)
-with mock.patch.object(likelihoods, "reconstruction_noise_var", side_effect=RuntimeError("derive it yourself")):
+                              options={"xatol": 1e-12}).x)  # the numerical optimum, before the block
+with library_blocked("9.2", "dggbook.model.likelihoods.reconstruction_noise_var", "scipy.optimize.minimize_scalar",
+                     "scipy.optimize.minimize"):
     mine = my_noise_var(X_check, R_check)
 check_close("9.2", mine, best, what="sigma_x^2 maximising the Gaussian log-likelihood (numerical optimum)",
             rtol=1e-6)
+
+# %% [markdown] tags=["answer"]
+# **Answer.** $\ln p = -\frac{ND}{2}\ln(2\pi\sigma_x^2) - \frac{1}{2\sigma_x^2}\sum_i \lVert x_i - r_i\rVert^2$; its
+# derivative in $\sigma_x^2$ vanishes at $\hat\sigma_x^2 = \frac{1}{ND}\sum_i \lVert x_i - r_i\rVert^2$, the mean
+# squared error per coordinate. Term 1 scales the squared error by $1/2\sigma_x^2$, while the KL terms do not
+# depend on $\sigma_x^2$. A good autoencoder reconstructs standardised data with a mean squared error well below
+# 1, so $\sigma_x^2 = 1$ is many times the maximum-likelihood value: term 1 then counts each reconstruction error
+# that many times too little, and the KL terms, which pull every posterior towards its prior, win. The encoder
+# can then shrink its latent space and merge clusters at little cost to term 1.

@@ -19,13 +19,17 @@ from dggbook.book.course import (
     BEGIN,
     END,
     build_course,
+    check_points,
     execute_notebook,
     execute_student_notebook,
     find_exercises,
     grade_notebook,
+    is_answer,
     is_check,
     nbgrader_notebook,
+    parse_heading,
     solution_lines,
+    solutions_guide,
     strip_solutions,
     student_notebook,
 )
@@ -34,7 +38,9 @@ from dggbook.book.runner import cell_text
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-WITH_EXERCISES = [p for p in NOTEBOOKS if "01" <= p.name[:2] <= "07"]
+WITH_EXERCISES = [p for p in NOTEBOOKS if "01" <= p.name[:2] <= "09"]
+# each notebook's number of exercises, as its headings, the README and the roadmap give it (29 in all)
+EXERCISE_COUNTS = {"01": 4, "02": 3, "03": 4, "04": 3, "05": 3, "06": 3, "07": 5, "08": 2, "09": 2}
 LINK_TARGETS = ("notation.md", "00_roadmap.ipynb")
 
 
@@ -76,18 +82,103 @@ def test_solution_lines_are_the_lines_between_the_markers():
     assert solution_lines(SOLVED) == ["both = a + b", "return both"]
 
 
-def _toy_notebook(*, with_check: bool = True):
+def _toy_notebook(*, with_check: bool = True, heading: str = "### Exercise 9.1 — sum"):
     cells = [nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_markdown_cell("## Exercises"),
-             nbformat.v4.new_markdown_cell("### Exercise 9.1 — sum\nWrite it."), nbformat.v4.new_code_cell(SOLVED)]
+             nbformat.v4.new_markdown_cell(f"{heading}\nWrite it."), nbformat.v4.new_code_cell(SOLVED)]
     if with_check:
         cells.append(nbformat.v4.new_code_cell("assert my_sum(1, 2) == 3", metadata={"tags": ["check"]}))
     return nbformat.v4.new_notebook(cells=cells)
+
+
+TAGGED = "### Exercise 9.1 — The sum (of two numbers) (derivation, 15 min, ★★)"
+
+
+def test_parse_heading_reads_title_kind_minutes_and_stars():
+    assert parse_heading(TAGGED) == {"number": "9.1", "title": "The sum (of two numbers)", "kind": "derivation",
+                                     "minutes": 15, "stars": 2}
+    assert parse_heading("### Exercise 9.1 — The sample (23)") == {
+        "number": "9.1", "title": "The sample (23)", "kind": None, "minutes": None, "stars": None}
+    exercise = find_exercises(_toy_notebook(heading=TAGGED))[0]
+    assert (exercise.kind, exercise.minutes, exercise.stars, exercise.points) == ("derivation", 15, 2, 2)
+    assert find_exercises(_toy_notebook())[0].points == 1  # untagged: one point per check, as before
+
+
+@pytest.mark.parametrize("heading, message", [
+    ("### Exercise 9.1 — sum (derivations, 15 min, ★★)", "the kind must be one of derivation, implementation"),
+    ("### Exercise 9.1 — sum (analysis, 15 min, ★★★★)", "the stars 1 to 3"),
+    ("### Exercise 9.1 — sum (analysis, 0 min, ★)", "at least 1 minute"),
+    ("### Exercise 9.1 — sum (analysis, 15 minutes, ★)", "do not parse"),
+    ("### Exercise 9.1 — sum (analysis, ★, 15 min)", "do not parse"),
+])
+def test_broken_tags_are_refused_with_the_expected_format(heading, message):
+    with pytest.raises(ValueError, match=re.escape(message)) as refused:
+        find_exercises(_toy_notebook(heading=heading), "99_toy.ipynb")
+    assert str(refused.value).startswith("99_toy.ipynb: exercise 9.1:")
+    assert "'### Exercise N.k — Title (kind, T min, ★…)'" in str(refused.value)
+
+
+def test_require_tags_refuses_a_heading_without_them_and_names_it():
+    with pytest.raises(ValueError) as refused:
+        find_exercises(_toy_notebook(), "99_toy.ipynb", require_tags=True)
+    assert str(refused.value).startswith(
+        "99_toy.ipynb: exercise 9.1: heading '### Exercise 9.1 — sum' lacks its kind, time and difficulty; write "
+        "'### Exercise N.k — Title (kind, T min, ★…)'")
+    assert find_exercises(_toy_notebook(heading=TAGGED), require_tags=True)[0].stars == 2
+
+
+def test_check_points_add_up_to_the_stars():
+    nb = _toy_notebook(heading=TAGGED.replace("★★)", "★★★)"))
+    for _ in range(2):  # three checks share three stars... and then seven checks share them
+        nb.cells.append(nbformat.v4.new_code_cell("assert my_sum(0, 0) == 0", metadata={"tags": ["check"]}))
+    exercise = find_exercises(nb)[0]
+    assert check_points(exercise) == [1, 1, 1]
+    for _ in range(4):
+        nb.cells.append(nbformat.v4.new_code_cell("assert my_sum(0, 1) == 1", metadata={"tags": ["check"]}))
+    exercise = find_exercises(nb)[0]
+    points = [cell.metadata["nbgrader"]["points"] for cell in nbgrader_notebook(nb).cells if is_check(cell)]
+    assert points == check_points(exercise) and len(points) == 7
+    assert sum(points) == pytest.approx(3, abs=1e-9) and min(points) > 0
+
+
+def test_guide_gives_each_exercise_its_tags_and_rubric_and_the_index_the_course_table(tmp_path):
+    nb = _toy_notebook(heading=TAGGED)
+    nb.cells[4].source = ('with library_blocked("9.1", "operator.add"):\n    assert my_sum(1, 2) == 3\n'
+                          'with library_blocked("9.2", "operator.mul"):  # another exercise\'s number: not 9.1\'s\n'
+                          '    pass')
+    nb.cells.append(nbformat.v4.new_markdown_cell("Adding the two numbers is the derivation.",
+                                                  metadata={"tags": ["answer"]}))
+    guide = solutions_guide(nb, "99_toy.ipynb")
+    assert "*Kind:* derivation · *time:* 15 min · *difficulty:* ★★ · *points:* 2" in guide
+    assert "**Rubric (2 points).** Full marks: every check passes without calling `operator.add` (the" in guide
+    assert "operator.mul" not in guide.split("**Solution.**")[0]
+    assert "the derivation is written out (on paper or in a markdown cell) and agrees with the worked answer" in guide
+    assert "Partial credit, by hand: about half the points for passing code with no written derivation" in guide
+    untagged = solutions_guide(_toy_notebook(), "99_toy.ipynb")
+    assert "*Kind:* not tagged · *time:* – · *difficulty:* – · *points:* 1" in untagged
+    assert "**Rubric (1 point).** Full marks: every check passes." in untagged
+    nbformat.write(nb, tmp_path / "99_toy.ipynb")
+    nbformat.write(_toy_notebook(heading="### Exercise 8.1 — twice (implementation, 5 min, ★)"),
+                   tmp_path / "98_toy.ipynb")
+    build_course([tmp_path / "98_toy.ipynb", tmp_path / "99_toy.ipynb"], tmp_path / "out")
+    index = (tmp_path / "out" / "solutions" / "README.md").read_text()
+    assert ("| notebook | exercise | title | kind | time | stars | points |\n|---|---|---|---|---|---|---|\n"
+            "| 98_toy | 8.1 | twice | implementation | 5 min | ★ | 1 |\n"
+            "| 99_toy | 9.1 | The sum (of two numbers) | derivation | 15 min | ★★ | 2 |\n"
+            "| **all** | 2 | | | 20 min | | 3 |") in index
+    assert index.index("## The exercises") < index.index("(98_toy.md)") < index.index("(99_toy.md)")
 
 
 def test_find_exercises_requires_a_check_cell_after_each_solution():
     assert [e.number for e in find_exercises(_toy_notebook())] == ["9.1"]
     with pytest.raises(ValueError, match="check"):
         find_exercises(_toy_notebook(with_check=False))
+
+
+def test_find_exercises_rejects_a_solution_cell_tagged_check():
+    nb = _toy_notebook()
+    nb.cells[3].metadata["tags"] = ["check"]
+    with pytest.raises(ValueError, match="cell 3 of exercise 9.1 holds a solution and is tagged 'check'"):
+        find_exercises(nb, "99_toy.ipynb")
 
 
 def test_find_exercises_rejects_a_section_after_the_exercises():
@@ -111,9 +202,8 @@ def test_student_notebook_clears_exercise_outputs_and_keeps_the_others():
 
 def test_exercise_counts():
     counts = {p.name[:2]: len(find_exercises(_read(p), p.name)) for p in WITH_EXERCISES}
-    assert set(counts) == {f"0{n}" for n in range(1, 8)}
-    assert all(count >= 2 for count in counts.values()), counts
-    assert sum(counts.values()) >= 20, counts
+    assert counts == EXERCISE_COUNTS
+    assert sum(counts.values()) == 29, counts
 
 
 @pytest.fixture(scope="module")
@@ -197,15 +287,23 @@ def test_every_notebook_runs_and_only_its_checks_fail_in_the_student_copy(course
 
 
 def test_nbgrader_metadata(course):
+    """Solution cells and locked check cells; the checks of an exercise are worth its points (its stars when its
+    heading is tagged) in all, none of them nothing."""
     for solved in WITH_EXERCISES:
         graded = _read(course / "nbgrader" / "source" / solved.stem / solved.name)
+        for exercise in find_exercises(graded, solved.name):
+            points = [graded.cells[index].metadata["nbgrader"]["points"] for index in exercise.checks]
+            assert sum(points) == pytest.approx(exercise.points, abs=1e-9) and min(points) > 0, (exercise, points)
+            assert exercise.points == (exercise.stars if exercise.tagged else len(exercise.checks))
         ids = []
         for cell in graded.cells:
             meta = cell.metadata.get("nbgrader")
             if is_check(cell):
-                assert meta["grade"] and meta["points"] == 1 and meta["locked"], solved.name
+                assert meta["grade"] and meta["locked"], solved.name
             elif cell.cell_type == "code" and BEGIN in cell.source:
                 assert meta["solution"] and not meta["grade"], solved.name
+            elif is_answer(cell):  # a written answer: cleared by nbgrader, marked by hand
+                assert meta["solution"] and meta["points"] == 0, solved.name
             else:
                 assert meta is None
                 continue
@@ -230,8 +328,11 @@ def test_notebook_opens_with_objectives_prerequisites_time_references(solved):
 
 @pytest.mark.parametrize("solved", [p for p in NOTEBOOKS if not p.name.startswith("00")], ids=lambda p: p.stem)
 def test_notebook_closes_with_what_you_can_do_and_its_exercises(solved):
+    """The last sections are "What you should now be able to do" and "Exercises"; an appendix ("## Appendix…",
+    such as 07's reproducibility details) may sit between them, out of the teaching flow."""
     sections = [cell.source.splitlines()[0] for cell in _read(solved).cells
-                if cell.cell_type == "markdown" and cell.source.startswith("## ")]
+                if cell.cell_type == "markdown" and cell.source.startswith("## ")
+                and not cell.source.startswith("## Appendix")]
     assert sections[-2:] == ["## What you should now be able to do", "## Exercises"] or \
         (sections[-1] == "## What you should now be able to do" and solved not in WITH_EXERCISES), \
         f"{solved.name} ends with the sections {sections[-2:]}"

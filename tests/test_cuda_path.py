@@ -120,3 +120,29 @@ def test_the_estimators_fit_predict_save_and_load_on_the_device(device, blobs, t
         assert np.isfinite(model.score(blobs.X))
         loaded = klass.load(model.save(tmp_path / f"{klass.__name__}.pt"), device=device.type)
         np.testing.assert_array_equal(loaded.predict(blobs.X), model.labels_)
+
+
+@pytest.mark.parametrize("step", ["eager", "compiled"])
+def test_an_epoch_reads_from_the_device_once_after_its_last_batch(device, step):
+    """No host synchronisation inside an epoch of Algorithm 1 (issue 22): on CUDA torch reports each one, and the
+    only one allowed is the check for a non-finite loss after the last batch. (On the CPU the same epoch runs, and
+    tests/test_fast_step.py counts the host reads of the compiled step.)"""
+    X = data(N=40).to(device)
+    graph = build_graph(X.cpu().numpy(), 4).to(device)
+    net = tiny_networks().to(device)
+    settings = TrainSettings(epochs=1, batch_size=8, n_neighbor_samples=2, likelihood="bernoulli", step=step)
+    optimizer, _ = make_optimizer(net, settings)
+    pi = initial_pi(net.eval(), X, graph.indices, graph.weights)
+    run_epoch(net, X, graph.indices, graph.weights, pi, optimizer, settings)  # compiles, warms up
+    if device.type != "cuda":
+        run_epoch(net, X, graph.indices, graph.weights, pi, optimizer, settings, epoch=1)
+        return
+    previous = torch.cuda.get_sync_debug_mode()
+    torch.cuda.set_sync_debug_mode("warn")
+    try:
+        with pytest.warns(UserWarning) as caught:
+            run_epoch(net, X, graph.indices, graph.weights, pi, optimizer, settings, epoch=1)
+    finally:
+        torch.cuda.set_sync_debug_mode(previous)
+    syncs = [w for w in caught if "synchroniz" in str(w.message)]
+    assert len(syncs) == 1, [str(w.message) for w in syncs]

@@ -290,8 +290,7 @@ def test_interrupted_fit_continues_from_its_checkpoint(blobs, tmp_path):
 def test_presets():
     quick = settings_for("digits", "cpu", quick=True)
     cpu = settings_for("digits", "cpu", quick=False)
-    paper = settings_for("mnist", "cuda", quick=False)
-    assert paper == {"dataset_name": "mnist", "device": "cuda", **paper_settings()}
+    paper = paper_settings()  # bench_paper.py's; CUDA + MNIST: tests/test_presets_cuda.py
     assert quick["epochs"] < cpu["epochs"] < paper["epochs"] == 300
     assert paper["hidden_dims"] == (500, 500, 2000) and paper["lr"] == 2e-3 and paper["batch_size"] == 100
     assert paper["n_neighbors"] == 20 and paper["neighbor_selection"] == "random_top" and paper["use_siamese"]

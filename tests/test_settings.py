@@ -37,7 +37,7 @@ def test_the_estimator_passes_each_parameter_to_its_setting():
                    init="gmm", start_n_init=3, umap_components=3, umap_neighbors=5, gmm_variance="means", handover_epochs=2,
                    handover_lr=0.01, epochs=5, batch_size=19, lr=0.04, weight_decay=0.0,
                    lr_decay=0.5, lr_decay_every=7, n_neighbor_samples=2, prior_z_coefficient=1.0, elbo_constants=False,
-                   pi_update="blog_printed", batch_weights="public_code_row11")
+                   pi_update="blog_printed", batch_weights="public_code_row11", step="compiled", precision="bf16")
     est = DGG(3, **changed)
     built = {**dataclasses.asdict(est.pretrain_settings()), **dataclasses.asdict(est.train_settings())}
     assert built == {**changed, "hidden_dims": (8, 8)}

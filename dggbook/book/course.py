@@ -8,10 +8,14 @@ The student copies replace every exercise's solution by a stub; the guide is for
 
 The conventions are nbgrader's, so a lecturer can use this builder or nbgrader itself (README, "Course mode"):
 
-- an exercise opens with a markdown cell whose first line starts with ``### Exercise`` (``### Exercise 4.1 — …``);
+- an exercise opens with a markdown cell whose first line is its heading,
+  ``### Exercise N.k — Title (kind, T min, ★…)``: kind is ``derivation``, ``implementation`` or ``analysis``,
+  T the minutes it takes, and one to three stars its difficulty, which is also its number of points
+  (:func:`parse_heading`; a heading without the parenthesis is still read, worth one point per check cell);
 - its solution is the body of a function, between a ``### BEGIN SOLUTION`` line and a ``### END SOLUTION`` line;
 - one or more cells tagged ``check`` follow; they call the function and compare its answer
-  (:mod:`dggbook.book.exercises`);
+  (:mod:`dggbook.book.exercises`), calling it inside ``library_blocked("N.k", "dotted.path", …)`` so that an
+  answer that calls the library function it is asked to write fails (:func:`blocked_calls` reads those names);
 - a worked answer in prose (to an "ask yourself" prompt, an end-of-notebook question or an exercise) is a
   markdown cell tagged ``answer`` (:data:`ANSWER_TAG`), anywhere in the notebook.
 
@@ -21,8 +25,10 @@ never depend on an exercise, see below), and replaces the text of each ``answer`
 So, as shipped, every check cell fails and every other cell runs. The website's student pages are these copies
 (``site/_ext/dggbook_site.py``), and :func:`leak_texts` gives the solution text that neither may show.
 
-``course/solutions/<notebook>.md`` is the solutions guide: per notebook, each exercise's statement, its solution
-code, what its checks print when solved, and every ``answer`` cell with the prompt before it (:func:`solutions_guide`).
+``course/solutions/<notebook>.md`` is the solutions guide: per notebook, each exercise's kind, time, stars, points
+and marking rubric (:func:`rubric`), its statement, its solution code, what its checks print when solved, and every
+``answer`` cell with the prompt before it (:func:`solutions_guide`); ``course/solutions/README.md`` opens with the
+table of every exercise of the course (:func:`exercise_table`).
 
 Exercises come last in each notebook and nothing outside their own check cells uses what they define: the
 student copies are *independent* of the exercises rather than falling back to the library. ``--execute`` runs
@@ -31,15 +37,17 @@ does: only the students' solution cells are taken from them; the checks and the 
 notebook, so a changed or deleted check changes nothing. It runs in quick mode (``DGGBOOK_QUICK=1``; the checks
 compare the student's function with the library on the same inputs, and ``make test`` runs every check in quick
 mode) unless ``--full`` is given, each notebook under a wall-clock limit (``--notebook-timeout``), and writes the
-class mark sheet: one row per (student, exercise), see :class:`Mark`.
+class mark sheet: one row per (student, exercise), with the exercise's points earned only when every one of its
+checks passes, see :class:`Mark`.
 
 ``course/nbgrader/source/<notebook>/<notebook>.ipynb`` is the solution notebook with nbgrader's cell metadata
-(solution cells, and check cells as autograded tests worth one point each), ready for
-``nbgrader generate_assignment``.
+(solution cells, and check cells as autograded tests whose points add up to the exercise's stars,
+:func:`check_points`), ready for ``nbgrader generate_assignment``.
 """
 from __future__ import annotations
 
 import argparse
+import ast
 import copy
 import csv
 import json
@@ -64,17 +72,125 @@ ANSWER_TAG = "answer"  # a markdown cell holding a worked answer in prose: stubb
 ANSWER_STUB = ("**Your answer.** *Write it here. (A worked answer is in the solutions guide, "
                "`make course` → `course/solutions/`.)*")
 EXERCISE_HEADING = re.compile(r"^### Exercise\s+(?P<number>[0-9]+\.[0-9]+)")
+KINDS = ("derivation", "implementation", "analysis")
+STAR = "\u2605"  # ★
+HEADING_FORMAT = "'### Exercise N.k — Title (kind, T min, ★…)'"
+# the heading with its tags: number, title, then (kind, minutes, stars) as the last parenthesis of the line
+TAGGED_HEADING = re.compile(r"^### Exercise\s+(?P<number>[0-9]+\.[0-9]+)\s+\u2014\s+(?P<title>.*?\S)\s*"
+                            r"\(\s*(?P<kind>[A-Za-z]+)\s*,\s*(?P<minutes>[0-9]+)\s*min\s*,"
+                            r"\s*(?P<stars>\u2605+)\s*\)\s*$")
+# a closing parenthesis that mentions minutes or stars: an attempt at the tags, so it must parse
+TAGS_ATTEMPTED = re.compile(r"\([^()]*(\bmin\b|\u2605)[^()]*\)\s*$")
 NBGRADER_SCHEMA = 3
 
 
 @dataclass
 class Exercise:
-    """One exercise of a notebook: its number, the index of its heading cell, its solution and check cells."""
+    """One exercise of a notebook: its number, the index of its heading cell, its solution and check cells, and
+    what its heading says (:func:`parse_heading`): title, kind, minutes and stars (None when the heading carries
+    no tags), and the library functions its checks block (:func:`blocked_calls`)."""
 
     number: str
     heading: int
     solutions: list[int] = field(default_factory=list)
     checks: list[int] = field(default_factory=list)
+    title: str = ""
+    kind: str | None = None
+    minutes: int | None = None
+    stars: int | None = None
+    blocked: list[str] = field(default_factory=list)
+
+    @property
+    def tagged(self) -> bool:
+        """True when the heading gives kind, time and stars."""
+        return self.stars is not None
+
+    @property
+    def points(self) -> int:
+        """What the exercise is worth: its stars (marks weighted by substance). A heading without tags keeps the
+        old weighting, one point per check cell."""
+        return self.stars if self.stars is not None else len(self.checks)
+
+
+def parse_heading(line: str, name: str = "notebook") -> dict:
+    """Number, title, kind, minutes and stars of an exercise heading ``### Exercise N.k — Title (kind, T min, ★)``.
+
+    A heading without the closing parenthesis gives None for kind, minutes and stars (and the whole rest of the
+    line as its title); one whose closing parenthesis mentions minutes or ★ but breaks the format (an unknown
+    kind, no whole minutes, zero or more than three stars) raises ``ValueError`` naming the notebook, the
+    exercise and the format. :func:`find_exercises` with ``require_tags=True`` makes the tags compulsory.
+    """
+    match = EXERCISE_HEADING.match(line)
+    if match is None:
+        raise ValueError(f"{name}: exercise heading {line!r} must read {HEADING_FORMAT}")
+    number = match["number"]
+    tagged = TAGGED_HEADING.match(line.rstrip())
+    if tagged is None:
+        if TAGS_ATTEMPTED.search(line):
+            raise ValueError(f"{name}: exercise {number}: the tags of {line!r} do not parse; write {HEADING_FORMAT} "
+                             f"with kind one of {', '.join(KINDS)}, T a whole number of minutes and 1 to 3 {STAR}, "
+                             f"e.g. '(derivation, 15 min, {STAR * 2})'")
+        title = line[match.end():].strip().lstrip("\u2014-").strip()
+        return {"number": number, "title": title, "kind": None, "minutes": None, "stars": None}
+    kind, minutes, stars = tagged["kind"], int(tagged["minutes"]), len(tagged["stars"])
+    if kind not in KINDS or minutes < 1 or not 1 <= stars <= 3:
+        raise ValueError(f"{name}: exercise {number}: heading {line!r} has kind {kind!r}, {minutes} min and {stars} "
+                         f"{STAR}; the kind must be one of {', '.join(KINDS)}, the time at least 1 minute and the "
+                         f"stars 1 to 3 ({HEADING_FORMAT})")
+    return {"number": number, "title": tagged["title"], "kind": kind, "minutes": minutes, "stars": stars}
+
+
+def _parsed(source: str):
+    """The syntax tree of a code cell (IPython magic lines read as ``pass``), or None when it does not parse."""
+    try:
+        return ast.parse(re.sub(r"^(\s*)[%!].*$", r"\1pass", source, flags=re.M))
+    except SyntaxError:
+        return None
+
+
+def string_constants(source: str) -> dict[str, tuple[str, ...]]:
+    """The top-level names that the code ``source`` binds to string literals, or to a tuple or list of them:
+    ``GRAPH_BUILDERS = ("dggbook.model.graph.build_graph", ...)`` gives ``{"GRAPH_BUILDERS": (...)}``."""
+    tree, found = _parsed(source), {}
+    for node in tree.body if tree is not None else []:
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+            continue
+        value = node.value
+        items = value.elts if isinstance(value, (ast.Tuple, ast.List)) else [value]
+        if items and all(isinstance(item, ast.Constant) and isinstance(item.value, str) for item in items):
+            found[node.targets[0].id] = tuple(item.value for item in items)
+    return found
+
+
+def blocked_calls(source: str, constants: dict[str, tuple[str, ...]] | None = None
+                  ) -> list[tuple[str | None, list[str]]]:
+    """Each ``library_blocked(exercise, *targets)`` call in the code ``source``: (its exercise number, its target
+    paths). An argument counts when it is a string literal, a name bound to one, or ``*NAME`` with NAME bound to
+    a tuple or list of them, in ``source`` itself or in ``constants`` (names bound by earlier cells,
+    :func:`string_constants`); a number given otherwise reads as None, other targets are left out. Lines of
+    IPython magic are skipped; code that does not parse has no calls."""
+    known = {**(constants or {}), **string_constants(source)}
+    tree = _parsed(source)
+    calls = []
+    for node in ast.walk(tree) if tree is not None else []:
+        if not isinstance(node, ast.Call):
+            continue
+        function = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+        if function != "library_blocked" or not node.args:
+            continue
+        strings: list[list[str]] = []
+        for arg in node.args:
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                strings.append([arg.value])
+            elif isinstance(arg, ast.Name) and len(known.get(arg.id, ())) == 1:
+                strings.append(list(known[arg.id]))
+            elif isinstance(arg, ast.Starred) and isinstance(arg.value, ast.Name) and arg.value.id in known:
+                strings.append(list(known[arg.value.id]))
+            else:
+                strings.append([])
+        number = strings[0][0] if len(strings[0]) == 1 and not isinstance(node.args[0], ast.Starred) else None
+        calls.append((number, [target for group in strings[1:] for target in group]))
+    return calls
 
 
 def stub_line(number: str, indent: str) -> str:
@@ -148,24 +264,44 @@ def exercise_number(cell) -> str | None:
     return match["number"] if match else None
 
 
-def find_exercises(nb, name: str = "notebook") -> list[Exercise]:
-    """The exercises of ``nb`` in order; ``ValueError`` when one breaks the conventions of this module."""
+def find_exercises(nb, name: str = "notebook", *, require_tags: bool = False) -> list[Exercise]:
+    """The exercises of ``nb`` in order; ``ValueError`` when one breaks the conventions of this module.
+
+    ``require_tags``: also when a heading lacks its kind, time and stars (:func:`parse_heading`). The book builds
+    without it, so a notebook whose headings are not yet tagged still builds; the tests require them.
+    """
     exercises: list[Exercise] = []
+    constants: dict[str, tuple[str, ...]] = {}  # names bound to strings so far: the targets of library_blocked
     for index, cell in enumerate(nb.cells):
         first_line = _first_line(cell)
+        if cell.cell_type == "code":
+            constants.update(string_constants(cell.source))
         if cell.cell_type == "markdown" and first_line.startswith("### Exercise"):
             number = exercise_number(cell)
             if number is None:
-                raise ValueError(f"{name}: exercise heading {first_line!r} must read '### Exercise N.k — title'")
-            exercises.append(Exercise(number, index))
+                raise ValueError(f"{name}: exercise heading {first_line!r} must read {HEADING_FORMAT}")
+            heading = parse_heading(first_line, name)
+            if require_tags and heading["stars"] is None:
+                raise ValueError(f"{name}: exercise {number}: heading {first_line!r} lacks its kind, time and "
+                                 f"difficulty; write {HEADING_FORMAT} with kind one of {', '.join(KINDS)}, T a whole "
+                                 f"number of minutes and 1 to 3 {STAR}, e.g. '(derivation, 15 min, {STAR * 2})'")
+            exercises.append(Exercise(number, index, title=heading["title"], kind=heading["kind"],
+                                      minutes=heading["minutes"], stars=heading["stars"]))
         elif cell.cell_type == "code" and BEGIN in cell.source:
             if not exercises:
                 raise ValueError(f"{name}: cell {index} holds a solution but no '### Exercise' heading precedes it")
+            if is_check(cell):
+                raise ValueError(f"{name}: cell {index} of exercise {exercises[-1].number} holds a solution and is "
+                                 f"tagged {CHECK_TAG!r}; a solution cell carries no tag (remove it in the .py pair's "
+                                 f"'# %%' line and update the .ipynb)")
             exercises[-1].solutions.append(index)
         elif is_check(cell):
             if not exercises or not exercises[-1].solutions:
                 raise ValueError(f"{name}: check cell {index} comes before any exercise solution")
             exercises[-1].checks.append(index)
+            for number, targets in blocked_calls(cell.source, constants):
+                if number == exercises[-1].number:
+                    exercises[-1].blocked += [t for t in targets if t not in exercises[-1].blocked]
         elif cell.cell_type == "markdown" and cell.source.lstrip().startswith("## ") and exercises:
             raise ValueError(f"{name}: section {first_line!r} after the exercises; exercises come last")
     numbers = [exercise.number for exercise in exercises]
@@ -277,13 +413,18 @@ def solutions_guide(nb, name: str = "notebook") -> str | None:
     """The solutions guide of one notebook, in Markdown; None when it has no exercise and no ``answer`` cell.
 
     In notebook order: each prose answer (a markdown cell tagged ``answer``) under the section it belongs to,
-    after the prompt it answers (the last paragraph before it); each exercise with its statement, its solved
-    function (the solution cells without the markers), what its checks print when it is solved (the stored
-    outputs), and its prose answers.
+    after the prompt it answers (the last paragraph before it); each exercise with its kind, time, stars and
+    points, its marking rubric (:func:`rubric`), its statement, its solved function (the solution cells without
+    the markers), what its checks print when it is solved (the stored outputs), and its prose answers.
     """
     exercises = {exercise.heading: exercise for exercise in find_exercises(nb, name)}
     if not exercises and not any(is_answer(cell) for cell in nb.cells):
         return None
+    answered, current = set(), None  # the exercises with a worked answer in prose among their cells
+    for index, cell in enumerate(nb.cells):
+        current = exercises[index].number if index in exercises else current
+        if current is not None and is_answer(cell):
+            answered.add(current)
     parts = [f"# Solutions: {_title(nb, name)}",
              f"From `{name}`. For the lecturer: keep this guide away from the student copies."]
     section, exercise = "", None
@@ -294,7 +435,9 @@ def solutions_guide(nb, name: str = "notebook") -> str | None:
         if index in exercises:
             exercise = exercises[index]
             heading, _, statement = text.partition("\n")
-            parts += [f"## {heading.lstrip('#').strip()}", _quoted(statement) if statement.strip() else ""]
+            parts += [f"## {heading.lstrip('#').strip()}", _tags_line(exercise),
+                      rubric(exercise, has_answer=exercise.number in answered),
+                      _quoted(statement) if statement.strip() else ""]
         elif exercise is not None and index in exercise.solutions:
             parts += ["**Solution.**", f"```python\n{without_markers(cell.source).strip()}\n```"]
             if cell_text(cell).strip():
@@ -310,8 +453,81 @@ def solutions_guide(nb, name: str = "notebook") -> str | None:
     return "\n\n".join(part for part in parts if part) + "\n"
 
 
+def _stars(exercise: Exercise) -> str:
+    return STAR * exercise.stars if exercise.stars else "–"
+
+
+def _tags_line(exercise: Exercise) -> str:
+    """The exercise's kind, time, stars and points in one line of the guide."""
+    kind = exercise.kind or "not tagged"
+    minutes = f"{exercise.minutes} min" if exercise.minutes else "–"
+    return (f"*Kind:* {kind} · *time:* {minutes} · *difficulty:* {_stars(exercise)} · "
+            f"*points:* {exercise.points:g}")
+
+
+_PARTIAL = {  # partial credit when marking by hand, per kind of exercise
+    "derivation": "Partial credit, by hand: about half the points for passing code with no written derivation, "
+                  "and about half for a derivation that reaches the right closed form while the code still fails "
+                  "a check; about a quarter for one that is set up correctly (the right objective, constraint or "
+                  "expectation) but not finished.",
+    "implementation": "Partial credit, by hand: about half the points for code that is right in its structure "
+                      "but fails a check on one detail the check message names (a constant, a shape, a sign, "
+                      "an edge case such as an empty cluster); none for code that does not run.",
+    "analysis": "Partial credit, by hand: about half the points for a right computation whose reading (the "
+                "conclusion the exercise asks for) is missing or not supported by the printed numbers.",
+}
+
+
+def rubric(exercise: Exercise, *, has_answer: bool = False) -> str:
+    """The marking rubric of one exercise, for the solutions guide: what earns full marks, and partial credit.
+
+    Full marks: every check passes, calling none of the library functions the checks block (the grader enforces
+    both: :func:`grade_submission` gives the points only when every check passes); for a derivation also the
+    derivation written out, marked against the worked answer (``has_answer``: the exercise has ``answer`` cells)
+    or the solution. Then partial credit for hand marking, by kind (:data:`_PARTIAL`).
+    """
+    blocked = (" without calling " + ", ".join(f"`{target}`" for target in exercise.blocked)
+               + " (the checks block them)") if exercise.blocked else ""
+    worth = f"{exercise.points:g} point{'' if exercise.points == 1 else 's'}"
+    full = f"**Rubric ({worth}).** Full marks: every check passes{blocked}"
+    if exercise.kind == "derivation":
+        reference = "the worked answer below" if has_answer else "the solution below"
+        full += (f", and the derivation is written out (on paper or in a markdown cell) and agrees with "
+                 f"{reference}, step by step")
+    elif exercise.kind == "analysis":
+        full += ", and the conclusion the exercise asks for is stated and follows from the printed numbers"
+    partial = _PARTIAL.get(exercise.kind or "", "Partial credit, by hand: about half the points for an answer "
+                                                "that fails a check on one detail the check message names.")
+    return f"{full}. {partial} Calling a blocked library function earns nothing."
+
+
+def exercise_table(rows: list[tuple[str, Exercise]]) -> str:
+    """The Markdown table of the course's exercises, one row per (notebook name, exercise): notebook, number,
+    title, kind, time, stars and points, and a last row with the totals."""
+    lines = ["| notebook | exercise | title | kind | time | stars | points |", "|---|---|---|---|---|---|---|"]
+    for name, exercise in rows:
+        minutes = f"{exercise.minutes} min" if exercise.minutes else "–"
+        title = exercise.title.replace("|", "\\|")  # a bar would end the cell
+        lines.append(f"| {name} | {exercise.number} | {title} | {exercise.kind or '–'} | {minutes} | "
+                     f"{_stars(exercise)} | {exercise.points:g} |")
+    minutes = sum(exercise.minutes or 0 for _, exercise in rows)
+    points = sum(exercise.points for _, exercise in rows)
+    lines.append(f"| **all** | {len(rows)} | | | {minutes} min | | {points:g} |")
+    return "\n".join(lines)
+
+
+def check_points(exercise: Exercise) -> list[float]:
+    """The nbgrader points of each check cell of ``exercise``: its :attr:`Exercise.points` shared evenly (to a
+    hundredth; the last check takes what rounding left), so that they add up to the exercise's points."""
+    count = len(exercise.checks)
+    shares = [round(exercise.points / count, 2) for _ in range(count - 1)]
+    shares.append(round(exercise.points - sum(shares), 2))
+    return [int(share) if float(share).is_integer() else share for share in shares]
+
+
 def nbgrader_notebook(nb, name: str = "notebook"):
-    """A copy of ``nb`` with nbgrader's metadata: solution cells, and check cells as 1-point autograded tests."""
+    """A copy of ``nb`` with nbgrader's metadata: solution cells, and check cells as autograded tests whose
+    points add up to the exercise's points (:func:`check_points`)."""
     source = copy.deepcopy(nb)
     for exercise in find_exercises(nb, name):
         tag = "ex" + exercise.number.replace(".", "_")
@@ -319,9 +535,9 @@ def nbgrader_notebook(nb, name: str = "notebook"):
             source.cells[index].metadata["nbgrader"] = {
                 "grade": False, "solution": True, "locked": False, "task": False,
                 "grade_id": f"{tag}_solution_{position}", "schema_version": NBGRADER_SCHEMA}
-        for position, index in enumerate(exercise.checks):
+        for position, (index, points) in enumerate(zip(exercise.checks, check_points(exercise))):
             source.cells[index].metadata["nbgrader"] = {
-                "grade": True, "solution": False, "locked": True, "task": False, "points": 1,
+                "grade": True, "solution": False, "locked": True, "task": False, "points": points,
                 "grade_id": f"{tag}_check_{position}", "schema_version": NBGRADER_SCHEMA}
     answers = [index for index, cell in enumerate(source.cells) if is_answer(cell)]
     for position, index in enumerate(answers):  # written answers: cleared by nbgrader, marked by hand (0 points)
@@ -339,16 +555,21 @@ def build_course(notebooks: list[Path], out: Path) -> dict[Path, int]:
 
     Every notebook is read and converted before anything is written, so a broken one leaves ``out`` as it was.
     """
-    converted = []
+    converted, table = [], []
     for path in notebooks:
         nb = nbformat.read(path, as_version=4)
-        count = len(find_exercises(nb, path.name))
-        converted.append((path, count, student_notebook(nb, path.name), nbgrader_notebook(nb, path.name),
+        exercises = find_exercises(nb, path.name)
+        table += [(path.stem, exercise) for exercise in exercises]
+        converted.append((path, len(exercises), student_notebook(nb, path.name), nbgrader_notebook(nb, path.name),
                           solutions_guide(nb, path.name),
                           sum(is_answer(cell) for cell in nb.cells), _title(nb, path.name)))
     written = {}
     index = ["# Solutions guide", "Worked solutions of the exercises and answers to the prompts, one page per "
-             "notebook, built by `make course` from the solution notebooks (README, \"Course mode\").", ""]
+             "notebook, built by `make course` from the solution notebooks (README, \"Course mode\"). Each "
+             "exercise is worth its stars in points; its page gives the marking rubric.", ""]
+    if table:
+        index += ["## The exercises", "", exercise_table(table), "", "## The notebooks", ""]
+    header_lines = len(index)
     for path, count, student, source, guide, answers, title in converted:
         target = out / "student" / path.name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -363,7 +584,7 @@ def build_course(notebooks: list[Path], out: Path) -> dict[Path, int]:
             page.write_text(guide, encoding="utf-8")
             index.append(f"- [{title}]({page.name}): {count} exercises, {answers} prose answers")
         written[target] = count
-    if len(index) > 3:
+    if len(index) > header_lines:
         (out / "solutions" / "README.md").write_text("\n".join(index) + "\n", encoding="utf-8")
     return written
 
@@ -496,7 +717,7 @@ def graded_notebook(solution, submission, name: str = "notebook", *, strict: boo
 
 # ------------------------------------------------------------------------------------------------ the mark sheet
 MARK_FIELDS = ("student", "notebook", "exercise", "passed", "not_attempted", "wrong", "timed_out",
-               "checks_passed", "checks_total", "first_failure")
+               "checks_passed", "checks_total", "first_failure", "points_possible", "points_earned")
 DEFAULT_NOTEBOOK_TIMEOUT = 1200  # s per student notebook; the slowest (07) runs in ~2 min in quick mode
 
 
@@ -508,7 +729,9 @@ class Mark:
     stub, or the exercise is missing), ``wrong`` (attempted, and a check or the solution cell fails, or the
     exercise cannot be graded) and ``timed_out`` (the notebook was stopped, by a limit, before its checks ran)
     is true. ``first_failure`` is the first error the student would have seen: the solution cell's, else the
-    first failing check's (empty when passed).
+    first failing check's (empty when passed). ``points_possible`` is the exercise's worth (its stars,
+    :attr:`Exercise.points`); ``points_earned`` is all of it when ``passed`` and 0 otherwise: an exercise earns
+    its points only when every check passes (partial credit is the lecturer's, by the guide's rubric).
     """
 
     student: str
@@ -521,6 +744,8 @@ class Mark:
     checks_passed: int
     checks_total: int
     first_failure: str = ""
+    points_possible: float = 0
+    points_earned: float = 0
 
 
 def student_name(path: Path) -> str:
@@ -571,7 +796,8 @@ def grade_submission(submission: Path, solution: Path, *, student: str | None = 
         failure = next((e for e in solution_errors + checks if e is not None), None) if ran else stop_message
         mark = Mark(who, submission.name, exercise.number, passed=False, not_attempted=False, wrong=False,
                     timed_out=False, checks_passed=sum(e is None for e in checks) if ran else 0,
-                    checks_total=len(exercise.checks), first_failure=failure or "")
+                    checks_total=len(exercise.checks), first_failure=failure or "",
+                    points_possible=exercise.points)
         stub_raised = failure is not None and failure.startswith("NotImplementedError") and "not solved yet" in failure
         if exercise.number in problems:
             mark.not_attempted = exercise.number not in sources
@@ -585,6 +811,7 @@ def grade_submission(submission: Path, solution: Path, *, student: str | None = 
             mark.passed = True
         else:
             mark.wrong = True
+        mark.points_earned = mark.points_possible if mark.passed else 0
         marks.append(mark)
     return marks
 
@@ -631,13 +858,14 @@ def grade_class(paths: list[Path], solutions: Path, marks_dir: Path, **limits) -
             continue
         marks += found
         passed = sum(mark.passed for mark in found)
+        earned, possible = sum(m.points_earned for m in found), sum(m.points_possible for m in found)
         print(f"{path} ({found[0].student if found else student_name(path)}): {passed} of {len(found)} exercises "
-              f"pass ({time.perf_counter() - start:.0f} s)")
+              f"pass, {earned:g} of {possible:g} points ({time.perf_counter() - start:.0f} s)")
         for mark in found:
             state = next(k for k in ("passed", "not_attempted", "wrong", "timed_out") if getattr(mark, k))
             detail = f": {mark.first_failure.splitlines()[0]}" if mark.first_failure else ""
             print(f"  Exercise {mark.exercise}: {state.replace('_', ' ')}, {mark.checks_passed}/{mark.checks_total} "
-                  f"checks pass{detail}")
+                  f"checks pass, {mark.points_earned:g}/{mark.points_possible:g} points{detail}")
     csv_path, json_path = write_mark_sheet(marks, marks_dir)
     print(f"mark sheet: {csv_path}, {json_path} ({len(marks)} rows)")
     return marks

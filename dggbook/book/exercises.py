@@ -9,11 +9,14 @@ saying which exercise, what was expected and what was received; a passed one pri
 """
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+import importlib
+import sys
+from typing import Any, Iterator
 
 import numpy as np
 
-__all__ = ["check_close", "check_equal", "check_true"]
+__all__ = ["check_close", "check_equal", "check_true", "library_blocked", "LibraryCalled", "resolve_target"]
 
 
 def _as_array(value: Any) -> np.ndarray:
@@ -87,3 +90,65 @@ def check_true(exercise: str, condition: bool, message: str) -> None:
     if not condition:
         raise AssertionError(f"Exercise {exercise}: {message}")
     print(f"Exercise {exercise}: passed.")
+
+
+class LibraryCalled(AssertionError):
+    """Raised by a blocked library function: the answer called what the exercise asks the student to write."""
+
+
+def resolve_target(dotted: str) -> tuple[Any, str, Any]:
+    """(owner, attribute, object) of ``"package.module.function"`` or ``"package.module.Class.method"``."""
+    parts = dotted.split(".")
+    for split in range(len(parts) - 1, 0, -1):
+        try:
+            owner = importlib.import_module(".".join(parts[:split]))
+        except ImportError:
+            continue
+        try:
+            for name in parts[split:-1]:
+                owner = getattr(owner, name)
+            return owner, parts[-1], getattr(owner, parts[-1])
+        except AttributeError:
+            break
+    raise ValueError(f"library_blocked: {dotted!r} does not name a function; give its full dotted path, "
+                     "e.g. 'dggbook.derivation.pi_update.update_pi'.")
+
+
+@contextlib.contextmanager
+def library_blocked(exercise: str, *targets: str) -> Iterator[None]:
+    """Within the block, each function named in ``targets`` (full dotted paths) raises :class:`LibraryCalled`.
+
+    The function is replaced where it is defined and in every loaded module that holds it under any name
+    (the notebook's own namespace too: ``from dggbook.derivation.pi_update import update_pi`` is caught), and
+    restored on exit. Compute the expected answer with the library *before* the block, and call only the
+    student's function inside it.
+    """
+    if not targets:
+        raise ValueError("library_blocked needs at least one target: the library function(s) the exercise "
+                         "asks the student to write.")
+    resolved = [resolve_target(dotted) for dotted in targets]
+    originals = {id(obj): (dotted, obj) for dotted, (_, _, obj) in zip(targets, resolved)}
+    replaced: list[tuple[Any, str, Any]] = []
+
+    def refusal(dotted: str):
+        def refuse(*args, **kwargs):
+            raise LibraryCalled(f"Exercise {exercise}: your answer calls {dotted}, the library function this "
+                                "exercise asks you to write yourself. Replace that call by your own code.")
+        return refuse
+
+    try:
+        for owner, name, obj in resolved:  # methods and functions where they are defined
+            setattr(owner, name, refusal(originals[id(obj)][0]))
+            replaced.append((owner, name, obj))
+        for module in list(sys.modules.values()):  # and every other name that holds them
+            namespace = getattr(module, "__dict__", None)
+            if not isinstance(namespace, dict):
+                continue
+            for name, value in list(namespace.items()):
+                if id(value) in originals and originals[id(value)][1] is value:
+                    namespace[name] = refusal(originals[id(value)][0])
+                    replaced.append((module, name, value))
+        yield
+    finally:
+        for owner, name, value in reversed(replaced):
+            setattr(owner, name, value)

@@ -191,9 +191,11 @@ def plot_latent_3d(Z, labels, y=None, means=None, *, title: str = "", max_points
                    random_state: int = 0):
     """Interactive plotly view: PCA of mu~ to 3-D, by predicted cluster and (if ``y``) by true class.
 
-    Two linked-size scenes side by side; GMM means are black-edged diamonds
-    labelled k. ``max_points`` random points are drawn (all of them fit the PCA)
-    so that the stored figure stays small.
+    Two linked-size scenes side by side; GMM means are black-edged diamonds. With ``y``
+    each is labelled "μ of cluster k ↦ class c", c the class the Hungarian matching of
+    ACC gives cluster k (a bare k would read as a digit: μ_2 need not sit on the 2s), and
+    coloured like that class; without ``y``, "μ of cluster k". ``max_points`` random
+    points are drawn (all of them fit the PCA) so that the stored figure stays small.
     """
     import plotly.graph_objects as go
     from plotly.colors import qualitative
@@ -206,6 +208,8 @@ def plot_latent_3d(Z, labels, y=None, means=None, *, title: str = "", max_points
     if y is not None:
         y = np.asarray(y)
         panels.append(("true class", y, y))
+    star_labels = None if P_means is None else [
+        f"μ of cluster {k} ↦ class {int(c)}" if y is not None else f"μ of cluster {k}" for k, c in enumerate(mapping)]
     fig = make_subplots(rows=1, cols=len(panels), specs=[[{"type": "scene"}] * len(panels)],
                         subplot_titles=[name for name, _, _ in panels], horizontal_spacing=0.02)
     for col, (name, colour, hover) in enumerate(panels, start=1):
@@ -218,10 +222,12 @@ def plot_latent_3d(Z, labels, y=None, means=None, *, title: str = "", max_points
         if P_means is not None:
             pm = np.round(P_means, 3)
             fig.add_trace(go.Scatter3d(
-                x=pm[:, 0], y=pm[:, 1], z=pm[:, 2], mode="markers+text", name="GMM means μ_k",
+                x=pm[:, 0], y=pm[:, 1], z=pm[:, 2], mode="markers+text",
+                name="GMM mean of each cluster (↦ its matched class)" if y is not None else "GMM mean of each cluster",
                 marker=dict(size=6, symbol="diamond", line=dict(color="black", width=2),
                             color=[palette[int(c) % len(palette)] for c in mapping]),
-                text=[str(k) for k in range(len(pm))], textposition="top center", showlegend=col == 1,
+                text=star_labels, textposition="top center", textfont=dict(size=10), hoverinfo="text",
+                showlegend=col == 1,
             ), row=1, col=col)
     axis_titles = {f"{a}axis_title": f"PC {i + 1} ({explained[i]:.0%})" for i, a in enumerate("xyz")}
     fig.update_scenes(**axis_titles)

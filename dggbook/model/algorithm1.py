@@ -27,6 +27,12 @@ for S + 1 passes.
 On CUDA the data, the graph and pi stay on the device; mini-batches gather
 neighbours by index (never an (N, D, J+1) copy); losses are summed on the
 device and read back once per epoch.
+
+Speed. A step of the paper's networks on 100 anchors is a few hundred small kernels, so on a GPU an epoch
+is bound by their launches, not by arithmetic. ``settings.step="compiled"`` runs the step's forward part
+(:func:`batch_step`: sampling, gathering, the objective, pi's new values) through torch.compile, and on CUDA
+as CUDA graphs (:func:`dggbook.model.runtime.compile_step`); the same quantities are computed, from the same
+random draws. ``settings.precision`` opts in to TF32 products or bfloat16 networks (default float32).
 """
 from __future__ import annotations
 
@@ -44,12 +50,13 @@ from .cache import load_cached, save_atomic
 from .departures import batch_neighbor_weights, pi_update_rule
 from .likelihoods import reconstruction_log_likelihood, reconstruction_noise_var
 from .networks import DGGNetworks, reparameterize
-from .runtime import map_in_batches, minibatch_indices, progress
+from .runtime import (autocast_networks, begin_compiled_step, compile_step, map_in_batches, matmul_precision,
+                      minibatch_indices, progress, static_on_cuda)
 from .settings import AUTO, DataFacts, TrainSettings
 
 __all__ = [
     "TrainSettings", "TrainResult", "TERM_NAMES", "elbo_of_pairs", "sample_neighbors", "graph_objective",
-    "closed_form_pi", "initial_pi", "cluster_posterior", "make_optimizer", "run_epoch", "train_dgg",
+    "closed_form_pi", "initial_pi", "cluster_posterior", "make_optimizer", "batch_step", "run_epoch", "train_dgg",
 ]
 
 TERM_NAMES = ("reconstruction", "prior_z", "prior_c", "entropy_z", "total")
@@ -75,6 +82,7 @@ def elbo_of_pairs(
     coefficient: float = elbo.CORRECT_COEFFICIENT,
     constants: bool = True,
     sample: bool = True,
+    precision: str = "fp32",
 ) -> PairElbo:
     """L(x_scored, x_encoded): DGG eq. (4) when both are x_i, the cross ELBO (5) when x_encoded = x_j.
 
@@ -83,11 +91,20 @@ def elbo_of_pairs(
     prior ``pi`` (the anchor's pi_i). Rows are independent pairs. ``coefficient``
     and ``constants`` are those of :func:`dggbook.derivation.elbo.elbo_terms`.
     ``sample=False`` takes z_j = mu~_j instead of a draw (deterministic; the estimators' ``score``).
+    ``precision="bf16"`` runs the three networks under bfloat16 autocast
+    (:func:`dggbook.model.runtime.autocast_networks`) and casts their outputs back to x's dtype (float32), so
+    the draw of z and every ELBO term are float32; with ``"fp32"`` (default) the casts do nothing.
     """
-    mu, logvar = networks.encoder(x_encoded)
+    device, dtype = x_encoded.device, x_encoded.dtype
+    with autocast_networks(precision, device):
+        mu, logvar = networks.encoder(x_encoded)
+    mu, logvar = mu.to(dtype), logvar.to(dtype)
     z = reparameterize(mu, logvar) if sample else mu
-    gamma = networks.classifier.proba(mu if f2_input == "mean" else z)
-    recon = reconstruction_log_likelihood(likelihood, x_scored, networks.decoder(z), noise_var)
+    with autocast_networks(precision, device):
+        gamma = networks.classifier.proba(mu if f2_input == "mean" else z)
+        output = networks.decoder(z)
+    gamma, output = gamma.to(dtype), output.to(dtype)
+    recon = reconstruction_log_likelihood(likelihood, x_scored, output, noise_var)
     terms = elbo.elbo_terms(recon, mu, logvar, gamma, pi, networks.gmm.means, networks.gmm.logvars,
                             coefficient=coefficient, constants=constants, validate=False)
     return PairElbo(terms, gamma)
@@ -140,7 +157,8 @@ def graph_objective(
     pi = torch.cat([pi_anchor, pi_anchor.repeat_interleave(S, dim=0)])
     pair = elbo_of_pairs(networks, x_scored, x_encoded, pi, likelihood=settings.likelihood,
                          noise_var=settings.noise_var, f2_input=settings.f2_input,
-                         coefficient=settings.prior_z_coefficient, constants=settings.elbo_constants)
+                         coefficient=settings.prior_z_coefficient, constants=settings.elbo_constants,
+                         precision=settings.precision)
     terms = torch.stack([pair.terms.reconstruction, pair.terms.prior_z, pair.terms.prior_c,
                          pair.terms.entropy_z, pair.terms.total])  # (5, B(S+1))
     # 1/2 sum_j w_ij [L(x_i) + L(x_i, x_j)] per anchor, for the total and (it is linear) each term.
@@ -223,8 +241,12 @@ def resolve_for_data(settings, networks: DGGNetworks, X: torch.Tensor):
 
 
 def make_optimizer(networks: DGGNetworks, settings: TrainSettings):
-    """Adam on f1, g, f2 and {mu_k, sigma_k} with weight decay (also on the GMM); lr x lr_decay every lr_decay_every epochs."""
-    optimizer = torch.optim.Adam(networks.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    """Adam on f1, g, f2 and {mu_k, sigma_k} with weight decay (also on the GMM); lr x lr_decay every lr_decay_every epochs.
+
+    With ``settings.step="compiled"`` on CUDA, Adam's fused kernel (``fused=True``: the same update, in a couple
+    of launches instead of one per operation and parameter group); elsewhere torch's default implementation."""
+    fused = {"fused": True} if settings.step == "compiled" and networks.device.type == "cuda" else {}
+    optimizer = torch.optim.Adam(networks.parameters(), lr=settings.lr, weight_decay=settings.weight_decay, **fused)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=settings.lr_decay_every, gamma=settings.lr_decay)
     return optimizer, scheduler
 
@@ -234,6 +256,44 @@ def _nonfinite_error(epoch: int, batch: int) -> FloatingPointError:
         f"DGG loss became NaN or inf at epoch {epoch + 1}, batch {batch + 1}; training stopped. "
         "Lower lr, check the data scale (Bernoulli needs x in [0, 1]) or use a larger noise_var."
     )
+
+
+def batch_step(
+    networks: DGGNetworks,
+    X: torch.Tensor,
+    indices: torch.Tensor,
+    weights: torch.Tensor,
+    pi: torch.Tensor,
+    anchors: torch.Tensor,
+    settings: TrainSettings,
+    distances: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The forward part of one step of Algorithm 1 on the rows ``anchors``: ``(loss, term_means, pi_anchors)``.
+
+    Gathers the anchors' neighbours by index (S of them drawn when ``settings.n_neighbor_samples`` is set), then
+    :func:`graph_objective` (all B (S + 1) pairs in one pass through the networks), then the anchors' new
+    priors by eq. (31) (:func:`closed_form_pi`, from the gammas of this forward pass, detached). The backward
+    pass and the optimizer step follow it in :func:`run_epoch`, which also writes ``pi_anchors`` into pi. No
+    host synchronisation: one function of device tensors that torch.compile can trace whole.
+    """
+    batch_weights = batch_neighbor_weights(settings.batch_weights, weights[anchors],
+                                           None if distances is None else distances[anchors])
+    nb_idx, nb_w = sample_neighbors(indices[anchors], batch_weights, settings.n_neighbor_samples)
+    out = graph_objective(networks, X, anchors, nb_idx, nb_w, pi[anchors], settings)
+    pi_anchors = closed_form_pi(out.gamma_anchor, out.gamma_neighbors, out.neighbor_weights, settings.pi_update)
+    return out.loss, out.term_means, pi_anchors
+
+
+_COMPILED_STEPS: dict = {}  # (device type, backend) -> batch_step under torch.compile, made on first use
+
+
+def compiled_batch_step(device: torch.device, backend: str = "inductor"):
+    """:func:`batch_step` through :func:`dggbook.model.runtime.compile_step`, one wrapper per device type and
+    backend."""
+    key = (torch.device(device).type, backend)
+    if key not in _COMPILED_STEPS:
+        _COMPILED_STEPS[key] = compile_step(batch_step, device, backend)
+    return _COMPILED_STEPS[key]
 
 
 def run_epoch(
@@ -247,39 +307,48 @@ def run_epoch(
     *,
     epoch: int = 0,
     distances: torch.Tensor | None = None,
+    compile_backend: str = "inductor",
 ) -> torch.Tensor:
     """One pass of Algorithm 1 over shuffled anchors; updates the networks and ``pi`` in place.
 
-    Per batch: gather the anchors' neighbours by index (sampled when
-    ``settings.n_neighbor_samples`` is set), one gradient step on
-    :func:`graph_objective`, then pi_i <- eq. (31) for the batch, detached.
+    Per batch: :func:`batch_step` (the anchors' neighbours gathered by index, sampled when
+    ``settings.n_neighbor_samples`` is set; the loss of :func:`graph_objective`; pi_i by eq. (31)),
+    one gradient step, then the batch's pi_i written into ``pi``, detached.
     Returns the epoch means of :data:`TERM_NAMES` (a device tensor). ``distances``
     (N, J), the graph's, are needed only by ``settings.batch_weights="public_code_row11"``.
 
-    Raises FloatingPointError naming the epoch and batch of the first
-    non-finite loss: at once on CPU; on CUDA after the epoch, the one host sync.
+    ``settings.step="compiled"`` runs :func:`batch_step` through torch.compile (``compile_backend``: inductor,
+    or ``"aot_eager"`` to trace without generating code); ``settings.precision`` sets the products' precision
+    (:func:`dggbook.model.runtime.matmul_precision`, :func:`dggbook.model.runtime.autocast_networks`).
+
+    Raises FloatingPointError naming the epoch and batch of the first non-finite loss: at once for the eager
+    step on CPU; otherwise after the epoch, at its one host sync.
     """
     device, N = X.device, X.shape[0]
     networks.train()
+    compiled = settings.step == "compiled"
+    if compiled:
+        static_on_cuda(X, indices, weights, pi, distances)
+    forward = compiled_batch_step(device, compile_backend) if compiled else batch_step
     sums = torch.zeros(len(TERM_NAMES), device=device)
     first_bad = torch.full((), -1, dtype=torch.long, device=device)
-    for batch, anchors in enumerate(minibatch_indices(N, settings.batch_size, device)):
-        batch_weights = batch_neighbor_weights(settings.batch_weights, weights[anchors],
-                                               None if distances is None else distances[anchors])
-        nb_idx, nb_w = sample_neighbors(indices[anchors], batch_weights, settings.n_neighbor_samples)
-        out = graph_objective(networks, X, anchors, nb_idx, nb_w, pi[anchors], settings)
-        bad = ~torch.isfinite(out.loss)
-        if device.type == "cpu":
-            if bad:
-                raise _nonfinite_error(epoch, batch)
-        else:  # no host sync: remember the first bad batch
-            first_bad = torch.where(bad & (first_bad < 0), torch.full_like(first_bad, batch), first_bad)
-        optimizer.zero_grad(set_to_none=True)
-        out.loss.backward()
-        optimizer.step()
-        pi[anchors] = closed_form_pi(out.gamma_anchor, out.gamma_neighbors, out.neighbor_weights, settings.pi_update)
-        sums += out.term_means * anchors.numel()
-    if device.type != "cpu" and int(first_bad) >= 0:  # the one host sync of the epoch
+    with matmul_precision(settings.precision, device):
+        for batch, anchors in enumerate(minibatch_indices(N, settings.batch_size, device)):
+            if compiled:
+                begin_compiled_step(device)
+            loss, term_means, pi_anchors = forward(networks, X, indices, weights, pi, anchors, settings, distances)
+            bad = ~torch.isfinite(loss)
+            if device.type == "cpu" and not compiled:
+                if bad:
+                    raise _nonfinite_error(epoch, batch)
+            else:  # no host sync: remember the first bad batch
+                first_bad = torch.where(bad & (first_bad < 0), torch.full_like(first_bad, batch), first_bad)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            pi[anchors] = pi_anchors
+            sums += term_means * anchors.numel()
+    if (device.type != "cpu" or compiled) and int(first_bad) >= 0:  # the one host sync of the epoch
         raise _nonfinite_error(epoch, int(first_bad))
     return sums / N
 

@@ -110,6 +110,11 @@ class DGG(DeepClusterer):
             dropped (default kept), the blog's or the public code's pi update (default eq. (31)),
             the public code's ``sigma = dist_temp[11]`` weights per batch (default the graph's)
             (:mod:`dggbook.model.departures`).
+        step, precision: how Algorithm 1's steps run. ``step="compiled"`` traces each step with torch.compile
+            (CUDA graphs on CUDA): the same quantities from the same draws, equal to float rounding, with fewer
+            kernel launches (default "eager"). ``precision``: "fp32" (default), "tf32" (TF32 matrix products on
+            CUDA) or "bf16" (the networks under bfloat16 autocast, the ELBO in float32); both change the results
+            slightly (README, "The GPU path").
         device: "auto", "cpu" or "cuda".
         n_threads: threads while fitting and predicting (default 1, the fastest on a shared
             machine: benchmarks/bench_threads.py): torch's, and while fitting also the BLAS and
@@ -211,6 +216,8 @@ class DGG(DeepClusterer):
         elbo_constants: bool = _TRAIN.elbo_constants,
         pi_update: str = _TRAIN.pi_update,
         batch_weights: str = _TRAIN.batch_weights,
+        step: str = _TRAIN.step,
+        precision: str = _TRAIN.precision,
         # how to run
         device: str = "auto",
         n_threads: int | None = DEFAULT_TORCH_THREADS,
@@ -261,6 +268,8 @@ class DGG(DeepClusterer):
         self.elbo_constants = elbo_constants
         self.pi_update = pi_update
         self.batch_weights = batch_weights
+        self.step = step
+        self.precision = precision
         self.device = device
         self.n_threads = n_threads
         self.random_state = random_state
@@ -300,14 +309,17 @@ class DGG(DeepClusterer):
 
     # -------------------------------------------------------------------- fit
     def _key(self, fingerprint: str, start: DGGNetworks) -> str:
-        """Names this fit's checkpoint: data, every parameter that changes the result but ``epochs``, device,
-        and the pretrained networks Algorithm 1 starts from.
+        """Names this fit's checkpoint: data, every parameter that changes the result but ``epochs`` (and
+        ``step``, which does not change it), device, and the pretrained networks Algorithm 1 starts from.
 
         ``epochs`` is left out so that asking for more epochs continues a finished run. The
         networks are in, so that a checkpoint is never resumed on top of a different start (after
         a change to the pretraining code, say).
         """
         params = {k: v for k, v in self.get_params().items() if k not in ("verbose", "cache_dir", "device", "epochs")}
+        params.pop("step")  # how a step runs, not what it computes; precision only when not the default, so that
+        if params["precision"] == "fp32":  # keys written before these parameters existed still match
+            params.pop("precision")
         return cache_key(FIT_CACHE_VERSION, fingerprint, params, self.device_.type,
                          data_fingerprint(*start.state_dict().values()))
 

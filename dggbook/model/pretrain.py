@@ -43,7 +43,7 @@ from .algorithm1 import cluster_posterior
 from .cache import cache_file, cache_key, data_fingerprint, load_cached, resolve_cache_dir, save_atomic
 from .likelihoods import reconstruction_log_likelihood, reconstruction_noise_var
 from .networks import DGGNetworks, reparameterize
-from .runtime import map_in_batches, pick_device, run_epochs, to_device
+from .runtime import map_in_batches, pick_device, run_epochs, static_on_cuda, to_device
 from .settings import AUTO, DataFacts, PretrainSettings
 from .start import start_partition, umap_embedding
 
@@ -116,13 +116,18 @@ def _reconstruction_loss(settings: PretrainSettings, x: torch.Tensor, output: to
 
 
 def _train(stage: str, params, loss_fn, X: torch.Tensor, settings: PretrainSettings, epochs: int, verbose: bool,
-           lr: float | None = None) -> list:
-    """Adam over mini-batches of rows of X (:func:`dggbook.model.runtime.run_epochs`); ``loss_fn(rows, idx)``."""
+           lr: float | None = None, step: str = "eager", precision: str = "fp32",
+           compile_backend: str = "inductor") -> list:
+    """Adam over mini-batches of rows of X (:func:`dggbook.model.runtime.run_epochs`); ``loss_fn(rows, idx)``.
+    ``step``, ``precision`` and ``compile_backend`` are run_epochs' (default: the eager float32 step)."""
     if epochs == 0:
         return []
+    if step == "compiled":
+        static_on_cuda(X)
     optimizer = torch.optim.Adam(params, lr=settings.pretrain_lr if lr is None else lr)
     return run_epochs(stage, optimizer, lambda idx: loss_fn(X[idx], idx), X.shape[0], settings.pretrain_batch_size,
-                      epochs, device=X.device, verbose=verbose)
+                      epochs, device=X.device, verbose=verbose, step=step, precision=precision,
+                      compile_backend=compile_backend)
 
 
 def pretrain_layerwise(networks: DGGNetworks, X: torch.Tensor, settings: PretrainSettings, *, verbose=False) -> dict:
@@ -161,8 +166,11 @@ def pretrain_layerwise(networks: DGGNetworks, X: torch.Tensor, settings: Pretrai
     return history
 
 
-def finetune_autoencoder(networks: DGGNetworks, X: torch.Tensor, settings: PretrainSettings, *, verbose=False) -> list:
-    """End-to-end denoising autoencoder x -> mu~(x) -> g(mu~): the SDAE fine-tuning step."""
+def finetune_autoencoder(networks: DGGNetworks, X: torch.Tensor, settings: PretrainSettings, *, verbose=False,
+                         step: str = "eager", precision: str = "fp32", compile_backend: str = "inductor") -> list:
+    """End-to-end denoising autoencoder x -> mu~(x) -> g(mu~): the SDAE fine-tuning step.
+    ``step="compiled"``, ``precision`` and ``compile_backend`` as in :func:`dggbook.model.runtime.run_epochs`
+    (opt-in)."""
     encoder, decoder = networks.encoder, networks.decoder
 
     def loss_fn(x, _idx):
@@ -170,7 +178,8 @@ def finetune_autoencoder(networks: DGGNetworks, X: torch.Tensor, settings: Pretr
         return _reconstruction_loss(settings, x, decoder(mu))
 
     params = list(encoder.hidden.parameters()) + list(encoder.mean_head.parameters()) + list(decoder.parameters())
-    return _train("autoencoder", params, loss_fn, X, settings, settings.autoencoder_epochs, verbose)
+    return _train("autoencoder", params, loss_fn, X, settings, settings.autoencoder_epochs, verbose,
+                  step=step, precision=precision, compile_backend=compile_backend)
 
 
 def finetune_vae(networks: DGGNetworks, X: torch.Tensor, settings: PretrainSettings, *, verbose=False) -> list:

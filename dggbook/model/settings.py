@@ -38,6 +38,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from ..derivation.elbo import CORRECT_COEFFICIENT
 from ..validation import check_positive_int
 from .likelihoods import LIKELIHOODS
+from .runtime import PRECISIONS, STEPS
 from .start import STARTS
 
 __all__ = ["AUTO", "AUTO_EPOCHS", "AUTO_LATENT_DIM", "BATCH_WEIGHTS", "DataFacts", "auto_likelihood",
@@ -285,6 +286,10 @@ class TrainSettings(ModelSettings):
     elbo_constants: bool = True  # keep the ln 2π of terms 2 and 4 (they cancel; notebook 03)
     pi_update: str = "eq31"  # PI_UPDATES
     batch_weights: str = "graph"  # BATCH_WEIGHTS
+    # How a step runs, not what it computes: "compiled" traces it with torch.compile (CUDA graphs on CUDA) and
+    # replays it (dggbook.model.runtime.compile_step; the same draws and values to float rounding).
+    step: str = "eager"  # STEPS
+    precision: str = "fp32"  # PRECISIONS: "tf32" products on CUDA, or "bf16" networks under autocast (opt-in)
 
     CONSTRAINTS: ClassVar[dict] = {
         "epochs": [COUNT, StrOptions({AUTO})],
@@ -298,10 +303,17 @@ class TrainSettings(ModelSettings):
         "elbo_constants": ["boolean"],
         "pi_update": [StrOptions(set(PI_UPDATES))],
         "batch_weights": [StrOptions(set(BATCH_WEIGHTS))],
+        "step": [StrOptions(set(STEPS))],
+        "precision": [StrOptions(set(PRECISIONS))],
     }
 
     def resume_key(self) -> dict:
-        """The settings a checkpoint must share to be resumed: all but ``epochs``."""
+        """The settings a checkpoint must share to be resumed: all but ``epochs`` and ``step`` (which changes how a
+        step runs, not what it computes); ``precision`` only when it is not the default, so that checkpoints
+        written before it existed still resume."""
         d = dataclasses.asdict(self)
         d.pop("epochs")
+        d.pop("step")
+        if d["precision"] == "fp32":
+            d.pop("precision")
         return d

@@ -24,7 +24,7 @@ from torch import nn
 
 from ..validation import as_feature_matrix, check_ndim, check_positive_int, check_positive_number, check_shape
 from .graph import nearest_neighbors
-from .runtime import pick_device, run_epochs
+from .runtime import check_precision, check_step, pick_device, run_epochs, static_on_cuda
 
 __all__ = ["contrastive_loss", "make_pairs", "SiameseNet", "train_siamese", "embed"]
 
@@ -203,6 +203,8 @@ def train_siamese(
     random_state=None,
     init_state_dict=None,
     progress: bool = True,
+    step: str = "eager",
+    precision: str = "fp32",
 ) -> SiameseNet:
     """Train the Siamese network of notebook 06 with the contrastive loss of eq. (19).
 
@@ -222,6 +224,8 @@ def train_siamese(
         init_state_dict: optional state dict for :class:`SiameseNet` to start
             from (keys ``layers.0.weight``, ``layers.0.bias``, ``layers.2.weight``, ...).
         progress: show a tqdm bar over epochs.
+        step, precision: how each step runs (:func:`dggbook.model.runtime.run_epochs`): ``"compiled"`` through
+            torch.compile (CUDA graphs on CUDA), ``"tf32"``/``"bf16"`` products; defaults eager and float32.
 
     Returns:
         The trained :class:`SiameseNet` in eval mode, on ``device``; its
@@ -239,6 +243,8 @@ def train_siamese(
         raise ValueError(f"weight_decay must be a number >= 0, got {weight_decay!r}.")
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}.")
+    check_step(step)
+    check_precision(precision)
     dev = pick_device(device)
     seed = _seed_from(random_state)
 
@@ -257,6 +263,8 @@ def train_siamese(
     optimizer = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=lr_step, gamma=0.1)
     anchors, partners, is_positive = anchors.to(dev), partners.to(dev), is_positive.to(dev)
+    if step == "compiled":
+        static_on_cuda(feats, anchors, partners, is_positive)
 
     def batch_loss(batch):
         emb_a, emb_b = net(feats[anchors[batch]]), net(feats[partners[batch]])
@@ -265,7 +273,7 @@ def train_siamese(
     net.train()
     net.history.extend(run_epochs("siamese", optimizer, batch_loss, anchors.shape[0], batch_size, epochs,
                                   device=dev, scheduler=scheduler, generator=torch.Generator().manual_seed(seed),
-                                  verbose=progress))
+                                  verbose=progress, step=step, precision=precision))
     net.eval()
     return net
 
