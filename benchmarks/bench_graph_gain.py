@@ -125,10 +125,13 @@ def main(argv=None) -> int:
                             writer.writeheader()
                             writer.writerows(rows)
     args.out.with_suffix(".md").write_text(summary_markdown(rows))
-    meta = dict(command=" ".join(["python", "benchmarks/bench_graph_gain.py", *(argv or sys.argv[1:])]),
-                versions=versions(), settings={"digits": "settings_for('digits', 'cpu')",
+    meta_path = args.out.with_suffix(".meta.json")  # one record for every run that wrote rows into this CSV
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    command = " ".join(["python", "benchmarks/bench_graph_gain.py", *(sys.argv[1:] if argv is None else argv)])
+    meta["commands"] = [*meta.get("commands", []), command]
+    meta.update(versions=versions(), settings={"digits": "settings_for('digits', 'cpu')",
                                                "mnist<N>k": "settings_for('mnist', 'cpu')"})
-    args.out.with_suffix(".meta.json").write_text(json.dumps(meta, indent=1, default=str) + "\n")
+    meta_path.write_text(json.dumps(meta, indent=1, default=str) + "\n")
     print(summary_markdown(rows))
     return 0
 

@@ -41,8 +41,8 @@
 # - compute a 95% paired-$t$ interval and read a Wilcoxon signed-rank p-value, and say what 3 seeds
 #   can and cannot show;
 # - use the noise floor (Q2) to decide whether a one-seed difference means anything;
-# - say when DGG's graph pays (a weak start, a pure graph) and why it cannot unfold two moons,
-#   from the terms of the objective a partition changes.
+# - say from which starts DGG's graph pays, and why it does not unfold two moons, from the terms of
+#   the objective a partition changes.
 #
 # **Prerequisites.** Notebooks 03, 04, 06 and 07 (the algebra behind each question and the trained
 # model); a first course in statistics (the $t$ distribution, a signed-rank test).
@@ -496,9 +496,9 @@ assert ACC[("digits", "vade")]["high"] < 0, "DGG should beat VaDE on digits"
 # %% [markdown]
 # ## Where the graph helps
 #
-# DGG without graph stays within a point of DGG in the study above, and in the README's baselines.
-# Both start from the preset's UMAP partition, which is already right on about nine digits in ten.
-# The graph has little left to fix there. A fair test of the graph varies what it is given:
+# In the README's digits baselines ("Digits: DGG and its baselines") DGG without graph stays within a
+# point of DGG. Both start from the preset's UMAP partition, which is already right on about 85% of the
+# digits, so the graph has little left to fix there. A fair test of the graph varies what it is given:
 #
 # - **the start**: the paper's k-means on $\tilde\mu$, a full Gaussian mixture on $\tilde\mu$, and
 #   UMAP then a mixture (the preset), from weakest to strongest;
@@ -507,14 +507,16 @@ assert ACC[("digits", "vade")]["high"] < 0, "DGG should beat VaDE on digits"
 #
 # Each DGG arm is compared with DGG without graph **from the same networks and the same start on the
 # same seed**, so the paired difference is what the neighbours in term 3 and in the $\pi$ update
-# (31) add; VaDE from the same start is the third arm. The rows come from
+# (31) add; VaDE from the same start is the third arm. The rows sit in
+# `benchmarks/results/graph_gain.csv`, written by `python benchmarks/bench_graph_gain.py` in three runs
+# (the exact commands are in `graph_gain.meta.json`; about 3 CPU-hours in all):
 #
-# ```
-# python benchmarks/bench_graph_gain.py
-# ```
+# - digits: DGG with the pixel graph and DGG without graph on 10 seeds; the two other graphs and VaDE
+#   on seeds 0 to 4;
+# - the 10,000-image MNIST subset: the k-means and UMAP starts, DGG with the pixel graph and without
+#   graph, 3 seeds.
 #
-# (digits with 10 seeds, the 10,000-image MNIST subset with 3 seeds; about 4 CPU-hours) and sit in
-# `benchmarks/results/graph_gain.csv`. Labels only measure the start, the purity and the result.
+# Labels only measure the start, the purity and the result.
 
 # %%
 from dggbook.book.graph_plots import plot_graph_gain, plot_partition_cuts
@@ -541,18 +543,21 @@ fig = plot_graph_gain(gain_records(gain_rows), title="What the graph adds to DGG
 print("saved", savefig(fig, "graph_gain").name)
 
 # %% [markdown]
-# **Answer.** The start decides. On digits the pixel graph adds Δ = +0.035 [+0.024, +0.046] from the
+# **Answer.** The kind of start decides. On digits the pixel graph adds Δ = +0.035 [+0.024, +0.046] from the
 # paper's k-means start (ACC 0.753), positive on all ten seeds (Wilcoxon p = 0.002); Δ = +0.011
 # [+0.000, +0.021] from the GMM start (0.845); and Δ = +0.003 [-0.000, +0.006] from the UMAP start (0.855),
 # the preset, from which the seven questions were measured. MNIST-10k follows the same pattern:
 # Δ = +0.034 [-0.002, +0.070] from k-means (0.691; positive on each of its 3 seeds, too few for the
-# interval to exclude 0) and Δ = -0.002 [-0.007, +0.003] from UMAP (0.910). In the left panel each seed
-# sits at its own start's room, and the gain grows with it. Where the graph is searched matters less than
-# the start: the three digits graphs, of purity 0.923 to 0.952, give overlapping gains from every start
-# (seeds 0 to 4). VaDE from the same start also lifts the k-means start, by less (Δ = +0.015 [-0.003, +0.032]
-# against DGG without graph), and from the UMAP start it falls below it (Δ = -0.027 [-0.040, -0.014]).
-# So the graph is worth a few points where the mixture leaves many samples near a boundary, and nothing
-# where the start is already right, which is where the book's preset starts.
+# interval to exclude 0) and Δ = -0.002 [-0.007, +0.003] from UMAP (0.910). The gain follows the kind
+# of start, not each seed's own start ACC: in the left panel, within one start the faint per-seed points
+# show no trend with the room they leave. Over the narrow range of purity tested (0.923 to 0.952), where
+# the graph is searched made no measurable difference: the three digits graphs give overlapping gains
+# from every start (seeds 0 to 4). VaDE against DGG without graph from the same start is Δ = +0.015
+# [-0.003, +0.032] from k-means, an interval that includes 0, and Δ = -0.027 [-0.040, -0.014] from UMAP,
+# where VaDE loses points that DGG without graph keeps. So the graph is worth a few points from the
+# paper's k-means start and nothing from the book's UMAP start. Why a k-means partition of $\tilde\mu$
+# leaves more for the neighbours to fix than a UMAP one is a hypothesis here (k-means cuts through
+# classes that UMAP keeps whole, and neighbours vote across such cuts), not a measurement.
 # <!-- quotes: graph-arms, graph-gain -->
 
 # %%
@@ -564,28 +569,36 @@ assert digits_gain["kmeans"]["low"] > 0 and abs(digits_gain["umap"]["mean"]) < 0
 print("the graph's gain on digits shrinks from the k-means start to the GMM start to the UMAP start")
 
 # %% [markdown]
-# ### Why the graph cannot unfold two moons
+# ### Why the graph does not unfold two moons
 #
-# On two moons, spectral clustering on a $J$-nearest-neighbour graph finds both moons exactly, while
-# DGG with the same kind of graph ends near the straight cut that k-means makes. The graph is there,
+# On two moons, spectral clustering on a $J$-nearest-neighbour graph finds both moons (ACC 0.996 below),
+# while DGG from the k-means start, with the same kind of graph, ends near the straight cut that k-means
+# makes. The graph is there,
 # and it is pure. What does DGG's objective reward?
 #
 # With hard posteriors (each $\gamma_i$ one-hot at a partition's label), only two parts of the
 # objective depend on the partition once the networks are fixed:
 #
 # - **term 3** with $\pi_i$ from (31): $\sum_k a_{ik} \ln \pi_{ik}$ with
-#   $a_{ik} = \tfrac12 \sum_j w_{ij}(\gamma_{ik} + \gamma_{jk})$. It is $0$ for an anchor whose
-#   neighbours all share its label, and it falls to $\ln \tfrac12$ only where half of them differ.
-#   It counts the edges a partition cuts, and nothing else;
+#   $a_{ik} = \tfrac12 \sum_j w_{ij}(\gamma_{ik} + \gamma_{jk})$. With two clusters and $s_i$ the
+#   weight share of anchor $i$'s neighbours that share its label, $\pi_i = a_i = ((1+s_i)/2, (1-s_i)/2)$,
+#   so term 3 is $-H(\pi_i)$: $0$ when every neighbour agrees, $\ln \tfrac12$ when none does, and the
+#   first disagreeing neighbour costs the most. It depends on the partition only through the edges it
+#   cuts;
 # - **term 2** at $z = \tilde\mu_i$, $\ln \mathcal N(\tilde\mu_i; \mu_c, \sigma_c^2)$ with each
 #   cluster's Gaussian set to the partition's own mean and variance: it rewards clusters that are
-#   compact Gaussians in the latent space.
+#   compact Gaussians in the latent space. (This is term 2 approximately: it leaves out the
+#   $-\tfrac12 \sum \tilde\sigma^2/\sigma_c^2$ part of the expectation, and weights every sample alike,
+#   where the objective (3) weights a sample also by how often it is someone's neighbour.)
 #
 # `dggbook.study.graph_mechanism.partition_terms` computes both per sample, with the library's
 # `update_pi` and `log_normal_diag`, for any partition. The cell below fits DGG on 1,000 points of
 # two moons from the k-means start (graph in the input space, every other setting the default), then
 # scores three partitions on that model's graph and latent space: the true moons, DGG's result, and
-# k-means on the input. Spectral clustering on the same graph is the fourth line.
+# k-means on the input. Spectral clustering on the same graph is the fourth line. The latent space is
+# the one DGG learned while fitting its own partition, which favours that partition; this is one fit, of
+# one seed.
+# <!-- quotes: moons -->
 
 # %%
 import numpy as np
@@ -634,11 +647,10 @@ print(f"moving to the true moons: term 3 gains {term3_gain:.3f} nats per sample,
 # sample, about forty times more, because a moon is a poor Gaussian and two compact halves are good
 # ones. A partition into two connected pieces cuts only the edges along its boundary, so term 3
 # separates such partitions by little. It can break near-ties between partitions that term 2 rates
-# alike, but it cannot outvote term 2. Spectral clustering maximises agreement on the graph alone (a
+# alike; here it does not outvote term 2. Spectral clustering maximises agreement on the graph alone (a
 # normalised cut) and finds the moons (ACC 0.996). In DGG the graph smooths $q(c \mid x)$ along the
-# neighbours on top of a Gaussian mixture. It pays where the mixture leaves the assignment of many
-# samples nearly undecided, as from the weak starts above. It cannot pay where the clusters are not
-# Gaussian in the latent space.
+# neighbours on top of a Gaussian mixture, and it moved the weak k-means start of the digits above. Where
+# the clusters are not Gaussian in the latent space, as here, the mixture's term outweighs it.
 # <!-- quotes: moons, moons-gap -->
 
 # %% [markdown]

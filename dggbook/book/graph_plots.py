@@ -42,9 +42,10 @@ def plot_graph_gain(records: list[dict], *, title: str = ""):
             colour = GRAPH_COLOURS[r["arm"]]
             hollow = DATASET_FACES.get(r["dataset"], "full") == "none"
             x = x_of(r)
-            if ax is axes[0]:  # each seed's own room and gain, faint
-                ax.scatter(1 - np.asarray(r["start_accs"]), r["differences"], s=18, color=colour, alpha=0.4,
-                           marker=START_MARKERS.get(r["start"], "o"), linewidths=0)
+            if ax is axes[0]:  # each seed's own room and gain, faint (hollow for the hollow data sets)
+                ax.scatter(1 - np.asarray(r["start_accs"]), r["differences"], s=18, alpha=0.5,
+                           marker=START_MARKERS.get(r["start"], "o"), facecolors="none" if hollow else colour,
+                           edgecolors=colour, linewidths=0.8 if hollow else 0)
             ax.errorbar(x, r["mean"], yerr=[[r["mean"] - r["low"]], [r["high"] - r["mean"]]], fmt="none",
                         ecolor=colour, alpha=0.6, lw=1.2)
             ax.plot(x, r["mean"], START_MARKERS.get(r["start"], "o"), ms=8, color=colour,
@@ -56,9 +57,10 @@ def plot_graph_gain(records: list[dict], *, title: str = ""):
     handles = [Line2D([], [], color=c, lw=0, marker="o", ms=7, label=GRAPH_LABELS[a]) for a, c in GRAPH_COLOURS.items()]
     handles += [Line2D([], [], color="0.3", lw=0, marker=m, ms=7, label=START_LABELS[s]) for s, m in START_MARKERS.items()]
     datasets = list(dict.fromkeys(r["dataset"] for r in graph_records))
-    handles += [Line2D([], [], color="0.3", lw=0, marker="o", ms=7,
+    handles += [Line2D([], [], color="0.3", lw=0, marker="h", ms=8,
                        markerfacecolor="white" if DATASET_FACES.get(d, "full") == "none" else "0.3",
-                       label=d.replace("mnist10k", "MNIST-10k")) for d in datasets]
+                       label=("hollow: " if DATASET_FACES.get(d, "full") == "none" else "filled: ")
+                       + d.replace("mnist10k", "MNIST-10k")) for d in datasets]
     figure.legend(handles=handles, loc="outside right center", fontsize=9, frameon=False)
     if title:
         figure.suptitle(title)

@@ -91,15 +91,15 @@ def arm_means(rows: list[dict]) -> list[dict]:
 
 def summary_markdown(rows: list[dict]) -> str:
     """Two markdown tables: ACC per arm (mean ± std over seeds), and the graph's paired gain over no graph."""
-    lines = ["**ACC, mean ± std over seeds (start → final):**", "",
-             "| data | start | n | start ACC | " + " | ".join(ARMS) + " |", "|---" * (4 + len(ARMS)) + "|"]
+    lines = ["**ACC, mean ± std over seeds (n seeds); the start's ACC over the seeds of DGG without graph:**", "",
+             "| data | start | start ACC (n) | " + " | ".join(ARMS) + " |", "|---" * (3 + len(ARMS)) + "|"]
     means = arm_means(rows)
     for dataset, start in dict.fromkeys((m["dataset"], m["start"]) for m in means):
         cells = {m["arm"]: m for m in means if (m["dataset"], m["start"]) == (dataset, start)}
-        first = next(iter(cells.values()))
-        lines.append(f"| {dataset} | {start} | {first['n']} | {first['start_acc']:.3f} ± {first['start_acc_std']:.3f} | "
-                     + " | ".join(f"{cells[a]['acc']:.3f} ± {cells[a]['acc_std']:.3f}" if a in cells else "–"
-                                  for a in ARMS) + " |")
+        base = cells.get(REFERENCE, next(iter(cells.values())))
+        lines.append(f"| {dataset} | {start} | {base['start_acc']:.3f} ± {base['start_acc_std']:.3f} ({base['n']}) | "
+                     + " | ".join(f"{cells[a]['acc']:.3f} ± {cells[a]['acc_std']:.3f} ({cells[a]['n']})"
+                                  if a in cells else "–" for a in ARMS) + " |")
     lines += ["", "**The graph's gain: ACC(arm) − ACC(DGG without graph), paired by seed, mean [95% interval]:**", "",
               "| data | start | start ACC | arm | graph purity | n | gain | Wilcoxon p | per seed |",
               "|---|---|---|---|---|---|---|---|---|"]

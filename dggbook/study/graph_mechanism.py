@@ -5,15 +5,18 @@ the partition are:
 
 - term 3 of eq. (4)/(5), Σ_k a_ik ln π_ik with a_ik = ½ Σ_j w_ij (γ_ik + γ_jk) and π_i from eq. (31)
   (:func:`dggbook.derivation.pi_update.update_pi`, :func:`~dggbook.derivation.pi_update.pi_objective_weights`).
-  It is 0 for an anchor whose neighbours all share its label and at most ln ½ per anchor otherwise:
-  it rewards partitions that few graph edges cross, nothing more;
-- term 2, ln p(z | c) at z = μ̃_i, with each cluster's Gaussian (diagonal, as DGG's mixture) set to the
-  partition's own mean and variance (the mixture's M step for that partition): it rewards partitions whose
-  clusters are compact Gaussians in the latent space.
+  With rows of w summing to 1, π_i = a_i and term 3 is −H(π_i): 0 for an anchor whose neighbours all share
+  its label; with two clusters and s_i the weight share of agreeing neighbours, −H((1 + s_i)/2), down to
+  ln ½ when none agrees. It depends on the partition only through the edges it cuts;
+- term 2, approximately: ln p(z | c) at z = μ̃_i, with each cluster's Gaussian (diagonal, as DGG's mixture)
+  set to the partition's own mean and variance (the mixture's M step for that partition). It rewards
+  partitions whose clusters are compact Gaussians in the latent space. It leaves out the −½ Σ σ̃²/σ_c² part
+  of E_q ln p(z | c), and weights every sample alike, where the objective (3) also weights a sample by how
+  often it is a neighbour.
 
 :func:`partition_terms` gives both per sample, and the share of graph edges the partition cuts, so that a
 partition that follows the manifold (the true moons) and one that cuts across it (k-means) can be compared
-on the objective DGG actually maximises. Term 1 and the entropy of q(z | x) do not depend on the partition
+on (approximately) the objective DGG maximises. Term 1 and the entropy of q(z | x) do not depend on the partition
 once the networks are fixed, and the entropy of a one-hot q(c | x) is 0.
 """
 from __future__ import annotations
