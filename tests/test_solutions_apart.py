@@ -72,6 +72,14 @@ def test_leak_texts_are_the_solution_lines_outputs_and_answer_prose():
     assert not any("lambda" in text for text in texts), "math is rendered by MathJax, so it is not matched as typed"
 
 
+def test_short_answer_fragments_are_too_generic_to_count_as_a_leak():
+    nb = _toy()
+    nb.cells[3].source = "So $a$ the exact posterior $b$ and this fragment is long enough to count as a leak."
+    texts = leak_texts(nb)
+    assert "the exact posterior" not in texts  # 19 characters: docstrings and other pages say it too
+    assert "and this fragment is long enough to count as a leak." in texts
+
+
 def test_prose_fragments_cut_at_markup():
     assert prose_fragments("A **bold** claim, see [the paper](https://x.org) -- and `code`.") == [
         "A", "bold", "claim, see", "the paper", "and", "."]

@@ -356,6 +356,9 @@ def normalised(text: str) -> str:
 _MARKUP = re.compile(r"\$\$.*?\$\$|\$[^$]*\$|`[^`]*`|\]\([^)]*\)|<[^>]+>|\*+|_+|#+|\[|\]|^\s*[->|]|\||-{2,}|\.{3}|\n",
                      re.S | re.M)
 LEAK_MIN_LENGTH = 13  # shorter solution lines ("return out", ")") are too generic to count as a leak
+# Prose runs of an answer cell between its math and markup are shorter and more common than code lines ("the exact
+# posterior", ", whatever the" occur in docstrings and other notebooks too): only runs this long count as a leak.
+PROSE_LEAK_MIN_LENGTH = 25
 
 
 def prose_fragments(markdown: str) -> list[str]:
@@ -368,24 +371,24 @@ def leak_texts(nb, name: str = "notebook", also_shown: str = "", min_length: int
     """The solution text of ``nb`` that its student copy must not show, normalised (:func:`normalised`).
 
     That is: every line inside a solution block, every line that a solution or check cell printed (a passing
-    check says so), and every plain-text fragment of an ``answer`` cell (:func:`prose_fragments`), of at least
-    ``min_length`` characters, leaving out those that the student copy (or ``also_shown``, e.g. the other
+    check says so), of at least ``min_length`` characters, and every plain-text fragment of an ``answer`` cell
+    (:func:`prose_fragments`) of at least :data:`PROSE_LEAK_MIN_LENGTH`, leaving out those that the student copy (or ``also_shown``, e.g. the other
     notebooks) shows anyway. The student copies (tests/test_course.py) and the student site
     (``site/check_pages.py``) are checked against this list; it is derived from the notebook, not kept by hand.
     """
-    candidates: list[str] = []
+    candidates: list[tuple[str, int]] = []  # (text, the least length at which it counts)
     for exercise in find_exercises(nb, name):
         for index in exercise.solutions:
-            candidates += solution_lines(nb.cells[index].source)
+            candidates += [(line, min_length) for line in solution_lines(nb.cells[index].source)]
         for index in exercise.solutions + exercise.checks:
-            candidates += cell_text(nb.cells[index]).splitlines()
+            candidates += [(line, min_length) for line in cell_text(nb.cells[index]).splitlines()]
     for cell in nb.cells:
         if is_answer(cell):
-            candidates += prose_fragments(cell.source)
+            candidates += [(part, max(min_length, PROSE_LEAK_MIN_LENGTH)) for part in prose_fragments(cell.source)]
     shown = normalised(shown_text(student_notebook(nb, name)) + "\n" + also_shown)
     found: list[str] = []
-    for text in map(normalised, candidates):
-        if len(text) >= min_length and text not in shown and text not in found:
+    for text, least in ((normalised(text), least) for text, least in candidates):
+        if len(text) >= least and text not in shown and text not in found:
             found.append(text)
     return found
 
