@@ -92,7 +92,7 @@ OTHER_CPU_ENV := ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE OMP_NUM_THREADS
 OTHER_CPU_TESTS := tests/test_sklearn_conformance.py tests/test_row_independence.py tests/test_dgg_estimator.py \
   tests/test_vade.py tests/test_dgg.py tests/test_pretrain.py tests/test_start.py tests/test_training_effects.py \
   tests/test_robustness.py tests/test_siamese.py tests/test_graph.py tests/test_networks.py \
-  tests/test_never_silently_worse.py
+  tests/test_never_silently_worse.py tests/test_fast_step.py
 test-other-cpu: $(STAMP)
 	$(OTHER_CPU_ENV) $(BIN)/python -c "import dggbook; dggbook.pin_cpu_math(); import torch; \
 	  assert torch.backends.cpu.get_cpu_capability() == 'DEFAULT', 'ATEN_CPU_CAPABILITY=default did not take effect'; \

@@ -628,6 +628,8 @@ for name, labels in partitions.items():
     print(f"{name:21s} ACC {cluster_accuracy(moons_y, labels):.3f}  edges cut {t['cut_share']:.4f}  "
           f"term 3 {t['term3']:+.4f}  term 2 {t['term2']:+.4f}  sum {t['sum']:+.4f}")
 print(f"{'spectral, same graph':21s} ACC {cluster_accuracy(moons_y, spectral):.3f}")
+print(f"DGG's own start (k-means on its latent means) had ACC {cluster_accuracy(moons_y, moons_dgg.start_labels_):.3f}; "
+      f"warnings from its fit: {moons_dgg.fit_warnings_ or 'none'}")
 
 # %%
 fig = plot_partition_cuts(moons_X, moons_graph, {k: partitions[k] for k in ("true moons", "DGG")}, moons_terms,

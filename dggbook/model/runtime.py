@@ -115,7 +115,8 @@ def compile_step(fn: Callable, device: torch.device, backend: str = "inductor") 
 
     On CUDA the inductor backend runs with ``triton.cudagraphs`` (what ``mode="reduce-overhead"`` sets): each
     traced graph is captured as a CUDA graph and replayed with one launch, which removes the per-operation launch
-    cost that bounds a step of small matrices. Elsewhere it is inductor's default (fused C++ kernels).
+    cost that bounds a step of small matrices. Elsewhere it is inductor's default (fused C++ kernels; scalar
+    ones when ATen runs its portable kernels).
 
     What is computed does not change. ``fallback_random=True`` makes the compiled step draw its noise (the
     reparameterisation's eps, dropout's masks, the sampled neighbours) from torch's own generator in the order
@@ -130,6 +131,10 @@ def compile_step(fn: Callable, device: torch.device, backend: str = "inductor") 
     options = {"fallback_random": True}
     if torch.device(device).type == "cuda":
         options["triton.cudagraphs"] = True
+    elif torch.backends.cpu.get_cpu_capability() == "DEFAULT":
+        # ATen's portable kernels (ATEN_CPU_CAPABILITY=default) ship no at::vec for inductor's vector code to
+        # include, so that code does not compile: generate scalar C++ instead.
+        options["cpp.simdlen"] = 1
     return torch.compile(fn, backend=backend, options=options)
 
 
