@@ -8,7 +8,8 @@ tuning runs written elsewhere with ``--out``); its start is the starting partiti
 (``start_labels_``). The shallow baselines run on the input: k-means (10 restarts) and a Gaussian mixture
 (full covariances up to 50 features, diagonal beyond; 5 restarts).
 
-Writes, one row per (data set, method, seed), ``<out>.csv`` (ACC, NMI, the start's ACC, ACC after the first
+Writes, one row per (data set, method, seed), ``<out>.csv`` (ACC, NMI, the start's ACC and where it came from
+(``start_source_``: "umap", or "input" when ``init="auto"`` kept the input's own mixture), ACC after the first
 epoch, time, the ``ConvergenceWarning`` messages, the number of non-empty clusters), and ``<out>.md``: mean ± std
 per data set and method, and the four checks of issue 20 per data set:
 
@@ -56,11 +57,12 @@ DEFAULT_OUT = ROOT / "benchmarks" / "results" / "suite"
 DEEP = ("dgg", "dgg_no_graph", "vade")
 SHALLOW = ("kmeans", "gmm")
 METHODS = DEEP + SHALLOW
-FIELDS = ("dataset", "method", "seed", "n_samples", "n_features", "n_clusters", "acc", "nmi", "start_acc",
+FIELDS = ("dataset", "method", "seed", "n_samples", "n_features", "n_clusters", "acc", "nmi", "start_acc", "start_source",
           "epoch1_acc", "lowest_acc", "score", "start_lower_bound", "lower_bound", "first_epoch_objective",
           "last_epoch_objective", "clusters_used", "seconds", "warnings")
-EXTRA = ("start_acc", "epoch1_acc", "lowest_acc", "score", "start_lower_bound", "lower_bound",
+EXTRA = ("start_acc", "start_source", "epoch1_acc", "lowest_acc", "score", "start_lower_bound", "lower_bound",
          "first_epoch_objective", "last_epoch_objective", "warnings")
+TEXT_FIELDS = ("start_source", "warnings")  # kept as text; the other EXTRA fields are rounded numbers
 KEEP_START_TOLERANCE = 0.005
 SHALLOW_TOLERANCE = 0.01
 SMALL_N, SMALL_SECONDS = 2_000, 60.0
@@ -122,6 +124,7 @@ def run_deep(method: str, X, y, k: int, seed: int, overrides: dict) -> dict:
     curve = [record["acc"] for record in model.history_]
     found = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
     return dict(labels=model.labels_, start_acc=clustering_scores(y, model.start_labels_)["acc"],
+                start_source=model.start_source_,
                 epoch1_acc=curve[0] if curve else float("nan"), lowest_acc=min(curve) if curve else float("nan"),
                 score=model.score(X), start_lower_bound=model.start_lower_bound_, lower_bound=model.lower_bound_,
                 first_epoch_objective=-model.history_[0]["loss"] if curve else float("nan"),
@@ -135,7 +138,7 @@ def run_shallow(method: str, X, k: int, seed: int) -> dict:
     else:
         covariance = "full" if X.shape[1] <= 50 else "diag"
         labels = GaussianMixture(k, covariance_type=covariance, n_init=5, random_state=seed).fit(X).predict(X)
-    return dict(labels=labels, warnings="", **{f: float("nan") for f in EXTRA if f != "warnings"})
+    return dict(labels=labels, **{f: "" if f in TEXT_FIELDS else float("nan") for f in EXTRA})
 
 
 def read_rows(path: Path) -> list[dict]:
@@ -153,17 +156,20 @@ def summarize(rows: list[dict], names: list[str]) -> str:
     def cell(v):
         return f"{v.mean():.3f} ± {v.std():.3f}" if v.size else "–"
 
-    lines = ["| data | n | start (DGG) | DGG | DGG without graph | VaDE | k-means | GMM | DGG s/fit |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| data | n | DGG's start: where (seeds) | start (DGG) | DGG | DGG without graph | VaDE | k-means | GMM "
+             "| DGG s/fit |", "|---|---|---|---|---|---|---|---|---|---|"]
     checks = ["| data | DGG keeps start | VaDE keeps start | no silent collapse | DGG ≥ shallow − 0.01 | "
               "N ≤ 2,000 in ≤ 60 s |", "|---|---|---|---|---|---|"]
     for name in names:
         if not any(r["dataset"] == name for r in rows):
             continue
         seconds = values(name, "dgg", "seconds")
-        lines.append(f"| {name} | {values(name, 'dgg', 'acc').size} | {cell(values(name, 'dgg', 'start_acc'))} | "
+        sources = [r.get("start_source") or "?" for r in rows if r["dataset"] == name and r["method"] == "dgg"]
+        where = ", ".join(f"{s} {sources.count(s)}" for s in sorted(set(sources))) or "–"
+        lines.append(f"| {name} | {values(name, 'dgg', 'acc').size} | {where} | "
+                     f"{cell(values(name, 'dgg', 'start_acc'))} | "
                      + " | ".join(cell(values(name, m, "acc")) for m in METHODS)
-                     + f" | {seconds.mean():.0f} |" if seconds.size else " | – |")
+                     + (f" | {seconds.mean():.0f} |" if seconds.size else " | – |"))
 
         def keeps(method):
             final, start = values(name, method, "acc"), values(name, method, "start_acc")
@@ -258,7 +264,7 @@ def main(argv=None) -> int:
                 row = dict(dataset=name, method=method, seed=seed, n_samples=X.shape[0], n_features=X.shape[1],
                            n_clusters=k, acc=round(float(scores["acc"]), 4), nmi=round(float(scores["nmi"]), 4),
                            clusters_used=len(np.unique(labels)), seconds=round(seconds, 1),
-                           **{f: (round(float(out[f]), 4) if f != "warnings" else out[f])
+                           **{f: (round(float(out[f]), 4) if f not in TEXT_FIELDS else out[f])
                               for f in EXTRA})
                 rows.append({f: str(row[f]) for f in FIELDS})
                 print(f"{name:14s} {method:13s} seed {seed}: ACC {row['acc']:.3f} (start {row['start_acc']}) "
@@ -268,9 +274,11 @@ def main(argv=None) -> int:
                     writer.writeheader()
                     writer.writerows(rows)
     table = write_tables(rows, args.out, overrides)
-    meta = dict(command=" ".join(sys.argv), overrides=overrides, versions=versions(),
+    meta_path = args.out.with_suffix(".meta.json")
+    earlier = json.loads(meta_path.read_text()).get("commands", []) if meta_path.exists() else []
+    meta = dict(commands=earlier + [" ".join(sys.argv)], overrides=overrides, versions=versions(),
                 datasets={n: DATASETS[n][1] for n in DATASETS})
-    args.out.with_suffix(".meta.json").write_text(json.dumps(meta, indent=1, default=str) + "\n")
+    meta_path.write_text(json.dumps(meta, indent=1, default=str) + "\n")
     print(table)
     return 0
 

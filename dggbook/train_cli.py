@@ -64,8 +64,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     parser.add_argument("--quick", action="store_true", help="tiny settings (also on when DGGBOOK_QUICK is set)")
     parser.add_argument("--epochs", type=_count(1), default=None, help="override the preset's number of DGG epochs")
     parser.add_argument("--init", choices=STARTS, default=None,
-                        help="starting partition of the latent means: kmeans (the paper), gmm or umap "
-                             "(default: the preset's; README, 'Measured results')")
+                        help="starting partition: kmeans (the paper), gmm or umap of the latent means, input (a "
+                             "mixture of X), or auto (default: the preset's; README, 'Measured results')")
     parser.add_argument("--threads", type=_count(1), default=DEFAULT_TORCH_THREADS,
                         help=f"torch CPU threads (default {DEFAULT_TORCH_THREADS}, the fastest on a shared machine; "
                              "README, 'Threads')")

@@ -259,6 +259,11 @@ def test_the_suite_calls_a_silent_empty_cluster_a_collapse_and_a_warned_one_not(
     rows[-2]["warnings"] = "VaDE left 1 of 3 clusters empty"
     checks = suite.summarize(rows, ["toy"]).split("The checks of issue 20")[1].split("\n\n")[1]
     assert "| **no** (-0.300) | yes |" in checks
+    rows[0]["start_source"] = "input"  # rows written before start_source existed show "?"
+    means = suite.summarize(rows, ["toy"]).split("ACC, mean ± std over seeds:")[1]
+    assert "| toy | 3 | ? 2, input 1 | 0.900 ± 0.000 | 0.900 ± 0.000 |" in means
+    rows = [r for r in rows if r["method"] != "dgg"]  # no DGG rows: its columns say so
+    assert "| toy | 0 | – | – | – | – | 0.600 ± 0.000 | 0.950 ± 0.000 | – | – |" in suite.summarize(rows, ["toy"])
 
 
 def test_the_first_epoch_benchmark_reports_every_variant(tmp_path):
@@ -271,3 +276,20 @@ def test_the_first_epoch_benchmark_reports_every_variant(tmp_path):
     assert all(len(v["acc_per_epoch"]) == 1 and 0 <= v["mixture_agreement"] <= 1 for v in report["variants"])
     assert report["variants"][0]["mixture_agreement"] == pytest.approx(report["mixture_agreement"])
     assert first_epoch.main(["--epochs", "0"]) == 2
+
+
+def test_the_start_choice_benchmark_scores_modularity_by_hand_and_counts_each_rules_misses():
+    import numpy as np
+    import scipy.sparse as sp
+
+    choice = load_script(SCRIPT.parent / "bench_start_choice.py")
+    path = sp.csr_matrix(np.array([[0, 1, 0, 0], [1, 0, 1, 0], [0, 1, 0, 1], [0, 0, 1, 0]], dtype=float))
+    # {0, 1} | {2, 3}: each half holds 2 of the 6 edge ends inside and 3 of the 6 degrees: 2 (1/3 - 1/4)
+    assert choice.modularity(path, np.array([0, 0, 1, 1])) == pytest.approx(1 / 6)
+    rows = [dict(dataset="d", seed=0, candidate="umap", acc="0.9", normalized_cut="0.1", modularity="0.2"),
+            dict(dataset="d", seed=0, candidate="input", acc="0.6", normalized_cut="0.3", modularity="0.5"),
+            dict(dataset="d", seed=1, candidate="umap", acc="0.7", normalized_cut="0.1", modularity="0.5"),
+            dict(dataset="d", seed=1, candidate="input", acc="0.7", normalized_cut="0.2", modularity="0.2")]
+    table = choice.summarize(rows)
+    assert '| normalized cut (init="auto") | 2 | 2 | – |' in table  # the tie at seed 1 counts as a hit
+    assert "| modularity (rejected) | 2 | 1 | 0.300 (d, 0) |" in table

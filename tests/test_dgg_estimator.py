@@ -41,7 +41,11 @@ def test_the_defaults_fit_blobs_with_auto_epochs_and_record_them(blobs):
     model = DGG(4, likelihood="gaussian", noise_var=0.01, latent_dim=4, hidden_dims=(32, 32, 64), device="cpu",
                 random_state=0).fit(blobs.X, blobs.y)
     n = blobs.X.shape[0]
-    assert model.auto_settings_ == {**{field: auto_epochs(field, n) for field in AUTO_EPOCHS}, "n_neighbor_samples": 1}
+    # blobs (D = 10): init="auto" compares the UMAP start with the input's mixture; both find the blobs and cut nothing
+    # (a tie goes to the UMAP start); the hand-over, which only a start from the input gets, does not run
+    assert model.start_source_ == "umap" and model.start_cuts_ == {"umap": 0.0, "input": 0.0}
+    assert model.auto_settings_ == {**{field: auto_epochs(field, n) for field in AUTO_EPOCHS},
+                                    "n_neighbor_samples": 1, "init": "umap", "handover_epochs": 0, "graph_space": "umap"}
     assert len(model.history_) == auto_epochs("epochs", n)
     assert clustering_scores(blobs.y, model.labels_)["acc"] >= 0.95
 
@@ -231,8 +235,10 @@ def test_a_siamese_graph_outside_the_input_space_fails_before_training(blobs, mo
         DGG(4, **{**FAST, "use_siamese": True, "graph_space": "latent"}).fit(blobs.X)
 
 
-@pytest.mark.parametrize("space, width", [("input", 10), ("latent", 4), ("umap", 3)])
-def test_the_graph_is_searched_in_the_chosen_space(blobs, monkeypatch, space, width):
+@pytest.mark.parametrize("space, width, init", [("input", 10, "kmeans"), ("latent", 4, "kmeans"), ("umap", 3, "kmeans"),
+                                               ("auto", 10, "input"), ("auto", 3, "umap"), ("auto", 3, "kmeans")])
+def test_the_graph_is_searched_in_the_chosen_space(blobs, monkeypatch, space, width, init):
+    """"auto": the input for a start from the input, else UMAP of mu~."""
     seen = {}
     real_build_graph = dgg_module.build_graph
 
@@ -242,10 +248,12 @@ def test_the_graph_is_searched_in_the_chosen_space(blobs, monkeypatch, space, wi
 
     monkeypatch.setattr(dgg_module, "build_graph", spy)
     X = blobs.X[:200]
-    model = DGG(4, **{**FAST, "epochs": 1, "graph_space": space, "umap_components": 3, "umap_neighbors": 10},
-                random_state=0).fit(X)
+    model = DGG(4, **{**FAST, "epochs": 1, "graph_space": space, "umap_components": 3, "umap_neighbors": 10,
+                      "init": init, "handover_epochs": 0}, random_state=0).fit(X)
     assert seen["features"].shape == (200, width)
-    if space == "input":
+    assert model.graph_space_ == (space if space != "auto" else ("input" if init == "input" else "umap"))
+    assert model.start_source_ == init
+    if width == 10:
         np.testing.assert_array_equal(seen["features"], X)
     assert model.graph_.indices.shape == (200, FAST["n_neighbors"])
 

@@ -92,7 +92,11 @@ def test_resolved_replaces_every_auto_by_size_and_device():
     fixed = TrainSettings(epochs=7, n_neighbor_samples=3, likelihood="gaussian", noise_var=0.5)
     assert fixed.resolved(3000, "cpu") == fixed and fixed.auto_values(3000, "cpu") == {}
     pre = PretrainSettings().resolved(pixels, "cpu")
-    assert AUTO not in dataclasses.asdict(pre).values()
+    # every "auto" resolved but the two that wait for the start (init, and the hand-over's epochs: pretrain)
+    assert [k for k, v in dataclasses.asdict(pre).items() if v == AUTO] == ["init", "handover_epochs"]
+    # with the start named, the hand-over's epochs are known: Algorithm 1's for the input's mixture, else none
+    assert PretrainSettings(init="input").resolved(pixels, "cpu").handover_epochs == auto_epochs("epochs", 3000)
+    assert PretrainSettings(init="umap").resolved(pixels, "cpu").handover_epochs == 0
 
 
 def test_auto_network_sizes_follow_the_features_and_give_mnist_the_papers():

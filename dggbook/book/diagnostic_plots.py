@@ -1,13 +1,15 @@
-"""Figures of notebook 09 (failure modes): Algorithm 1 traced epoch by epoch, and accuracy seed by seed.
+"""Figures of notebook 09 (failure modes): Algorithm 1 traced epoch by epoch, accuracy seed by seed, and the
+choice between two starts.
 
 The traces come from :func:`dggbook.model.diagnostics.trace_algorithm1`; the per-seed rows from
-``benchmarks/results/suite.csv`` (``benchmarks/bench_suite.py``).
+``benchmarks/results/suite.csv`` (``benchmarks/bench_suite.py``); the starts' cuts from
+:func:`dggbook.model.start.choose_start`.
 """
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["plot_training_trace", "plot_seed_spread"]
+__all__ = ["plot_training_trace", "plot_seed_spread", "plot_start_choice"]
 
 
 def plot_training_trace(traces: dict, *, title: str = ""):
@@ -72,5 +74,38 @@ def plot_seed_spread(rows, methods=("dgg", "dgg_no_graph", "vade", "kmeans", "gm
     ax.legend(ncol=len(methods), fontsize=8, loc="lower left")
     if title:
         ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_start_choice(records, *, title: str = ""):
+    """One panel per data set: each seed's two candidate starts as points (normalized cut on the input's
+    neighbour graph, ACC), joined by a line; the candidate ``init="auto"`` keeps (the lower cut) filled.
+
+    ``records``: dicts with ``dataset``, ``seed``, ``candidate`` ("umap" or "input"), ``cut``, ``acc``, ``chosen``.
+    """
+    import matplotlib.pyplot as plt
+
+    names = list(dict.fromkeys(r["dataset"] for r in records))
+    fig, axes = plt.subplots(1, len(names), figsize=(4.6 * len(names), 3.6), squeeze=False)
+    colors = {"umap": "tab:blue", "input": "tab:orange"}
+    for ax, name in zip(axes[0], names):
+        rows = [r for r in records if r["dataset"] == name]
+        for seed in dict.fromkeys(r["seed"] for r in rows):
+            pair = [r for r in rows if r["seed"] == seed]
+            ax.plot([r["cut"] for r in pair], [r["acc"] for r in pair], color="grey", lw=0.7, zorder=1)
+        for candidate, color in colors.items():
+            for chosen in (True, False):
+                pts = [r for r in rows if r["candidate"] == candidate and r["chosen"] == chosen]
+                if pts:
+                    ax.scatter([r["cut"] for r in pts], [r["acc"] for r in pts], s=40, zorder=2, color=color,
+                               facecolors=color if chosen else "none",
+                               label=f"{candidate} start" + (" (kept)" if chosen else ""))
+        ax.set_title(name)
+        ax.set_xlabel("normalized cut of the input's neighbour graph")
+        ax.set_ylabel("ACC of the start")
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     return fig

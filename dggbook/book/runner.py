@@ -68,6 +68,7 @@ TRAINED_FIGURES = {
     "decoded_means.png": "07",
     "confusion.png": "07",
     "failure_collapse.png": "09 (Algorithm 1 traced on iris)",
+    "failure_start_choice.png": "09 (the UMAP starts of pretrained autoencoders on iris and two moons)",
     "graph_moons_cuts.png": "08 (DGG fitted on two moons from the k-means start)",
 }
 TRAINED_FIGURE_SIZE_TOLERANCE = 0.10

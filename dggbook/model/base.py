@@ -57,9 +57,10 @@ from .settings import AUTO, POSITIVE_INT, DataFacts, PretrainSettings, TrainSett
 __all__ = ["DeepClusterer", "RUN_CONSTRAINTS", "SAVE_VERSION", "UNIFORM_POSTERIOR_MARGIN", "DOMINANT_CLUSTER_SHARE",
            "EPOCH_OBJECTIVE_TOLERANCE", "START_ELBO_TOLERANCE"]
 
-SAVE_VERSION = 8  # 3: parameter names of dggbook.model.settings; 4: start_labels_, the estimator's class name;
+SAVE_VERSION = 9  # 3: parameter names of dggbook.model.settings; 4: start_labels_, the estimator's class name;
 # 5: auto_settings_; 6: plain tensors and containers only (loaded with weights_only=True), seed_;
-# 7: n_iter_, fit_warnings_, lower_bound_, start_lower_bound_; 8: likelihood_, noise_var_, latent_dim_, hidden_dims_
+# 7: n_iter_, fit_warnings_, lower_bound_, start_lower_bound_; 8: likelihood_, noise_var_, latent_dim_, hidden_dims_;
+# 9: start_source_, start_cuts_
 
 UNIFORM_POSTERIOR_MARGIN = 0.1
 """Posteriors have collapsed when the mean over samples of max_k q(c=k|x) is below 1/K + 0.1 (1 - 1/K): within a
@@ -181,6 +182,16 @@ class DeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMi
         if self.noise_var == AUTO and self.likelihood_ == "gaussian":
             self.auto_settings_["noise_var"] = self.noise_var_
         return dataclasses.replace(train_settings, noise_var=self.noise_var_)
+
+    def _record_start(self, init) -> None:
+        """Where the start came from (``start_source_``: an ``init`` value, or ``"init_labels"``), each candidate's
+        normalized cut when ``init="auto"`` compared two (``start_cuts_``; :func:`dggbook.model.start.choose_start`),
+        and, in ``auto_settings_``, what ``init`` and ``handover_epochs`` meant when they were ``"auto"``."""
+        self.start_source_, self.start_cuts_ = init.start_source, dict(init.start_cuts)
+        if self.init == AUTO:
+            self.auto_settings_["init"] = init.start_source
+        if self.handover_epochs == AUTO:
+            self.auto_settings_["handover_epochs"] = int(init.handover_epochs)
 
     # --------------------------------------------------------------- validation
     def _check_X(self, X, *, reset: bool) -> np.ndarray:

@@ -2,10 +2,12 @@
 
 ``fit`` runs, in order (notebooks 06–07):
 
-1. :func:`dggbook.model.pretrain.pretrain` - SDAE, VAE fine-tuning, the starting partition of mu~
-   (``init``: UMAP then a GMM by default, a GMM, or k-means as in the paper) -> GMM prior, f2 on its labels;
-2. the graph: J neighbours (``graph_space``) in UMAP of mu~ (the default), in mu~, or in raw space or
-   its Siamese embedding (eq. (19)) as in the paper, :func:`dggbook.model.graph.build_graph`; ``use_graph=False`` swaps in
+1. :func:`dggbook.model.pretrain.pretrain` - SDAE, VAE fine-tuning, the starting partition
+   (``init``: UMAP of mu~ then a GMM, a GMM on mu~ or on the input, or k-means on mu~ as in the paper;
+   by default the UMAP start or, for few features, the input's mixture when the input's neighbour graph
+   cuts it less) -> GMM prior, f2 on its labels (and a hand-over for a start from the input);
+2. the graph: J neighbours (``graph_space``) in UMAP of mu~, in mu~, or in raw space or
+   its Siamese embedding (eq. (19)) as in the paper (by default the space the start was found in), :func:`dggbook.model.graph.build_graph`; ``use_graph=False`` swaps in
    :func:`dggbook.model.graph.self_graph`, "DGG without graph" (not VaDE: :class:`dggbook.model.vade.VaDE`);
 3. Algorithm 1, :func:`dggbook.model.algorithm1.train_dgg`.
 
@@ -14,8 +16,11 @@ With ``cache_dir`` set (opt-in; ``True`` means ``$DGGBOOK_CACHE`` or
 embedding and per-epoch checkpoints are cached, so re-running a notebook cell
 skips finished work and an interrupted fit resumes from its last epoch.
 
-With ``init="umap"`` and ``graph_space="umap"`` (the defaults), UMAP runs once: the graph
+With a UMAP start and ``graph_space="umap"`` (or ``"auto"``, the default), UMAP runs once: the graph
 is searched in the embedding the start was found in (:attr:`PretrainResult.umap_embedding`).
+A start from the input (``init="input"``, or ``"auto"`` choosing it) gets, under ``graph_space="auto"``,
+a graph of the input: on iris, 10 seeds, DGG then keeps its start (0.969 against 0.967), where a graph in
+UMAP space pulled two seeds towards the UMAP partition (0.943; README, "Training that keeps its start").
 
 Checks, settings, predict / transform and save / load are shared with
 :class:`dggbook.model.vade.VaDE` (:class:`dggbook.model.base.DeepClusterer`).
@@ -38,7 +43,7 @@ from .base import RUN_CONSTRAINTS, DeepClusterer
 from .graph import SELECTIONS, WEIGHTINGS, NeighborGraph, build_graph, self_graph
 from .networks import DGGNetworks
 from .pretrain import PretrainResult, latent_means, pretrain, stage_seeds
-from .settings import COUNT, POSITIVE_INT, PretrainSettings, TrainSettings, constraints_of
+from .settings import AUTO, COUNT, POSITIVE_INT, PretrainSettings, TrainSettings, constraints_of
 from .siamese import SiameseNet, embed, train_siamese
 from .start import umap_embedding
 
@@ -46,7 +51,7 @@ __all__ = ["DGG"]
 
 FIT_CACHE_VERSION = "dgg-fit-v2"  # bump when Algorithm 1's code changes, so old checkpoints are not resumed
 SIAMESE_CACHE_VERSION = "siamese-v2"  # v2: spawned stage seeds, plain-tensor files
-GRAPH_SPACES = ("input", "latent", "umap")  # where the J neighbours are searched: see DGG's docstring
+GRAPH_SPACES = ("input", "latent", "umap", "auto")  # where the J neighbours are searched: see DGG's docstring
 LOCAL_SCALE_K = 7  # s_i of weights="local_scaling": the distance to the 7th neighbour (clipped to N - 1)
 
 
@@ -62,9 +67,10 @@ class DGG(DeepClusterer):
     with the same names and defaults.
 
     The defaults are those measured to work on a CPU (README, "Measured results" and "Training that
-    keeps its start"): the UMAP start, f2 with one hidden layer of 128, the nearest J = 20 neighbours in
-    UMAP space with local-scaling weights, lr 5e-4, and ``"auto"`` for the likelihood, the network sizes,
-    the epochs and S, which ``fit`` chooses from the data and the device (``auto_settings_`` records what
+    keeps its start"): f2 with one hidden layer of 128, the nearest J = 20 neighbours with local-scaling
+    weights, lr 5e-4, and ``"auto"`` for the start (UMAP's, or on data of a few features the input's own
+    mixture when the graph of X cuts it less), the graph's space (the start's), the hand-over, the
+    likelihood, the network sizes, the epochs and S, which ``fit`` chooses from the data and the device (``auto_settings_`` records what
     it chose; :mod:`dggbook.model.settings`). ``DGG(10).fit(X)`` on 3,000 MNIST images takes a few minutes
     on one CPU core; on iris, seconds.
 
@@ -82,9 +88,12 @@ class DGG(DeepClusterer):
         pretrain_lr, classifier_lr, corruption, gmm_variance: the initialisation
             (notebook 07; :func:`dggbook.model.pretrain.pretrain`).
         handover_epochs, handover_lr: fit f1, g and the GMM to the start's labels before Algorithm 1
-            (:func:`dggbook.model.pretrain.fit_to_start`; 0 epochs, off, by default).
-        init, start_n_init, umap_components, umap_neighbors: the starting partition of mu~,
-            "umap" (default), "gmm" or "kmeans" (the paper) (:mod:`dggbook.model.start`).
+            (:func:`dggbook.model.pretrain.fit_to_start`); "auto" (default): as many epochs as Algorithm 1's
+            "auto" when the start came from the input, else 0 (off).
+        init, start_n_init, umap_components, umap_neighbors: the starting partition: "umap", "gmm" or
+            "kmeans" (the paper) of mu~, "input" (a Gaussian mixture on X), or "auto" (default): the UMAP
+            start, or for at most 50 features whichever of it and "input" the neighbour graph of X cuts
+            less (:mod:`dggbook.model.start`; ``start_source_`` and ``start_cuts_`` say which and why).
         use_graph: False gives "DGG without graph" (``self_graph``), a baseline that is not VaDE.
         n_neighbors, neighbor_selection, pool_size, weights: the graph (J = 20 "nearest" with
             "local_scaling" weights by default; the public code takes 20 "random_top" of 100 with
@@ -93,10 +102,11 @@ class DGG(DeepClusterer):
             N - 1 with a warning (as UMAP does); ``n_neighbors_`` and ``pool_size_`` record what was used.
         use_siamese, siamese_epochs, n_positive: neighbours in a Siamese
             embedding (eq. (19)) instead of raw space.
-        graph_space: where the neighbours are searched. "umap" (default): UMAP of the pretrained
-            latent means mu~ (``umap_components``, ``umap_neighbors``; with ``init="umap"`` the
+        graph_space: where the neighbours are searched. "umap": UMAP of the pretrained
+            latent means mu~ (``umap_components``, ``umap_neighbors``; with a UMAP start the
             same embedding the start was found in); "latent": mu~ itself; "input": the rows of X
-            (or their Siamese embedding), as in the paper. A graph helps only where its purity,
+            (or their Siamese embedding), as in the paper; "auto" (default): "input" when the start
+            came from the input, else "umap" (``graph_space_`` records which). A graph helps only where its purity,
             the share of neighbours in the anchor's class, is high (README, "DGG(10).fit(X): the defaults").
         epochs, batch_size, lr, weight_decay, lr_decay, lr_decay_every: Algorithm 1
             (paper: 300, 100, 2e-3, 1e-4, x0.9 every 10 epochs; default lr 5e-4; ``epochs="auto"``: 20-60 by
@@ -129,7 +139,8 @@ class DGG(DeepClusterer):
 
     Fitted attributes (all restored by :meth:`load`)
         networks_, pi_ (N, K numpy array), history_ (list of per-epoch dicts), labels_,
-        graph_, start_labels_ (the starting partition), f2_agreement_ (share of samples where
+        graph_, start_labels_ (the starting partition), start_source_ (where it came from: "umap", "input", ...,
+        or "init_labels"), start_cuts_ (init="auto": each candidate's normalized cut), f2_agreement_ (share of samples where
         f2 agreed with it before Algorithm 1), n_features_in_, feature_names_in_ (DataFrames), fit_seconds_,
         stage_seconds_ ({"pretrain", "graph", "dgg"} wall seconds of this call),
         pretrain_from_cache_ (True when the initialisation was loaded from disk),
@@ -192,7 +203,7 @@ class DGG(DeepClusterer):
         umap_components: int = _PRE.umap_components,
         umap_neighbors: int = _PRE.umap_neighbors,
         gmm_variance: str = _PRE.gmm_variance,
-        handover_epochs: int = _PRE.handover_epochs,
+        handover_epochs: int | str = _PRE.handover_epochs,
         handover_lr: float = _PRE.handover_lr,
         # the graph
         use_graph: bool = True,
@@ -201,7 +212,7 @@ class DGG(DeepClusterer):
         pool_size: int = 100,
         weights: str = "local_scaling",
         use_siamese: bool = False,
-        graph_space: str = "umap",
+        graph_space: str = AUTO,
         siamese_epochs: int = 50,
         n_positive: int = 2,
         # Algorithm 1 (TrainSettings)
@@ -329,11 +340,11 @@ class DGG(DeepClusterer):
         """Raw X or its Siamese embedding (DGG eq. (19)) started from the pretrained encoder; or mu~, or its UMAP
         (the start's, when it was found in UMAP space: the encoder has not changed since)."""
         networks = init.networks
-        if self.graph_space == "umap" and init.umap_embedding is not None:
+        if self.graph_space_ == "umap" and init.umap_embedding is not None:
             return init.umap_embedding
-        if self.graph_space != "input":
+        if self.graph_space_ != "input":
             means = latent_means(networks.eval(), Xt).cpu().numpy()
-            if self.graph_space == "latent":
+            if self.graph_space_ == "latent":
                 return means
             return umap_embedding(means.astype(np.float64), self.umap_components, self.umap_neighbors,
                                   seeds["umap"], n_threads=self.n_threads)
@@ -382,6 +393,10 @@ class DGG(DeepClusterer):
                         verbose=self.verbose, X_device=Xt)
         networks = init.networks
         train_settings = self._record_noise_var(init.noise_var, train_settings)
+        self._record_start(init)
+        self.graph_space_ = self.graph_space
+        if self.graph_space == AUTO:  # the space the start was found in
+            self.graph_space_ = self.auto_settings_["graph_space"] = "input" if init.start_source == "input" else "umap"
         stage_seconds = {"pretrain": time.perf_counter() - stage_started}
         stage_started = time.perf_counter()
         graph = self._build_graph(X, Xt, init, folder, fingerprint, seeds, pretrain_settings)
@@ -432,7 +447,8 @@ class DGG(DeepClusterer):
     FITTED = ("pi_", "history_", "labels_", "start_labels_", "f2_agreement_", "n_features_in_", "fit_seconds_",
               "stage_seconds_", "pretrain_from_cache_", "resumed_from_epoch_", "auto_settings_", "n_neighbors_",
               "pool_size_", "seed_", "n_iter_", "fit_warnings_", "lower_bound_", "start_lower_bound_",
-              "likelihood_", "noise_var_", "latent_dim_", "hidden_dims_")
+              "likelihood_", "noise_var_", "latent_dim_", "hidden_dims_", "start_source_", "start_cuts_",
+              "graph_space_")
 
     def _save_extra(self) -> dict:
         return {"graph": (self.graph_.indices.cpu(), self.graph_.weights.cpu(), self.graph_.distances.cpu())}

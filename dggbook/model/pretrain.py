@@ -4,9 +4,11 @@
    (:func:`pretrain_layerwise`), then end to end (:func:`finetune_autoencoder`).
 2. The same encoder/decoder fine-tuned as a VAE with a standard-normal prior
    (:func:`finetune_vae`): the DGG ELBO (4) with a single cluster.
-3. A starting partition of mu~ (:func:`dggbook.model.start.start_partition`:
-   k-means as in the paper, a Gaussian mixture, or UMAP then a Gaussian
-   mixture), or labels the caller gives (``init_labels``, a diagnostic).
+3. A starting partition (:mod:`dggbook.model.start`): of mu~ by k-means as in the
+   paper, a Gaussian mixture, or UMAP then a Gaussian mixture; of the input by a
+   Gaussian mixture; or, by default (``init="auto"``), whichever of the UMAP start and
+   the input's mixture the input's neighbour graph cuts less; or labels the caller gives
+   (``init_labels``, a diagnostic).
    :func:`init_gmm_from_labels` sets mu_k to each cluster's mean of mu~ and
    sigma_k^2 to its unbiased variance. By default the variance is that of z, not
    only of mu~: Var_k(mu~) + mean_k(sigma~^2) (``gmm_variance="aggregate"``;
@@ -14,8 +16,9 @@
 4. f2 trained with cross-entropy on those labels (:func:`pretrain_classifier`),
    its input standardised with the mean and spread of mu~. How often f2's argmax
    agrees with the labels afterwards is the hand-over's fidelity (``f2_agreement``).
-5. Optionally (``handover_epochs`` > 0; off by default) f1, g and the GMM fitted to the start's labels
-   (:func:`fit_to_start`), so that the mixture agrees with the start before Algorithm 1.
+5. The hand-over (:func:`fit_to_start`): f1, g and the GMM fitted to the start's labels, so that the
+   mixture agrees with the start before Algorithm 1. ``handover_epochs="auto"`` (the default) runs it
+   only for a start taken from the input, which the latent space has never seen.
 
 :func:`pretrain` runs all four and caches the result on disk, keyed by the
 dataset name, a fingerprint of the data (and of ``init_labels``), every setting and the seed.
@@ -44,8 +47,8 @@ from .cache import cache_file, cache_key, data_fingerprint, load_cached, resolve
 from .likelihoods import reconstruction_log_likelihood, reconstruction_noise_var
 from .networks import DGGNetworks, reparameterize
 from .runtime import map_in_batches, pick_device, run_epochs, static_on_cuda, to_device
-from .settings import AUTO, DataFacts, PretrainSettings
-from .start import start_partition, umap_embedding
+from .settings import AUTO, DataFacts, PretrainSettings, auto_epochs
+from .start import INPUT_START_MAX_FEATURES, choose_start, input_partition, start_partition, umap_embedding
 
 __all__ = [
     "PretrainSettings", "PretrainResult", "build_networks", "pretrain_layerwise", "finetune_autoencoder",
@@ -54,12 +57,13 @@ __all__ = [
     "STAGES", "stage_seeds", "resolve_seed",
 ]
 
-CACHE_VERSION = "pretrain-v6"  # bump when the algorithm or the settings change, so old cache files are not reused
+CACHE_VERSION = "pretrain-v7"  # bump when the algorithm or the settings change, so old cache files are not reused
 # v6: one spawned seed per stage (stage_seeds), the UMAP embedding kept, plain-tensor files (weights_only)
+# v7: init "input" and "auto", the start's source and cuts, handover_epochs "auto"
 MIN_VARIANCE = 1e-6
 # The random stages of a fit, each with its own seed (stage_seeds). Append new stages at the end: the
 # position of a stage decides its seed.
-STAGES = ("weights", "pretrain", "umap", "start", "classifier", "siamese", "graph", "train")
+STAGES = ("weights", "pretrain", "umap", "start", "classifier", "siamese", "graph", "train", "input_start")
 
 
 def stage_seeds(seed: int) -> dict[str, int]:
@@ -85,7 +89,7 @@ def resolve_seed(random_state) -> int:
 @dataclass
 class PretrainResult:
     """The initialised model, the starting partition that trained f2, per-stage losses, f2's agreement with it,
-    and the UMAP embedding of mu~ the start was found in (``init="umap"`` without ``init_labels``; else None),
+    and the UMAP embedding of mu~ (``init`` "umap" or "auto", without ``init_labels``; else None),
     so that a graph in UMAP space reuses it instead of running UMAP again."""
 
     networks: DGGNetworks
@@ -95,6 +99,9 @@ class PretrainResult:
     from_cache: bool = False
     umap_embedding: np.ndarray | None = None
     noise_var: float = 1.0  # σ_x² the VAE stage used and Algorithm 1 should use (measured when it was "auto")
+    start_source: str = ""  # where the start came from: an init value ("umap", "input", ...) or "init_labels"
+    start_cuts: dict = field(default_factory=dict)  # init="auto": each candidate's normalized cut (choose_start)
+    handover_epochs: int = 0  # the hand-over's epochs as run ("auto" resolved)
 
 
 def build_networks(input_dim: int, n_clusters: int, settings: PretrainSettings) -> DGGNetworks:
@@ -391,7 +398,8 @@ def _pretrain(X_np, n_clusters, settings, seeds, device, path, init_labels, verb
         return PretrainResult(networks.to(device), cached["start_labels"].numpy(), cached["history"],
                               cached["f2_agreement"], from_cache=True,
                               umap_embedding=None if embedding is None else embedding.numpy(),
-                              noise_var=cached.get("noise_var", 1.0 if settings.noise_var == AUTO else settings.noise_var))
+                              noise_var=cached["noise_var"], start_source=cached["start_source"],
+                              start_cuts=cached["start_cuts"], handover_epochs=cached["handover_epochs"])
 
     networks.to(device).train()
     Xt = X_device if X_device is not None else to_device(X_np, device)
@@ -404,14 +412,12 @@ def _pretrain(X_np, n_clusters, settings, seeds, device, path, init_labels, verb
         networks.train()
     history["vae"] = finetune_vae(networks, Xt, settings, verbose=verbose)
     networks.eval()
-    labels, embedding = init_labels, None
+    labels, embedding, source, cuts = init_labels, None, "init_labels", {}
     if labels is None:
-        means = latent_means(networks, Xt).cpu().numpy().astype(np.float64)
-        if settings.init == "umap":
-            embedding = umap_embedding(means, settings.umap_components, settings.umap_neighbors, seeds["umap"])
-        labels = start_partition(means, n_clusters, settings.init, random_state=seeds["start"],
-                                 n_init=settings.start_n_init, umap_components=settings.umap_components,
-                                 umap_neighbors=settings.umap_neighbors, embedding=embedding)
+        labels, embedding, source, cuts = _find_start(networks, X_np, Xt, n_clusters, settings, seeds)
+    if settings.handover_epochs == AUTO:
+        settings = dataclasses.replace(settings, handover_epochs=(
+            auto_epochs("epochs", X_np.shape[0]) if source == "input" else 0))
     init_gmm_from_labels(networks, Xt, labels, settings)
     torch.manual_seed(seeds["classifier"])  # the forked generator of pretrain, not the caller's
     history["classifier"] = pretrain_classifier(networks, Xt, labels, settings, verbose=verbose)
@@ -423,6 +429,34 @@ def _pretrain(X_np, n_clusters, settings, seeds, device, path, init_labels, verb
         save_atomic({"networks": state, "start_labels": torch.from_numpy(np.asarray(labels)),
                      "history": history, "f2_agreement": float(agreement), "noise_var": float(settings.noise_var),
                      "umap_embedding": None if embedding is None else torch.from_numpy(np.asarray(embedding)),
+                     "start_source": source, "start_cuts": cuts, "handover_epochs": int(settings.handover_epochs),
                      "settings": dataclasses.asdict(settings)}, path)
     return PretrainResult(networks, labels, history, agreement, from_cache=False, umap_embedding=embedding,
-                          noise_var=float(settings.noise_var))
+                          noise_var=float(settings.noise_var), start_source=source, start_cuts=cuts,
+                          handover_epochs=int(settings.handover_epochs))
+
+
+def _find_start(networks, X_np, Xt, n_clusters, settings, seeds) -> tuple[np.ndarray, np.ndarray | None, str, dict]:
+    """``(labels, umap_embedding or None, source, cuts)``: the start ``settings.init`` names (:mod:`.start`).
+
+    ``"auto"`` is the UMAP start, or, for at most :data:`INPUT_START_MAX_FEATURES` features, whichever of it and
+    the input's mixture :func:`choose_start` prefers. The input's mixture draws from a stage seed of its own
+    ("input_start"), so every other stage draws what it drew before ``"auto"`` existed.
+    """
+    method, embedding, candidates = settings.init, None, {}
+    if method != "input":
+        means = latent_means(networks, Xt).cpu().numpy().astype(np.float64)
+        latent = "umap" if method == "auto" else method
+        if latent == "umap":
+            embedding = umap_embedding(means, settings.umap_components, settings.umap_neighbors, seeds["umap"])
+        candidates[latent] = start_partition(means, n_clusters, latent, random_state=seeds["start"],
+                                             n_init=settings.start_n_init, umap_components=settings.umap_components,
+                                             umap_neighbors=settings.umap_neighbors, embedding=embedding)
+    if method == "input" or (method == "auto" and X_np.shape[1] <= INPUT_START_MAX_FEATURES):
+        candidates["input"] = input_partition(X_np, n_clusters, random_state=seeds["input_start"],
+                                              n_init=settings.start_n_init)
+    if len(candidates) == 1:
+        (source, labels), = candidates.items()
+        return labels, embedding, source, {}
+    source, cuts = choose_start(X_np, candidates)
+    return candidates[source], embedding, source, cuts

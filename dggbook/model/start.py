@@ -1,8 +1,9 @@
-"""The starting partition: the clusters Algorithm 1 (or VaDE) starts from, found in the pretrained latent space.
+"""The starting partition: the clusters Algorithm 1 (or VaDE) starts from.
 
-The paper runs k-means on the latent means mu~ (notebook 07). Two stronger starts
-are offered next to it, because Algorithm 1 keeps most of the merges and splits its
-start makes (README, "Measured results"):
+The paper runs k-means on the latent means mu~ (notebook 07). Stronger starts are
+offered next to it, because Algorithm 1 keeps most of the merges and splits its
+start makes (README, "Measured results"). Three are found in the latent space
+(:data:`LATENT_STARTS`, :func:`start_partition`):
 
 - ``"kmeans"``: k-means on mu~, the paper's recipe;
 - ``"gmm"``: a full-covariance Gaussian mixture on mu~ (clusters of any orientation);
@@ -10,19 +11,40 @@ start makes (README, "Measured results"):
   then a full-covariance Gaussian mixture there: the N2D recipe (McConville et
   al., 2020), which follows the manifold the autoencoder found.
 
+Two more look at the input X itself:
+
+- ``"input"``: a full-covariance Gaussian mixture on X (:func:`input_partition`), for data of
+  a few features, where such a mixture is what a user would try first;
+- ``"auto"`` (the default): the ``"umap"`` start, or, when X has at most
+  :data:`INPUT_START_MAX_FEATURES` features, whichever of it and the ``"input"`` start the
+  neighbour graph of X cuts less (:func:`choose_start`, by the normalized cut of Shi and
+  Malik, 2000). No label is read. On iris and wine the input's mixture is the better start
+  and the graph says so; on two moons and sheared blobs the UMAP start is, and the graph
+  says that too (README, "Training that keeps its start").
+
 Every start returns labels only. The GMM prior of the model is then set from
-the labels (:func:`dggbook.model.pretrain.init_gmm_from_labels`), so all three
+the labels (:func:`dggbook.model.pretrain.init_gmm_from_labels`), so all of them
 feed the model the same way.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
+from sklearn.neighbors import kneighbors_graph
 
-__all__ = ["STARTS", "start_partition", "umap_embedding"]
+__all__ = ["STARTS", "LATENT_STARTS", "INPUT_START_MAX_FEATURES", "CUT_NEIGHBORS", "start_partition",
+           "input_partition", "neighbor_adjacency", "normalized_cut", "choose_start", "umap_embedding"]
 
-STARTS = ("kmeans", "gmm", "umap")
+LATENT_STARTS = ("kmeans", "gmm", "umap")  # found in the latent means mu~ (start_partition)
+STARTS = LATENT_STARTS + ("input", "auto")  # the values of init
+# "auto" considers the input's own mixture only up to this many features: a full-covariance mixture has
+# K D (D + 3) / 2 parameters, and beyond a few dozen features (digits: 64, MNIST: 784) it no longer fits
+# from a few thousand rows. The shallow baselines of bench_suite.py use the same bound.
+INPUT_START_MAX_FEATURES = 50
+CUT_NEIGHBORS = 10  # the neighbours per row of the graph choose_start cuts
 
 
 def _gmm_labels(points: np.ndarray, n_clusters: int, n_init: int, random_state) -> np.ndarray:
@@ -62,8 +84,8 @@ def start_partition(Z, n_clusters: int, method: str = "kmeans", *, random_state=
     ``embedding`` is the UMAP of ``Z`` when the caller computed it already (:func:`umap_embedding`);
     else it is computed here with ``random_state``.
     """
-    if method not in STARTS:
-        raise ValueError(f"init={method!r} is not one of {STARTS}.")
+    if method not in LATENT_STARTS:
+        raise ValueError(f"init={method!r} is not one of the starts found in mu~, {LATENT_STARTS}.")
     Z = np.asarray(Z, dtype=np.float64)
     if method == "kmeans":
         labels = KMeans(n_clusters=n_clusters, n_init=n_init, random_state=random_state).fit_predict(Z)
@@ -76,3 +98,51 @@ def start_partition(Z, n_clusters: int, method: str = "kmeans", *, random_state=
             raise ValueError(f"embedding must have one row per row of Z ({len(Z)}), got {len(embedding)}.")
         labels = _gmm_labels(np.asarray(embedding, dtype=np.float64), n_clusters, n_init, random_state)
     return labels.astype(np.int64)
+
+
+def input_partition(X, n_clusters: int, *, random_state=None, n_init: int = 10) -> np.ndarray:
+    """``init="input"``: labels 0..K-1 from a full-covariance Gaussian mixture fitted to X itself (not to mu~)."""
+    X = np.asarray(X, dtype=np.float64)
+    return _gmm_labels(X, n_clusters, n_init, random_state).astype(np.int64)
+
+
+def neighbor_adjacency(X, n_neighbors: int = CUT_NEIGHBORS):
+    """The symmetric 0/1 adjacency (sparse, N x N) of the ``n_neighbors``-nearest-neighbour graph of the rows of X
+    (Euclidean; i ~ j when either is among the other's nearest), by scikit-learn's ``kneighbors_graph``."""
+    X = np.asarray(X, dtype=np.float64)
+    directed = kneighbors_graph(X, min(n_neighbors, len(X) - 1), include_self=False)
+    return ((directed + directed.T) > 0).astype(np.float64).tocsr()
+
+
+def normalized_cut(adjacency, labels) -> float:
+    """The normalized cut of a partition of a graph (Shi and Malik, 2000): sum over clusters A_k of
+    cut(A_k, rest) / vol(A_k), where cut counts the edge weight leaving A_k and vol(A_k) is the summed degree
+    of its rows. 0 when no edge is cut; lower is better. Dividing by the volume keeps a partition from
+    scoring well by cutting off a few rows. An empty cluster adds nothing."""
+    labels = np.asarray(labels)
+    if labels.shape != (adjacency.shape[0],):
+        raise ValueError(f"labels must hold one label per row of the graph ({adjacency.shape[0]}), "
+                         f"got shape {labels.shape}.")
+    degree = np.asarray(adjacency.sum(axis=1)).ravel()
+    shares = []
+    for k in np.unique(labels):
+        rows = labels == k
+        volume = degree[rows].sum()
+        if volume > 0:
+            shares.append((volume - adjacency[rows][:, rows].sum()) / volume)
+    return math.fsum(shares)  # exact: the same partition under other names scores the same
+
+
+def choose_start(X, candidates: dict, *, n_neighbors: int = CUT_NEIGHBORS) -> tuple[str, dict]:
+    """``(name, cuts)``: the candidate partition of the rows of X (``{name: labels}``) with the lowest
+    :func:`normalized_cut` on the neighbour graph of X (:func:`neighbor_adjacency`), and every candidate's cut.
+
+    A tie goes to the first candidate (``init="auto"`` lists the UMAP start first, so data on which both
+    starts cut nothing keep it). Labels are never read: this is how ``init="auto"`` chooses between the
+    UMAP start and the input's own mixture.
+    """
+    if not candidates:
+        raise ValueError("candidates must name at least one partition ({name: labels}).")
+    adjacency = neighbor_adjacency(X, n_neighbors)
+    cuts = {name: normalized_cut(adjacency, labels) for name, labels in candidates.items()}
+    return min(cuts, key=lambda name: (cuts[name], list(cuts).index(name))), cuts

@@ -123,7 +123,8 @@ class VaDE(DeepClusterer):
     Fitted attributes (all restored by :meth:`load`)
         networks_, pi_ (K,) the learnt prior, history_ (per-epoch dicts), labels_, likelihood_, noise_var_,
         latent_dim_, hidden_dims_ (what the model was fitted with, every "auto" resolved),
-        start_labels_ (the starting partition), start_agreement_ (share of samples whose
+        start_labels_ (the starting partition), start_source_ and start_cuts_ (where it came from, as in DGG),
+        start_agreement_ (share of samples whose
         Bayes posterior at mu~ agreed with it before training), n_features_in_,
         feature_names_in_ (DataFrames), fit_seconds_, stage_seconds_ ({"pretrain", "vade"}),
         pretrain_from_cache_, auto_settings_ ({parameter: value} for each parameter that was "auto"),
@@ -163,7 +164,7 @@ class VaDE(DeepClusterer):
         umap_components: int = _PRE.umap_components,
         umap_neighbors: int = _PRE.umap_neighbors,
         gmm_variance: str = _PRE.gmm_variance,
-        handover_epochs: int = _PRE.handover_epochs,
+        handover_epochs: int | str = _PRE.handover_epochs,
         handover_lr: float = _PRE.handover_lr,
         epochs: int | str = _TRAIN.epochs,
         batch_size: int = _TRAIN.batch_size,
@@ -211,7 +212,8 @@ class VaDE(DeepClusterer):
 
     FITTED = ("pi_", "history_", "labels_", "start_labels_", "start_agreement_", "n_features_in_", "fit_seconds_",
               "stage_seconds_", "pretrain_from_cache_", "auto_settings_", "seed_", "n_iter_", "fit_warnings_",
-              "lower_bound_", "start_lower_bound_", "likelihood_", "noise_var_", "latent_dim_", "hidden_dims_")
+              "lower_bound_", "start_lower_bound_", "likelihood_", "noise_var_", "latent_dim_", "hidden_dims_",
+              "start_source_", "start_cuts_")
 
     def _fit(self, X: np.ndarray, Xt: torch.Tensor, y, init_labels) -> np.ndarray:
         folder = resolve_cache_dir(self.cache_dir) if isinstance(self.random_state, Integral) else None
@@ -223,6 +225,7 @@ class VaDE(DeepClusterer):
         stage_seconds = {"pretrain": time.perf_counter() - started}
         networks = init.networks
         train_settings = self._record_noise_var(init.noise_var, train_settings)
+        self._record_start(init)
         counts = np.bincount(init.start_labels, minlength=self.n_clusters) + 1.0  # +1: no empty cluster at -inf
         pi_logits = torch.log(torch.as_tensor(counts / counts.sum(), dtype=torch.float32, device=self.device_))
         pi_logits.requires_grad_(True)
