@@ -9,7 +9,8 @@ candidates that ``DGG(K, random_state=seed)`` compares are computed as ``fit`` c
 (``input_partition`` with the seed's ``"input_start"`` stage seed). Each is scored two ways on the
 10-nearest-neighbour graph of X, without labels:
 
-- the normalized cut (``dggbook.model.start.normalized_cut``; lower is better), the rule ``init="auto"`` uses;
+- the normalized cut (``dggbook.model.start.normalized_cut``; lower is better), the rule ``init="auto"`` uses
+  (which also rules out a candidate that leaves a cluster empty: ``clusters_used`` is kept for that);
 - Newman's modularity (higher is better), the rule tried first and rejected.
 
 Labels are used only to measure each start's ACC. ``<out>.csv`` keeps one row per (data set, seed, candidate);
@@ -40,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_suite import DATASETS  # noqa: E402  (the same data sets, loaded the same way)
 
 DEFAULT_OUT = project_root() / "benchmarks" / "results" / "start_choice"
-FIELDS = ("dataset", "seed", "candidate", "acc", "normalized_cut", "modularity")
+FIELDS = ("dataset", "seed", "candidate", "n_clusters", "clusters_used", "acc", "normalized_cut", "modularity")
 RULES = {"normalized cut (init=\"auto\")": ("normalized_cut", min), "modularity (rejected)": ("modularity", max)}
 
 
@@ -58,7 +59,8 @@ def candidates_of(X, y, k: int, seed: int) -> list[dict]:
     umap_start = pretrain(X, k, PretrainSettings(init="umap"), random_state=seed, device="cpu").start_labels
     starts = {"umap": umap_start, "input": input_partition(X, k, random_state=stage_seeds(seed)["input_start"])}
     adjacency = neighbor_adjacency(X)
-    return [dict(candidate=name, acc=round(cluster_accuracy(y, labels), 4),
+    return [dict(candidate=name, n_clusters=k, clusters_used=len(np.unique(labels)),
+                 acc=round(cluster_accuracy(y, labels), 4),
                  normalized_cut=round(normalized_cut(adjacency, labels), 4),
                  modularity=round(modularity(adjacency, labels), 4)) for name, labels in starts.items()]
 
@@ -73,7 +75,9 @@ def summarize(rows: list[dict]) -> str:
     for rule, (field, pick) in RULES.items():
         hits, misses = 0, []
         for (name, seed), two in pairs.items():
-            kept = pick(two, key=lambda r: float(r[field]))
+            # as choose_start does: a candidate that leaves a cluster empty is not kept while another is complete
+            complete = [r for r in two if int(r["clusters_used"]) == int(r["n_clusters"])] or two
+            kept = pick(complete, key=lambda r: float(r[field]))
             best = max(float(r["acc"]) for r in two)
             if float(kept["acc"]) >= best:
                 hits += 1

@@ -286,10 +286,13 @@ def test_the_start_choice_benchmark_scores_modularity_by_hand_and_counts_each_ru
     path = sp.csr_matrix(np.array([[0, 1, 0, 0], [1, 0, 1, 0], [0, 1, 0, 1], [0, 0, 1, 0]], dtype=float))
     # {0, 1} | {2, 3}: each half holds 2 of the 6 edge ends inside and 3 of the 6 degrees: 2 (1/3 - 1/4)
     assert choice.modularity(path, np.array([0, 0, 1, 1])) == pytest.approx(1 / 6)
-    rows = [dict(dataset="d", seed=0, candidate="umap", acc="0.9", normalized_cut="0.1", modularity="0.2"),
-            dict(dataset="d", seed=0, candidate="input", acc="0.6", normalized_cut="0.3", modularity="0.5"),
-            dict(dataset="d", seed=1, candidate="umap", acc="0.7", normalized_cut="0.1", modularity="0.5"),
-            dict(dataset="d", seed=1, candidate="input", acc="0.7", normalized_cut="0.2", modularity="0.2")]
+    full = dict(n_clusters="3", clusters_used="3")
+    rows = [dict(full, dataset="d", seed=0, candidate="umap", acc="0.9", normalized_cut="0.1", modularity="0.2"),
+            dict(full, dataset="d", seed=0, candidate="input", acc="0.6", normalized_cut="0.3", modularity="0.5"),
+            dict(full, dataset="d", seed=1, candidate="umap", acc="0.7", normalized_cut="0.1", modularity="0.5"),
+            dict(full, dataset="d", seed=1, candidate="input", acc="0.7", normalized_cut="0.2", modularity="0.2")]
     table = choice.summarize(rows)
     assert '| normalized cut (init="auto") | 2 | 2 | – |' in table  # the tie at seed 1 counts as a hit
     assert "| modularity (rejected) | 2 | 1 | 0.300 (d, 0) |" in table
+    rows[0]["clusters_used"] = "2"  # an emptied cluster: the cut rule keeps the other candidate, as fit does
+    assert '| normalized cut (init="auto") | 2 | 1 | 0.300 (d, 0) |' in choice.summarize(rows)

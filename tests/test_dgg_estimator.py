@@ -41,11 +41,16 @@ def test_the_defaults_fit_blobs_with_auto_epochs_and_record_them(blobs):
     model = DGG(4, likelihood="gaussian", noise_var=0.01, latent_dim=4, hidden_dims=(32, 32, 64), device="cpu",
                 random_state=0).fit(blobs.X, blobs.y)
     n = blobs.X.shape[0]
-    # blobs (D = 10): init="auto" compares the UMAP start with the input's mixture; both find the blobs and cut nothing
-    # (a tie goes to the UMAP start); the hand-over, which only a start from the input gets, does not run
-    assert model.start_source_ == "umap" and model.start_cuts_ == {"umap": 0.0, "input": 0.0}
+    # blobs (D = 10): init="auto" compares the UMAP start with the input's mixture and keeps the lower cut (a tie,
+    # as when both find the blobs, goes to UMAP's); only a start from the input gets the hand-over and a graph in X
+    cuts = model.start_cuts_
+    assert set(cuts) == {"umap", "input"}
+    assert model.start_source_ == ("input" if cuts["input"] < cuts["umap"] else "umap")
+    from_input = model.start_source_ == "input"
     assert model.auto_settings_ == {**{field: auto_epochs(field, n) for field in AUTO_EPOCHS},
-                                    "n_neighbor_samples": 1, "init": "umap", "handover_epochs": 0, "graph_space": "umap"}
+                                    "n_neighbor_samples": 1, "init": model.start_source_,
+                                    "handover_epochs": auto_epochs("epochs", n) if from_input else 0,
+                                    "graph_space": "input" if from_input else "umap"}
     assert len(model.history_) == auto_epochs("epochs", n)
     assert clustering_scores(blobs.y, model.labels_)["acc"] >= 0.95
 
@@ -227,6 +232,12 @@ def test_bad_sizes_raise():
         assert DGG(2, **{**FAST, "n_neighbors": 6, "epochs": 1}, random_state=0).fit(X).n_neighbors_ == 5
     with pytest.raises(ValueError, match="n_clusters"):
         DGG(0, **FAST).fit(X)
+
+
+def test_a_siamese_graph_takes_the_input_space_under_auto(blobs):
+    model = DGG(4, **{**FAST, "epochs": 1, "use_siamese": True, "siamese_epochs": 1, "graph_space": "auto"},
+                random_state=0).fit(blobs.X[:120])
+    assert model.graph_space_ == "input" and model.start_source_ == "kmeans"
 
 
 def test_a_siamese_graph_outside_the_input_space_fails_before_training(blobs, monkeypatch):

@@ -94,9 +94,9 @@ def test_resolved_replaces_every_auto_by_size_and_device():
     pre = PretrainSettings().resolved(pixels, "cpu")
     # every "auto" resolved but the two that wait for the start (init, and the hand-over's epochs: pretrain)
     assert [k for k, v in dataclasses.asdict(pre).items() if v == AUTO] == ["init", "handover_epochs"]
-    # with the start named, the hand-over's epochs are known: Algorithm 1's for the input's mixture, else none
-    assert PretrainSettings(init="input").resolved(pixels, "cpu").handover_epochs == auto_epochs("epochs", 3000)
+    # a start found in mu~ gets no hand-over; "input" waits for pretraining (init_labels, if given, get none)
     assert PretrainSettings(init="umap").resolved(pixels, "cpu").handover_epochs == 0
+    assert PretrainSettings(init="input").resolved(pixels, "cpu").handover_epochs == AUTO
 
 
 def test_auto_network_sizes_follow_the_features_and_give_mnist_the_papers():
@@ -131,6 +131,6 @@ def test_the_paper_preset_sets_every_number_the_defaults_leave_to_auto():
     paper = paper_settings()
     assert set(paper) <= set(DGG().get_params())
     est = DGG(10, **paper)
-    assert est.pretrain_settings().auto_values(70_000, "cpu") == {}
+    assert est.pretrain_settings().auto_values(70_000, "cpu") == {"handover_epochs": 0}  # none for its k-means start
     assert est.train_settings().auto_values(70_000, "cpu") == {}
     assert (paper["init"], paper["classifier_hidden_dims"], paper["epochs"]) == ("kmeans", (), 300)

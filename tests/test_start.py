@@ -109,14 +109,15 @@ def test_choose_start_takes_the_partition_the_graph_cuts_least(sheared):
         choose_start(points, {})
 
 
-def _pretrained(X, init, **settings):
+def _pretrained(X, init, cache_dir=None, init_labels=None, **settings):
     tiny = dict(likelihood="gaussian", noise_var=0.01, latent_dim=2, hidden_dims=(16, 16, 32), layerwise_epochs=1,
                 autoencoder_epochs=5, vae_epochs=1, classifier_epochs=5, pretrain_batch_size=64,
                 umap_components=2, umap_neighbors=10, classifier_hidden_dims=())
-    return pretrain(X, 3, PretrainSettings(init=init, **{**tiny, **settings}), random_state=0, device="cpu")
+    return pretrain(X, 3, PretrainSettings(init=init, **{**tiny, **settings}), random_state=0, device="cpu",
+                    cache_dir=cache_dir, init_labels=init_labels)
 
 
-def test_auto_picks_the_input_start_by_its_cut_and_hands_it_over(sheared, monkeypatch):
+def test_auto_picks_the_input_start_by_its_cut_and_hands_it_over(sheared, monkeypatch, tmp_path):
     """On the sheared blobs the input's mixture is the true partition; "auto" scores both candidates by their cut
     on the graph of X, keeps the lower, and a start from the input gets the hand-over ("auto" epochs). The UMAP
     candidate is pinned to k-means' partition, which cuts the slanted blobs across (about 0.73 of the truth, what
@@ -127,9 +128,12 @@ def test_auto_picks_the_input_start_by_its_cut_and_hands_it_over(sheared, monkey
     across = start_partition(points, 3, "kmeans", random_state=0)
     monkeypatch.setattr(pretrain_module, "umap_embedding", lambda Z, *args, **kwargs: np.zeros((len(Z), 2)))
     monkeypatch.setattr(pretrain_module, "start_partition", lambda *args, **kwargs: across)
-    result = _pretrained(points, "auto")
+    result = _pretrained(points, "auto", cache_dir=tmp_path)
     assert set(result.start_cuts) == {"umap", "input"}
     assert result.start_source == "input" and result.start_cuts["input"] < result.start_cuts["umap"]
+    cached = _pretrained(points, "auto", cache_dir=tmp_path)  # the cache keeps where the start came from
+    assert cached.from_cache and (cached.start_source, cached.start_cuts, cached.handover_epochs) == (
+        result.start_source, result.start_cuts, result.handover_epochs)
     assert cluster_accuracy(truth, result.start_labels) > 0.99
     expected = auto_epochs("epochs", len(points))  # Algorithm 1's "auto"
     assert expected > 0 and result.handover_epochs == expected and len(result.history["handover"]) == expected
@@ -143,3 +147,15 @@ def test_a_latent_start_gets_no_hand_over_and_many_features_no_input_candidate()
     assert result.handover_epochs == 0 and result.history["handover"] == []
     given = _pretrained(wide[:, :3], "input", handover_epochs=2)
     assert given.start_source == "input" and given.handover_epochs == 2 and given.start_cuts == {}
+    labels = np.repeat([0, 1, 2], 30)  # labels given by the caller: no hand-over under "auto", whatever init says
+    told = _pretrained(wide[:, :3], "input", init_labels=labels)
+    assert told.start_source == "init_labels" and told.handover_epochs == 0
+
+
+def test_a_candidate_that_empties_a_cluster_cannot_win_by_cutting_less(sheared):
+    points, truth = sheared
+    merged = np.where(truth == 2, 1, truth)  # two clusters of three: cuts fewer edges than the truth
+    name, cuts = choose_start(points, {"truth": truth, "merged": merged})
+    assert name == "merged"  # without n_clusters, fewer clusters cut less
+    name, cuts = choose_start(points, {"truth": truth, "merged": merged}, n_clusters=3)
+    assert name == "truth" and cuts["merged"] == float("inf")

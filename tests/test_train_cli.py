@@ -26,7 +26,8 @@ def test_train_writes_metrics_checkpoint_and_figures(tmp_path, capsys):
     assert metrics["torch_threads"] == 1  # the default, applied by the CLI itself
     assert set(metrics["stage_seconds"]) == {"pretrain", "graph", "dgg"} and 0.5 < metrics["f2_agreement"] <= 1
     assert 0.5 < metrics["graph_purity"] <= 1 and 0 < metrics["lowest_acc"] <= 1
-    assert metrics["auto_settings"] == {}  # the quick preset sets every number itself
+    # the quick preset sets every number itself; "auto" hand-over means none for its k-means start
+    assert metrics["auto_settings"] == {"handover_epochs": 0}
     assert json.loads((out / "metrics.json").read_text()) == metrics
     assert {p.name for p in out.iterdir()} >= {"metrics.json", "model.pt", "latent.png", "history.png"}
     assert len(DGG.load(out / "model.pt").history_) == 3

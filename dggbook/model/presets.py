@@ -24,7 +24,7 @@ def paper_settings() -> dict:
     GPU: on one CPU core it takes many hours on MNIST-70k.
     """
     return dict(likelihood="bernoulli", latent_dim=10, hidden_dims=PAPER_HIDDEN_DIMS, classifier_hidden_dims=(),
-                init="kmeans", handover_epochs=0, n_neighbors=20, neighbor_selection="random_top", pool_size=100, weights="uniform",
+                init="kmeans", n_neighbors=20, neighbor_selection="random_top", pool_size=100, weights="uniform",
                 graph_space="input", use_siamese=True, siamese_epochs=300, n_positive=2, f2_input="mean",
                 layerwise_epochs=50, autoencoder_epochs=100, vae_epochs=10, classifier_epochs=30, epochs=300,
                 n_neighbor_samples=None, batch_size=100, lr=2e-3)
@@ -58,7 +58,7 @@ def cuda_mnist_settings() -> dict:
     return dict(likelihood="bernoulli", latent_dim=10, hidden_dims=PAPER_HIDDEN_DIMS, n_neighbors=20,
                 neighbor_selection="nearest", weights="local_scaling", graph_space="input", n_neighbor_samples=None,
                 layerwise_epochs=2, autoencoder_epochs=30, vae_epochs=3, classifier_epochs=30,
-                init="umap", handover_epochs=0, classifier_hidden_dims=(128,), epochs=20, batch_size=100, lr=2e-3, step="compiled")
+                init="umap", classifier_hidden_dims=(128,), epochs=20, batch_size=100, lr=2e-3, step="compiled")
 
 
 def book_dataset(device, quick: bool | None = None) -> str:
@@ -95,7 +95,7 @@ def settings_for(dataset_name: str, device="auto", quick: bool | None = None) ->
         return dict(common, likelihood="gaussian", noise_var=0.05, latent_dim=10, hidden_dims=(64, 64, 128),
                     n_neighbors=10, neighbor_selection="nearest", weights="local_scaling", graph_space="input",
                     n_neighbor_samples=1, layerwise_epochs=3, autoencoder_epochs=50, vae_epochs=3,
-                    classifier_epochs=100, init="kmeans", handover_epochs=0, classifier_hidden_dims=(), epochs=10, batch_size=100,
+                    classifier_epochs=100, init="kmeans", classifier_hidden_dims=(), epochs=10, batch_size=100,
                     lr=5e-3)
     if device.type == "cuda" and dataset_name == "mnist":
         return dict(common, **cuda_mnist_settings())
@@ -106,9 +106,9 @@ def settings_for(dataset_name: str, device="auto", quick: bool | None = None) ->
         return dict(common, likelihood="bernoulli", latent_dim=10, hidden_dims=PAPER_HIDDEN_DIMS, n_neighbors=20,
                     neighbor_selection="nearest", weights="local_scaling", graph_space="input", n_neighbor_samples=1,
                     layerwise_epochs=2, autoencoder_epochs=30, vae_epochs=3, classifier_epochs=30,
-                    init="umap", handover_epochs=0, classifier_hidden_dims=(128,), epochs=20, batch_size=100, lr=2e-3)
+                    init="umap", classifier_hidden_dims=(128,), epochs=20, batch_size=100, lr=2e-3)
     # Tuned on CPU + digits (benchmarks/bench_clustering.py); see the benchmark for mean +- std over seeds.
     return dict(common, likelihood="gaussian", noise_var=0.05, latent_dim=10, hidden_dims=(256, 256, 512),
                 n_neighbors=20, neighbor_selection="nearest", weights="local_scaling", graph_space="input",
                 n_neighbor_samples=1, layerwise_epochs=10, autoencoder_epochs=150, vae_epochs=10, classifier_epochs=200,
-                init="umap", handover_epochs=0, classifier_hidden_dims=(128,), epochs=60, batch_size=100, lr=2e-3)
+                init="umap", classifier_hidden_dims=(128,), epochs=60, batch_size=100, lr=2e-3)

@@ -439,8 +439,8 @@ def _pretrain(X_np, n_clusters, settings, seeds, device, path, init_labels, verb
 def _find_start(networks, X_np, Xt, n_clusters, settings, seeds) -> tuple[np.ndarray, np.ndarray | None, str, dict]:
     """``(labels, umap_embedding or None, source, cuts)``: the start ``settings.init`` names (:mod:`.start`).
 
-    ``"auto"`` is the UMAP start, or, for at most :data:`INPUT_START_MAX_FEATURES` features, whichever of it and
-    the input's mixture :func:`choose_start` prefers. The input's mixture draws from a stage seed of its own
+    ``"auto"`` is the UMAP start, or, for at most :data:`INPUT_START_MAX_FEATURES` features and K > 1, whichever
+    of it and the input's mixture :func:`choose_start` prefers. The input's mixture draws from a stage seed of its own
     ("input_start"), so every other stage draws what it drew before ``"auto"`` existed.
     """
     method, embedding, candidates = settings.init, None, {}
@@ -452,11 +452,11 @@ def _find_start(networks, X_np, Xt, n_clusters, settings, seeds) -> tuple[np.nda
         candidates[latent] = start_partition(means, n_clusters, latent, random_state=seeds["start"],
                                              n_init=settings.start_n_init, umap_components=settings.umap_components,
                                              umap_neighbors=settings.umap_neighbors, embedding=embedding)
-    if method == "input" or (method == "auto" and X_np.shape[1] <= INPUT_START_MAX_FEATURES):
+    if method == "input" or (method == "auto" and X_np.shape[1] <= INPUT_START_MAX_FEATURES and n_clusters > 1):
         candidates["input"] = input_partition(X_np, n_clusters, random_state=seeds["input_start"],
                                               n_init=settings.start_n_init)
     if len(candidates) == 1:
         (source, labels), = candidates.items()
         return labels, embedding, source, {}
-    source, cuts = choose_start(X_np, candidates)
+    source, cuts = choose_start(X_np, candidates, n_clusters=n_clusters)
     return candidates[source], embedding, source, cuts
