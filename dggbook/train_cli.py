@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -65,12 +66,26 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     parser.add_argument("--epochs", type=_count(1), default=None, help="override the preset's number of DGG epochs")
     parser.add_argument("--init", choices=STARTS, default=None,
                         help="starting partition: kmeans (the paper), gmm or umap of the latent means, input (a "
-                             "mixture of X), or auto (default: the preset's; README, 'Measured results')")
+                             "mixture of X), or auto (UMAP's or the input's, whichever the graph of X cuts less). "
+                             "Default: the preset's (README, 'Measured results')")
     parser.add_argument("--threads", type=_count(1), default=DEFAULT_TORCH_THREADS,
                         help=f"torch CPU threads (default {DEFAULT_TORCH_THREADS}, the fastest on a shared machine; "
                              "README, 'Threads')")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write cached weights")
     return parser
+
+
+def _unwritable_folder(folder: Path) -> str:
+    """Why ``folder`` cannot become the output folder ("" when it can), without creating anything: it exists and
+    is not a writable folder, or its nearest existing ancestor is not one."""
+    if folder.exists():
+        return "" if folder.is_dir() and os.access(folder, os.W_OK) else "exists and is not a writable folder"
+    ancestor = folder.parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        return f"lies under {ancestor}, which is a file"
+    return "" if os.access(ancestor, os.W_OK) else f"lies under {ancestor}, which cannot be written"
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -101,6 +116,10 @@ def run_train(args: argparse.Namespace) -> int:
         settings["init"] = args.init
     settings["cache_dir"] = not args.no_cache  # True: $DGGBOOK_CACHE or build/cache/ (the estimator's is opt-in)
     out = args.out or build_dir() / "runs" / f"{args.dataset}-seed{args.seed}"
+    problem = _unwritable_folder(Path(out))  # before the fit, which it would waste; nothing is created yet
+    if problem:
+        print(f"dggbook train: --out {out} {problem}; pass another --out.", file=sys.stderr)
+        return 2
 
     started = time.perf_counter()
     model = DGG(data.n_clusters, **settings, n_threads=args.threads, random_state=args.seed, verbose=True)
@@ -116,7 +135,8 @@ def run_train(args: argparse.Namespace) -> int:
                "start_acc": cluster_accuracy(data.y, model.start_labels_), "f2_agreement": model.f2_agreement_,
                "graph_purity": model.graph_.purity(data.y),
                "lowest_acc": min((record["acc"] for record in model.history_), default=float("nan")),
-               "auto_settings": model.auto_settings_,
+               "start_source": model.start_source_, "start_cuts": model.start_cuts_,
+               "graph_space": model.graph_space_, "auto_settings": model.auto_settings_,
                "torch_threads": args.threads, "versions": versions()}
     # Written only now, after a successful fit, and atomically: no partial outputs.
     text = json.dumps(metrics, indent=2) + "\n"

@@ -159,3 +159,27 @@ def test_a_candidate_that_empties_a_cluster_cannot_win_by_cutting_less(sheared):
     assert name == "merged"  # without n_clusters, fewer clusters cut less
     name, cuts = choose_start(points, {"truth": truth, "merged": merged}, n_clusters=3)
     assert name == "truth" and cuts["merged"] == float("inf")
+
+
+@pytest.mark.parametrize("params, fails", [
+    ({}, True),  # init="auto" scores UMAP's start
+    ({"init": "kmeans"}, True),  # graph_space="auto" searches UMAP of mu~ for a start found there
+    ({"init": "kmeans", "graph_space": "latent"}, False),
+    ({"init": "input"}, False),  # the start and, under "auto", the graph are both in X
+])
+def test_too_few_rows_for_umap_fail_before_any_work(params, fails, monkeypatch):
+    """UMAP's spectral layout needs more rows than umap_components + 1 (scipy raises a TypeError otherwise)."""
+    import dggbook.model.dgg as dgg_module
+
+    class ReachedPretraining(Exception):
+        pass
+
+    def stop(*args, **kwargs):
+        raise ReachedPretraining
+
+    monkeypatch.setattr(dgg_module, "pretrain", stop)
+    X = np.random.default_rng(0).random((11, 4)).astype(np.float32)  # umap_components=10 needs 12 rows
+    with pytest.raises(ValueError if fails else ReachedPretraining) as raised:
+        DGG(2, **params).fit(X)
+    if fails:
+        assert "umap_components + 2 = 12" in str(raised.value) and "init='input'" in str(raised.value)

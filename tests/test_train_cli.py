@@ -28,6 +28,7 @@ def test_train_writes_metrics_checkpoint_and_figures(tmp_path, capsys):
     assert 0.5 < metrics["graph_purity"] <= 1 and 0 < metrics["lowest_acc"] <= 1
     # the quick preset sets every number itself; "auto" hand-over means none for its k-means start
     assert metrics["auto_settings"] == {"handover_epochs": 0}
+    assert (metrics["start_source"], metrics["start_cuts"], metrics["graph_space"]) == ("gmm", {}, "input")
     assert json.loads((out / "metrics.json").read_text()) == metrics
     assert {p.name for p in out.iterdir()} >= {"metrics.json", "model.pt", "latent.png", "history.png"}
     assert len(DGG.load(out / "model.pt").history_) == 3
@@ -57,6 +58,17 @@ def test_missing_data_file_exits_2_with_one_line(capsys, tmp_path):
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "reuters10k" in err and str(tmp_path) in err
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("under", [False, True])
+def test_an_out_that_cannot_be_a_folder_exits_2_before_the_fit(under, monkeypatch, capsys, tmp_path):
+    monkeypatch.setattr(DGG, "fit", lambda *a, **k: pytest.fail("the fit started"))
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    out = blocker / "run" if under else blocker
+    assert main(["train", "--dataset", "blobs", "--quick", "--no-cache", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "--out" in err and "Traceback" not in err
 
 
 def test_a_failed_fit_leaves_no_partial_outputs(monkeypatch, tmp_path):

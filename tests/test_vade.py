@@ -91,7 +91,7 @@ def test_save_and_load_restore_the_predictions(fitted, blobs, tmp_path):
     np.testing.assert_allclose(loaded.predict_proba(blobs.X), fitted.predict_proba(blobs.X), rtol=1e-6)
     assert loaded.start_agreement_ == fitted.start_agreement_
     assert (loaded.start_source_, loaded.start_cuts_) == (fitted.start_source_, fitted.start_cuts_)
-    with pytest.raises(ValueError, match="not a DGG file"):
+    with pytest.raises(ValueError, match="not a DGG file: it holds a VaDE; load it with VaDE.load"):
         dggbook.DGG.load(path)
 
 

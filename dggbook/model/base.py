@@ -183,6 +183,16 @@ class DeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMi
             self.auto_settings_["noise_var"] = self.noise_var_
         return dataclasses.replace(train_settings, noise_var=self.noise_var_)
 
+    def _runs_umap(self) -> bool:
+        """Whether a fit runs UMAP: for the start (``init`` "umap", or "auto", which scores UMAP's start)."""
+        return self.init in ("umap", AUTO)
+
+    def _umap_reason(self) -> str:
+        return f"init={self.init!r}"
+
+    def _umap_escape(self) -> str:
+        return ""
+
     def _record_start(self, init) -> None:
         """Where the start came from (``start_source_``: an ``init`` value, or ``"init_labels"``), each candidate's
         normalized cut when ``init="auto"`` compared two (``start_cuts_``; :func:`dggbook.model.start.choose_start`),
@@ -209,6 +219,10 @@ class DeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMi
         self.pretrain_settings(), self.train_settings()  # layer sizes (and everything else in the records)
         if self.n_clusters > n_samples:
             raise ValueError(f"n_clusters={self.n_clusters} exceeds the number of samples ({n_samples}).")
+        fewest = self.umap_components + 2  # UMAP's spectral layout needs more rows than umap_components + 1
+        if self._runs_umap() and n_samples < fewest:
+            raise ValueError(f"X has {n_samples} rows, and UMAP ({self._umap_reason()}) needs at least umap_components "
+                             f"+ 2 = {fewest}. Pass init='input'{self._umap_escape()}, or a smaller umap_components.")
         pick_device(self.device)  # device="cuda" without CUDA fails here, before any work
 
     # -------------------------------------------------------------------- fit
@@ -401,6 +415,9 @@ class DeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMi
         it is placed on the CPU, with a warning.
         """
         state = torch.load(Path(path), map_location="cpu", weights_only=True)
+        if state.get("version") == SAVE_VERSION and state.get("estimator") not in (None, cls.__name__):
+            raise ValueError(f"{path} is not a {cls.__name__} file: it holds a {state['estimator']}; load it with "
+                             f"{state['estimator']}.load.")
         if state.get("version") != SAVE_VERSION or state.get("estimator") != cls.__name__:
             raise ValueError(f"{path} is not a {cls.__name__} file of version {SAVE_VERSION}; "
                              "refit and save it again.")

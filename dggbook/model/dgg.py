@@ -94,7 +94,9 @@ class DGG(DeepClusterer):
         init, start_n_init, umap_components, umap_neighbors: the starting partition: "umap", "gmm" or
             "kmeans" (the paper) of mu~, "input" (a Gaussian mixture on X), or "auto" (default): the UMAP
             start, or for at most 50 features whichever of it and "input" the neighbour graph of X cuts
-            less (:mod:`dggbook.model.start`; ``start_source_`` and ``start_cuts_`` say which and why).
+            less (:mod:`dggbook.model.start`; ``start_source_`` and ``start_cuts_`` say which and why). The
+            graph is Euclidean in X, so scale features of different units first; on standardised iris it keeps
+            UMAP's start where the input's mixture is better (README, "Training that keeps its start").
         use_graph: False gives "DGG without graph" (``self_graph``), a baseline that is not VaDE.
         n_neighbors, neighbor_selection, pool_size, weights: the graph (J = 20 "nearest" with
             "local_scaling" weights by default; the public code takes 20 "random_top" of 100 with
@@ -335,6 +337,19 @@ class DGG(DeepClusterer):
             params.pop("precision")
         return cache_key(FIT_CACHE_VERSION, fingerprint, params, self.device_.type,
                          data_fingerprint(*start.state_dict().values()))
+
+    def _runs_umap(self) -> bool:
+        """The start's UMAP (:meth:`DeepClusterer._runs_umap`), or the graph's: ``graph_space`` "umap", or "auto" for a
+        start that may come from mu~."""
+        graph_in_umap = self.use_graph and (self.graph_space == "umap" or (
+            self.graph_space == AUTO and self.init != "input" and not self.use_siamese))
+        return super()._runs_umap() or graph_in_umap
+
+    def _umap_reason(self) -> str:
+        return f"init={self.init!r}, graph_space={self.graph_space!r}"
+
+    def _umap_escape(self) -> str:
+        return " and graph_space='input'"
 
     def _graph_features(self, X: np.ndarray, Xt: torch.Tensor, init: PretrainResult, folder: Path | None,
                         fingerprint: str,
