@@ -29,8 +29,6 @@ import dggbook  # first, then pin the CPU math kernels before anything loads tor
 dggbook.pin_cpu_math()
 
 import argparse
-import csv
-import json
 import sys
 import tempfile
 import time
@@ -48,6 +46,9 @@ from dggbook.model.presets import settings_for
 from dggbook.model.vade import VaDE
 from dggbook.paths import project_root
 from dggbook.study.graph_gain import ARMS, FIELDS, STARTS, read_rows, summary_markdown
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from result_files import command_line, record_run, write_rows  # noqa: E402  (beside this script)
 
 DEFAULT_OUT = project_root() / "benchmarks" / "results" / "graph_gain"
 MNIST_SEEDS = 3
@@ -120,18 +121,10 @@ def main(argv=None) -> int:
                         rows.append({f: str(row[f]) for f in FIELDS})
                         print(f"{name} {start:6s} seed {seed} {arm:10s}: start {row['start_acc']:.4f} "
                               f"final {row['acc']:.4f} purity {row['purity']:.3f} {row['seconds']:.1f} s", flush=True)
-                        with csv_path.open("w", newline="") as f:
-                            writer = csv.DictWriter(f, FIELDS)
-                            writer.writeheader()
-                            writer.writerows(rows)
+                        write_rows(csv_path, FIELDS, rows)
     args.out.with_suffix(".md").write_text(summary_markdown(rows))
-    meta_path = args.out.with_suffix(".meta.json")  # one record for every run that wrote rows into this CSV
-    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-    command = " ".join(["python", "benchmarks/bench_graph_gain.py", *(sys.argv[1:] if argv is None else argv)])
-    meta["commands"] = [*meta.get("commands", []), command]
-    meta.update(versions=versions(), settings={"digits": "settings_for('digits', 'cpu')",
-                                               "mnist<N>k": "settings_for('mnist', 'cpu')"})
-    meta_path.write_text(json.dumps(meta, indent=1, default=str) + "\n")
+    record_run(args.out.with_suffix(".meta.json"), command_line("bench_graph_gain.py", argv), versions=versions(),
+               settings={"digits": "settings_for('digits', 'cpu')", "mnist<N>k": "settings_for('mnist', 'cpu')"})
     print(summary_markdown(rows))
     return 0
 

@@ -4,10 +4,9 @@
         [--out benchmarks/results/start_choice]
 
 For each data set of ``bench_suite.py`` with at most ``INPUT_START_MAX_FEATURES`` features and each seed, the two
-candidates that ``DGG(K, random_state=seed)`` compares are computed as ``fit`` computes them: the UMAP start
-(pretraining with ``init="umap"``, every other setting at its default) and the input's own Gaussian mixture
-(``input_partition`` with the seed's ``"input_start"`` stage seed). Each is scored two ways on the
-10-nearest-neighbour graph of X, without labels:
+candidates that ``DGG(K, random_state=seed)`` compares are computed as ``fit`` computes them
+(``dggbook.model.pretrain.start_candidates``): the UMAP start and the input's own Gaussian mixture. Each is
+scored two ways on the 10-nearest-neighbour graph of X, without labels:
 
 - the normalized cut (``dggbook.model.start.normalized_cut``; lower is better), the rule ``init="auto"`` uses
   (which also rules out a candidate that leaves a cluster empty: ``clusters_used`` is kept for that);
@@ -23,7 +22,6 @@ import dggbook  # first, then pin the CPU math kernels before anything loads tor
 dggbook.pin_cpu_math()
 
 import argparse
-import csv
 import json
 import sys
 from pathlib import Path
@@ -34,12 +32,13 @@ from sklearn.decomposition import PCA
 
 from dggbook.environment import versions
 from dggbook.model.metrics import cluster_accuracy
-from dggbook.model.pretrain import PretrainSettings, pretrain, stage_seeds
-from dggbook.model.start import (INPUT_START_MAX_FEATURES, input_partition, neighbor_adjacency, normalized_cut)
+from dggbook.model.pretrain import start_candidates
+from dggbook.model.start import INPUT_START_MAX_FEATURES, neighbor_adjacency, normalized_cut
 from dggbook.paths import project_root
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_suite import DATASETS  # noqa: E402  (the same data sets, loaded the same way)
+from result_files import write_rows  # noqa: E402
 
 DEFAULT_OUT = project_root() / "benchmarks" / "results" / "start_choice"
 FIELDS = ("dataset", "seed", "candidate", "n_clusters", "clusters_used", "acc", "normalized_cut", "modularity")
@@ -51,16 +50,18 @@ def modularity(adjacency, labels) -> float:
     (its share of the summed degree) squared. Higher is better; it favours clusters of equal volume."""
     degree = np.asarray(adjacency.sum(axis=1)).ravel()
     total = degree.sum()
-    return float(sum(adjacency[labels == k][:, labels == k].sum() / total - (degree[labels == k].sum() / total) ** 2
-                     for k in np.unique(labels)))
+    shares = []
+    for k in np.unique(labels):
+        rows = labels == k
+        shares.append(adjacency[rows][:, rows].sum() / total - (degree[rows].sum() / total) ** 2)
+    return float(sum(shares))
 
 
 def candidates_of(X, y, k: int, seed: int, *, whiten: bool = False) -> list[dict]:
     """The two candidate starts of ``init="auto"`` for one seed, each with its ACC and both scores. ``whiten``
     scores them on the graph of X whitened (PCA to unit variance in every direction: a graph that no linear
     rescaling of the features changes), the variant tried and rejected."""
-    umap_start = pretrain(X, k, PretrainSettings(init="umap"), random_state=seed, device="cpu").start_labels
-    starts = {"umap": umap_start, "input": input_partition(X, k, random_state=stage_seeds(seed)["input_start"])}
+    starts = start_candidates(X, k, random_state=seed, device="cpu")
     adjacency = neighbor_adjacency(PCA(whiten=True, svd_solver="full").fit_transform(np.asarray(X, np.float64))
                                    if whiten else X)
     return [dict(candidate=name, n_clusters=k, clusters_used=len(np.unique(labels)),
@@ -113,10 +114,7 @@ def main(argv=None) -> int:
                 print(f"{name:14s} seed {seed} {row['candidate']:5s}: ACC {row['acc']:.3f}, normalized cut "
                       f"{row['normalized_cut']:.3f}, modularity {row['modularity']:.3f}", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    with args.out.with_suffix(".csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
+    write_rows(args.out.with_suffix(".csv"), FIELDS, rows)
     table = summarize(rows)
     args.out.with_suffix(".md").write_text("Candidate starts of init=\"auto\", scored on the 10-NN graph of X"
                                            + (" whitened" if args.whiten else "") + "; one thread.\n\n" + table)

@@ -30,7 +30,6 @@ dggbook.pin_cpu_math()
 import argparse
 import ast
 import csv
-import json
 import platform
 import sys
 import time
@@ -51,6 +50,9 @@ from dggbook.model.data import load_dataset
 from dggbook.model.dgg import DGG
 from dggbook.model.metrics import clustering_scores
 from dggbook.model.vade import VaDE
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from result_files import command_line, record_run, write_rows  # noqa: E402  (beside this script)
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "suite"
@@ -274,16 +276,10 @@ def main(argv=None) -> int:
                 rows.append({f: str(row[f]) for f in FIELDS})
                 print(f"{name:14s} {method:13s} seed {seed}: ACC {row['acc']:.3f} (start {row['start_acc']}) "
                       f"{seconds:5.1f} s {'WARN ' + out['warnings'][:80] if out['warnings'] else ''}", flush=True)
-                with csv_path.open("w", newline="") as f:
-                    writer = csv.DictWriter(f, FIELDS)
-                    writer.writeheader()
-                    writer.writerows(rows)
+                write_rows(csv_path, FIELDS, rows)
     table = write_tables(rows, args.out, overrides)
-    meta_path = args.out.with_suffix(".meta.json")
-    earlier = json.loads(meta_path.read_text()).get("commands", []) if meta_path.exists() else []
-    meta = dict(commands=earlier + [" ".join(sys.argv)], overrides=overrides, versions=versions(),
-                datasets={n: DATASETS[n][1] for n in DATASETS})
-    meta_path.write_text(json.dumps(meta, indent=1, default=str) + "\n")
+    record_run(args.out.with_suffix(".meta.json"), command_line("bench_suite.py", argv), overrides=overrides,
+               versions=versions(), datasets={n: DATASETS[n][1] for n in DATASETS})
     print(table)
     return 0
 

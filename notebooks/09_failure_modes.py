@@ -234,8 +234,8 @@ from sklearn.datasets import make_moons
 
 from dggbook.book.diagnostic_plots import plot_start_choice
 from dggbook.model.metrics import cluster_accuracy
-from dggbook.model.pretrain import stage_seeds
-from dggbook.model.start import choose_start, input_partition
+from dggbook.model.pretrain import start_candidates
+from dggbook.model.start import choose_start
 
 moons_X, moons_y = make_moons(1000, noise=0.08, random_state=0)
 few_features = {"iris": (X, y, 3), "two moons": (minmax_scale(moons_X).astype(np.float32), moons_y, 2)}
@@ -243,9 +243,7 @@ choice_seeds = range(2) if settings.quick else range(5)
 choices = []
 for name, (data, truth, k) in few_features.items():
     for seed in choice_seeds:
-        umap_start = pretrain(data, k, PretrainSettings(init="umap"), random_state=seed, device="cpu").start_labels
-        candidates = {"umap": umap_start,
-                      "input": input_partition(data, k, random_state=stage_seeds(seed)["input_start"])}
+        candidates = start_candidates(data, k, random_state=seed, device="cpu")  # both, as fit draws them
         kept, cuts = choose_start(data, candidates, n_clusters=k)
         choices += [dict(dataset=name, seed=seed, candidate=c, cut=cuts[c], chosen=c == kept,
                          acc=cluster_accuracy(truth, labels)) for c, labels in candidates.items()]
@@ -303,8 +301,8 @@ for space in ("umap", "auto"):
     kept_start[space] += (float(np.mean(finals)),)
 
 # %% [markdown]
-# The candidates above were computed the way `fit` computes them (`dggbook.model.pretrain`); the fitted model
-# records its own choice in `start_source_` and `start_cuts_`. The two agree:
+# The candidates above come from `start_candidates`, which draws them as `fit` does; the fitted model records
+# its own choice in `start_source_` and `start_cuts_`. The two agree:
 
 # %%
 # BOOK_CHECK_PROMISE

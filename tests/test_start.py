@@ -109,11 +109,13 @@ def test_choose_start_takes_the_partition_the_graph_cuts_least(sheared):
         choose_start(points, {})
 
 
+_TINY = dict(likelihood="gaussian", noise_var=0.01, latent_dim=2, hidden_dims=(16, 16, 32), layerwise_epochs=1,
+             autoencoder_epochs=5, vae_epochs=1, classifier_epochs=5, pretrain_batch_size=64,
+             umap_components=2, umap_neighbors=10, classifier_hidden_dims=())
+
+
 def _pretrained(X, init, cache_dir=None, init_labels=None, **settings):
-    tiny = dict(likelihood="gaussian", noise_var=0.01, latent_dim=2, hidden_dims=(16, 16, 32), layerwise_epochs=1,
-                autoencoder_epochs=5, vae_epochs=1, classifier_epochs=5, pretrain_batch_size=64,
-                umap_components=2, umap_neighbors=10, classifier_hidden_dims=())
-    return pretrain(X, 3, PretrainSettings(init=init, **{**tiny, **settings}), random_state=0, device="cpu",
+    return pretrain(X, 3, PretrainSettings(init=init, **{**_TINY, **settings}), random_state=0, device="cpu",
                     cache_dir=cache_dir, init_labels=init_labels)
 
 
@@ -150,6 +152,18 @@ def test_a_latent_start_gets_no_hand_over_and_many_features_no_input_candidate()
     labels = np.repeat([0, 1, 2], 30)  # labels given by the caller: no hand-over under "auto", whatever init says
     told = _pretrained(wide[:, :3], "input", init_labels=labels)
     assert told.start_source == "init_labels" and told.handover_epochs == 0
+
+
+def test_start_candidates_are_the_ones_auto_chooses_between():
+    """On structureless points with one restart, each seed's mixture differs: the candidates must be drawn from the
+    very stage seeds fit draws from."""
+    from dggbook.model.pretrain import start_candidates
+
+    points = np.random.default_rng(0).random((150, 2))
+    result = _pretrained(points, "auto", start_n_init=1)
+    candidates = start_candidates(points, 3, PretrainSettings(**_TINY, start_n_init=1), random_state=0, device="cpu")
+    np.testing.assert_array_equal(candidates[result.start_source], result.start_labels)
+    assert choose_start(points, candidates, n_clusters=3) == (result.start_source, result.start_cuts)
 
 
 def test_a_candidate_that_empties_a_cluster_cannot_win_by_cutting_less(sheared):

@@ -53,7 +53,7 @@ from .start import INPUT_START_MAX_FEATURES, choose_start, input_partition, star
 __all__ = [
     "PretrainSettings", "PretrainResult", "build_networks", "pretrain_layerwise", "finetune_autoencoder",
     "finetune_vae", "latent_means", "init_gmm_from_labels", "f2_agreement", "pretrain_classifier", "fit_to_start",
-    "pretrain",
+    "pretrain", "start_candidates",
     "STAGES", "stage_seeds", "resolve_seed",
 ]
 
@@ -434,6 +434,19 @@ def _pretrain(X_np, n_clusters, settings, seeds, device, path, init_labels, verb
     return PretrainResult(networks, labels, history, agreement, from_cache=False, umap_embedding=embedding,
                           noise_var=float(settings.noise_var), start_source=source, start_cuts=cuts,
                           handover_epochs=int(settings.handover_epochs))
+
+
+def start_candidates(X, n_clusters: int, settings: PretrainSettings = PretrainSettings(), *, random_state=0,
+                     device="auto") -> dict:
+    """``{"umap": labels, "input": labels}``: the two starts ``init="auto"`` compares, drawn as ``fit`` draws them
+    for ``random_state`` (the UMAP start after pretraining with ``settings``, the input's mixture from its own
+    stage seed), so that both can be inspected, not only the one :func:`choose_start` keeps."""
+    X_np = np.asarray(X, dtype=np.float32)
+    seed = resolve_seed(random_state)
+    umap_start = pretrain(X_np, n_clusters, dataclasses.replace(settings, init="umap"), random_state=seed,
+                          device=device).start_labels
+    return {"umap": umap_start, "input": input_partition(X_np, n_clusters, random_state=stage_seeds(seed)["input_start"],
+                                                         n_init=settings.start_n_init)}
 
 
 def _find_start(networks, X_np, Xt, n_clusters, settings, seeds) -> tuple[np.ndarray, np.ndarray | None, str, dict]:
